@@ -1,0 +1,226 @@
+/*
+ * rwkv5.h — the one public C API of the rwkv-bot RWKV-5.2 inference engine.
+ *
+ * Mechanism only: load a `.pth` checkpoint, create contexts with N state
+ * slots, run batched forward passes, copy slot states in and out. Policy
+ * (which slots go into a step, sampling, eviction, persistence) lives in the
+ * caller (the TypeScript runtime).
+ *
+ * Threading: a model is immutable after rwkv5_model_load() returns and may be
+ * shared by several contexts. A context is NOT thread-safe: make at most one
+ * call on a given context at a time (any thread). rwkv5_model_free() and
+ * rwkv5_context_free() may run on any thread; free every context of a model
+ * before the model.
+ *
+ * Numbers: the model equations, state layout and tolerances are those of
+ * shared/rwkv/RWKV5.md. Every float crossing this API is IEEE fp32, host
+ * byte order (little-endian on every supported platform).
+ */
+#ifndef RWKV5_H
+#define RWKV5_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define RWKV5_API __declspec(dllexport)
+#else
+#define RWKV5_API __attribute__((visibility("default")))
+#endif
+
+/* Result and error codes. Every failing call fills an rwkv5_error with one of
+ * these and a human-readable message naming the file or argument at fault. */
+typedef enum rwkv5_status {
+    RWKV5_OK = 0,
+    /* The file could not be opened, read or mapped (missing, permissions). */
+    RWKV5_ERR_IO = 1,
+    /* Not a ZIP archive, truncated, or a ZIP feature `.pth` files never use. */
+    RWKV5_ERR_BAD_ARCHIVE = 2,
+    /* data.pkl holds an opcode or object structure outside RWKV5.md §3.2. */
+    RWKV5_ERR_BAD_PICKLE = 3,
+    /* A tensor the architecture needs is absent. */
+    RWKV5_ERR_MISSING_TENSOR = 4,
+    /* An RWKV-4/5.0/5.1/6/7 (or unknown) checkpoint: only RWKV-5.2 is supported. */
+    RWKV5_ERR_UNSUPPORTED_MODEL = 5,
+    /* A tensor's shape, stride or storage range is inconsistent. */
+    RWKV5_ERR_BAD_SHAPE = 6,
+    /* A storage dtype the engine cannot use for that tensor. */
+    RWKV5_ERR_BAD_DTYPE = 7,
+    /* The load was aborted through the progress callback. */
+    RWKV5_ERR_ABORTED = 8,
+    /* A caller error: bad slot, bad token id, wrong buffer size, empty batch,
+     * the same slot twice in one batch. Nothing was changed. */
+    RWKV5_ERR_INVALID_ARGUMENT = 9,
+    /* An allocation failed. */
+    RWKV5_ERR_OUT_OF_MEMORY = 10,
+    /* The requested backend is not available in this build or on this host. */
+    RWKV5_ERR_BACKEND = 11,
+    /* Anything else (a bug): the message says what. */
+    RWKV5_ERR_INTERNAL = 12
+} rwkv5_status;
+
+/* Filled by every call that can fail. `message` is always NUL-terminated. */
+typedef struct rwkv5_error {
+    rwkv5_status code;
+    char message[1024];
+} rwkv5_error;
+
+/* How the weights are held in memory for the forward pass. */
+typedef enum rwkv5_weight_type {
+    /* Every weight converted to fp32 at load: the reference path, matching the
+     * goldens within RWKV5.md §11's fp32 tolerances. Twice the memory of a
+     * bf16 file and half the decode speed. */
+    RWKV5_WEIGHTS_FP32 = 0,
+    /* The fast path: matrices kept as 16-bit floats (the file's bf16/fp16;
+     * an fp32 file is converted to bf16), fp32 accumulation; vectors, decay,
+     * bonus, LayerNorm/GroupNorm parameters and the state stay fp32. */
+    RWKV5_WEIGHTS_16BIT = 1
+} rwkv5_weight_type;
+
+typedef enum rwkv5_backend {
+    RWKV5_BACKEND_AUTO = 0, /* CUDA when built and a device is usable, else CPU */
+    RWKV5_BACKEND_CPU = 1,
+    RWKV5_BACKEND_CUDA = 2
+} rwkv5_backend;
+
+/* Storage dtype of the checkpoint's matrices as found in the file. */
+typedef enum rwkv5_file_dtype {
+    RWKV5_DTYPE_F32 = 0,
+    RWKV5_DTYPE_F16 = 1,
+    RWKV5_DTYPE_BF16 = 2,
+    RWKV5_DTYPE_MIXED = 3
+} rwkv5_file_dtype;
+
+/* Called during the load with the fraction done (0..1, non-decreasing; 1 is
+ * reported once at the end). Return false to abort the load, which then fails
+ * with RWKV5_ERR_ABORTED. Called on the loading thread. */
+typedef bool (*rwkv5_progress_callback)(float progress, void *user_data);
+
+typedef struct rwkv5_model_params {
+    rwkv5_weight_type weight_type;     /* default RWKV5_WEIGHTS_16BIT */
+    rwkv5_backend backend;             /* default RWKV5_BACKEND_AUTO */
+    int32_t device;                    /* CUDA device index, default 0 */
+    int32_t n_threads;                 /* threads used by the load; 0 = all cores (default) */
+    rwkv5_progress_callback progress_callback; /* may be NULL */
+    void *progress_user_data;
+} rwkv5_model_params;
+
+typedef struct rwkv5_model_info {
+    int32_t n_vocab;     /* V: emb.weight.shape[0] */
+    int32_t n_embd;      /* C */
+    int32_t n_layer;     /* L */
+    int32_t n_head;      /* H */
+    int32_t head_size;   /* N */
+    int32_t dim_att;     /* A = H*N */
+    int32_t dim_ffn;     /* F */
+    int64_t n_params;    /* parameters in the checkpoint (ln0 included) */
+    rwkv5_file_dtype file_dtype;
+    rwkv5_weight_type weight_type;
+    rwkv5_backend backend;         /* the backend actually in use (never AUTO) */
+    uint64_t state_size;           /* bytes of one slot's state (fp32, RWKV5.md §7) */
+    uint64_t weight_bytes;         /* bytes of weights resident for the forward pass */
+    uint64_t decode_bytes_per_step;/* weight bytes one decode step must read (all
+                                      matrices + head + one embedding row): the
+                                      numerator of the bandwidth roof */
+    char model_id[65];             /* hex SHA-256 of the tensor directory (names,
+                                      dtypes, shapes) and sampled tensor bytes:
+                                      identifies the weights, not the file name */
+} rwkv5_model_info;
+
+typedef struct rwkv5_model rwkv5_model;
+typedef struct rwkv5_context rwkv5_context;
+
+RWKV5_API rwkv5_model_params rwkv5_model_default_params(void);
+
+/* Loads an RWKV-5.2 `.pth` checkpoint (ZIP/Zip64, stored entries, pickle).
+ * Returns NULL on failure with `err` filled (err may be NULL). The file is
+ * memory-mapped; with RWKV5_WEIGHTS_16BIT and a bf16/fp16 file the matrices are
+ * used in place. Blocks the calling thread. */
+RWKV5_API rwkv5_model *rwkv5_model_load(const char *path, const rwkv5_model_params *params,
+                                        rwkv5_error *err);
+RWKV5_API void rwkv5_model_free(rwkv5_model *model);
+RWKV5_API void rwkv5_model_get_info(const rwkv5_model *model, rwkv5_model_info *out);
+
+typedef struct rwkv5_context_params {
+    int32_t n_slots;          /* state slots, >= 1; default 1 */
+    int32_t n_threads;        /* compute threads; 0 = all cores (default) */
+    int32_t max_batch_tokens; /* most tokens in one rwkv5_decode, summed over
+                                 items; bounds scratch memory; default 512 */
+} rwkv5_context_params;
+
+RWKV5_API rwkv5_context_params rwkv5_context_default_params(void);
+
+/* Creates a context whose slots all hold the zero (fresh) state. NULL on
+ * failure with `err` filled. */
+RWKV5_API rwkv5_context *rwkv5_context_init(rwkv5_model *model, const rwkv5_context_params *params,
+                                            rwkv5_error *err);
+RWKV5_API void rwkv5_context_free(rwkv5_context *ctx);
+
+/* Bytes of one slot's state: n_layer * (2*n_embd + n_head*head_size^2) * 4. */
+RWKV5_API size_t rwkv5_state_size(const rwkv5_context *ctx);
+RWKV5_API int32_t rwkv5_n_slots(const rwkv5_context *ctx);
+
+/* Copies a slot's state out / in, fp32 in RWKV5.md §7 layout (per layer:
+ * att_x[C], S[H][N][N], ffn_x[C]). `size` must equal rwkv5_state_size().
+ * Return RWKV5_OK or RWKV5_ERR_INVALID_ARGUMENT (nothing changed). */
+RWKV5_API rwkv5_status rwkv5_slot_get_state(rwkv5_context *ctx, int32_t slot, float *dst, size_t size,
+                                            rwkv5_error *err);
+RWKV5_API rwkv5_status rwkv5_slot_set_state(rwkv5_context *ctx, int32_t slot, const float *src,
+                                            size_t size, rwkv5_error *err);
+/* Back to the zero state. */
+RWKV5_API rwkv5_status rwkv5_slot_reset(rwkv5_context *ctx, int32_t slot, rwkv5_error *err);
+
+/* What logits an item wants from a decode. */
+typedef enum rwkv5_logits_mode {
+    RWKV5_LOGITS_NONE = 0, /* none (a prefill chunk that is not the last) */
+    RWKV5_LOGITS_LAST = 1, /* one row: after the item's last token */
+    RWKV5_LOGITS_ALL = 2   /* one row per token, in token order */
+} rwkv5_logits_mode;
+
+/* One item of a batch: a slot advanced by a prefill chunk or by one token.
+ * Items of one batch must name distinct slots. */
+typedef struct rwkv5_batch_item {
+    int32_t slot;
+    const int32_t *tokens;  /* n_tokens ids, each in [0, n_vocab) */
+    int32_t n_tokens;       /* >= 1 */
+    rwkv5_logits_mode logits;
+} rwkv5_batch_item;
+
+/* Runs ONE batched forward pass over all items: every matrix is read once for
+ * the whole batch. Item i's slot state advances by its tokens exactly as if
+ * they were fed one by one (RNN and sequence mode are the same function).
+ * Returns RWKV5_OK; or RWKV5_ERR_INVALID_ARGUMENT with nothing changed (an
+ * item's slot out of range or repeated, a token out of range, n_tokens < 1,
+ * the total over max_batch_tokens). The logits stay readable through
+ * rwkv5_get_logits() until the next rwkv5_decode on this context. */
+RWKV5_API rwkv5_status rwkv5_decode(rwkv5_context *ctx, const rwkv5_batch_item *items, int32_t n_items,
+                                    rwkv5_error *err);
+
+/* Logits of item `item` of the last rwkv5_decode: a pointer to `*n_rows` rows
+ * of n_vocab floats (row-major), or NULL with *n_rows = 0 when the item asked
+ * for none. Owned by the context. */
+RWKV5_API const float *rwkv5_get_logits(const rwkv5_context *ctx, int32_t item, int32_t *n_rows);
+
+/* Capabilities. */
+RWKV5_API bool rwkv5_supports_cuda(void);
+/* A static string such as "cpu: avx512f=1 avx2=1 fma=1 f16c=1 threads=2; cuda: 0 devices". */
+RWKV5_API const char *rwkv5_system_info(void);
+/* The SIMD level the CPU kernels dispatch to: "avx512", "avx2" or "scalar". */
+RWKV5_API const char *rwkv5_cpu_kernel(void);
+
+/* Measures the host's memory read bandwidth in bytes/s: `n_threads` threads
+ * (0 = all cores) stream-read a `bytes`-sized buffer `reps` times with the same
+ * vector loads the kernels use; the best rep is returned. For benchmarks
+ * (the decode roof); returns 0 on allocation failure. */
+RWKV5_API double rwkv5_measure_read_bandwidth(size_t bytes, int32_t n_threads, int32_t reps);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RWKV5_H */
