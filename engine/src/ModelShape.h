@@ -14,6 +14,9 @@ struct ModelShape {
     int32_t n_vocab, n_embd, n_layer, n_head, head_size, dim_att, dim_ffn;
     int64_t n_params;
     rwkv5_file_dtype file_dtype;  // of the 2-D matrices
+    // The bonus is stored under the old v5 name `att.time_first` (use
+    // u = exp(time_first)) instead of `att.time_faaaa` (u used as is).
+    bool time_first = false;
 };
 
 // Throws rwkv5::Error: RWKV5_ERR_UNSUPPORTED_MODEL (RWKV-4/5.0/5.1/6/7 or not

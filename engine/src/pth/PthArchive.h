@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace rwkv5 {
@@ -50,6 +51,7 @@ private:
     const uint8_t *base_ = nullptr;
     uint64_t size_ = 0;
     std::vector<TensorRef> tensors_;
+    std::unordered_map<std::string, size_t> index_;  // name -> position in tensors_
 };
 
 }  // namespace rwkv5
