@@ -1,0 +1,281 @@
+#include "Model.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+
+#include "Error.h"
+#include "ThreadPool.h"
+#include "cpu/half.h"
+
+namespace rwkv5 {
+
+namespace {
+
+// Bytes of source data per progress report / abort check.
+constexpr uint64_t kProgressChunk = 32ull << 20;
+
+float element(const TensorRef &t, uint64_t i) {
+    switch (t.dtype) {
+        case StorageType::F32: return reinterpret_cast<const float *>(t.data)[i];
+        case StorageType::F16: return f16_to_f32(reinterpret_cast<const uint16_t *>(t.data)[i]);
+        case StorageType::BF16: return bf16_to_f32(reinterpret_cast<const uint16_t *>(t.data)[i]);
+        case StorageType::F64: return float(reinterpret_cast<const double *>(t.data)[i]);
+        default: break;
+    }
+    throw Error(RWKV5_ERR_INTERNAL, "element(): unsupported dtype reached the weight loader");
+}
+
+bool is_float(StorageType t) {
+    return t == StorageType::F32 || t == StorageType::F16 || t == StorageType::BF16 || t == StorageType::F64;
+}
+
+}  // namespace
+
+// Turns the archive's tensors into the forward pass's weights, reporting
+// progress by source bytes.
+class WeightLoader {
+public:
+    WeightLoader(Model &m, const rwkv5_model_params &p)
+        : m_(m), fast_(p.weight_type == RWKV5_WEIGHTS_16BIT), pool_(p.n_threads), cb_(p.progress_callback),
+          user_(p.progress_user_data) {}
+
+    void run() {
+        const ModelShape &s = m_.shape_;
+        total_ = 0;
+        for (const TensorRef &t : m_.archive_->tensors()) total_ += t.nbytes();
+        if (total_ == 0) total_ = 1;
+        m_.layers_.resize(size_t(s.n_layer));
+        prepare_embedding();
+        const int64_t C = s.n_embd, A = s.dim_att, F = s.dim_ffn;
+        for (int32_t l = 0; l < s.n_layer; ++l) {
+            LayerWeights &w = m_.layers_[size_t(l)];
+            const std::string b = "blocks." + std::to_string(l) + ".";
+            w.ln1_w = vec(b + "ln1.weight", C);
+            w.ln1_b = vec(b + "ln1.bias", C);
+            w.ln2_w = vec(b + "ln2.weight", C);
+            w.ln2_b = vec(b + "ln2.bias", C);
+            w.att_mix_k = vec(b + "att.time_mix_k", C);
+            w.att_mix_v = vec(b + "att.time_mix_v", C);
+            w.att_mix_r = vec(b + "att.time_mix_r", C);
+            w.att_mix_g = vec(b + "att.time_mix_g", C);
+            w.decay = vec(b + "att.time_decay", A);
+            for (float &x : w.decay) x = std::exp(-std::exp(x));
+            if (s.time_first) {
+                w.bonus = vec(b + "att.time_first", A);
+                for (float &x : w.bonus) x = std::exp(x);
+            } else {
+                w.bonus = vec(b + "att.time_faaaa", A);
+            }
+            w.lnx_w = vec(b + "att.ln_x.weight", A);
+            w.lnx_b = vec(b + "att.ln_x.bias", A);
+            w.att_r = matrix(b + "att.receptance.weight", A, C);
+            w.att_k = matrix(b + "att.key.weight", A, C);
+            w.att_v = matrix(b + "att.value.weight", A, C);
+            w.att_g = matrix(b + "att.gate.weight", A, C);
+            w.att_o = matrix(b + "att.output.weight", C, A);
+            w.ffn_mix_k = vec(b + "ffn.time_mix_k", C);
+            w.ffn_mix_r = vec(b + "ffn.time_mix_r", C);
+            w.ffn_k = matrix(b + "ffn.key.weight", F, C);
+            w.ffn_r = matrix(b + "ffn.receptance.weight", C, C);
+            w.ffn_v = matrix(b + "ffn.value.weight", C, F);
+        }
+        m_.ln_out_w_ = vec("ln_out.weight", C);
+        m_.ln_out_b_ = vec("ln_out.bias", C);
+        m_.head_ = matrix("head.weight", s.n_vocab, C);
+        report(1.0f);
+    }
+
+private:
+    const TensorRef &tensor(const std::string &name, uint64_t numel) {
+        const TensorRef *t = m_.archive_->find(name);
+        if (!t) throw Error(RWKV5_ERR_MISSING_TENSOR, m_.archive_->path() + ": tensor '" + name + "' is missing");
+        if (t->numel != numel)
+            throw Error(RWKV5_ERR_BAD_SHAPE, m_.archive_->path() + ": tensor '" + name + "' has " +
+                                                 std::to_string(t->numel) + " elements, expected " +
+                                                 std::to_string(numel));
+        if (!is_float(t->dtype))
+            throw Error(RWKV5_ERR_BAD_DTYPE, m_.archive_->path() + ": tensor '" + name + "' has dtype " +
+                                                 storage_type_name(t->dtype) + ", expected a float type");
+        return *t;
+    }
+
+    void report(float fraction) {
+        fraction = std::max(fraction, last_);
+        last_ = fraction;
+        if (cb_ && !cb_(fraction, user_)) throw Error(RWKV5_ERR_ABORTED, "model load aborted by the caller");
+    }
+
+    void advance(uint64_t bytes) {
+        done_ += bytes;
+        // 1 is reported once, at the very end.
+        report(std::min(0.999f, float(double(done_) / double(total_))));
+    }
+
+    std::vector<float> vec(const std::string &name, uint64_t numel) {
+        const TensorRef &t = tensor(name, numel);
+        std::vector<float> out(numel);
+        for (uint64_t i = 0; i < numel; ++i) out[i] = element(t, i);
+        advance(t.nbytes());
+        return out;
+    }
+
+    // Reads every page of an in-place tensor so the load, not the first
+    // decode, pays for bringing the file into memory.
+    void prefault(const TensorRef &t) {
+        const uint64_t bytes = t.nbytes();
+        for (uint64_t off = 0; off < bytes; off += kProgressChunk) {
+            const uint64_t end = std::min(bytes, off + kProgressChunk);
+            const int64_t pages = int64_t((end - off + 4095) / 4096);
+            const int64_t per_job = 256;
+            pool_.run((pages + per_job - 1) / per_job, [&](int64_t job) {
+                uint8_t acc = 0;
+                for (int64_t p = job * per_job; p < std::min(pages, (job + 1) * per_job); ++p)
+                    acc ^= *reinterpret_cast<const volatile uint8_t *>(t.data + off + uint64_t(p) * 4096);
+                sink_.fetch_xor(acc, std::memory_order_relaxed);
+            });
+            advance(end - off);
+        }
+    }
+
+    // Converts rows [r0, r1) in chunks, reporting progress after each.
+    template <class RowFn>
+    void convert_rows(const TensorRef &t, int64_t rows, RowFn &&row_fn) {
+        const uint64_t row_bytes = t.nbytes() / uint64_t(rows);
+        const int64_t rows_per_chunk = std::max<int64_t>(1, int64_t(kProgressChunk / std::max<uint64_t>(1, row_bytes)));
+        for (int64_t r0 = 0; r0 < rows; r0 += rows_per_chunk) {
+            const int64_t r1 = std::min(rows, r0 + rows_per_chunk);
+            const int64_t per_job = std::max<int64_t>(1, (r1 - r0 + 4 * pool_.size() - 1) / (4 * pool_.size()));
+            pool_.run((r1 - r0 + per_job - 1) / per_job, [&](int64_t job) {
+                for (int64_t r = r0 + job * per_job; r < std::min(r1, r0 + (job + 1) * per_job); ++r) row_fn(r);
+            });
+            advance(uint64_t(r1 - r0) * row_bytes);
+        }
+    }
+
+    cpu::MatView matrix(const std::string &name, int64_t rows, int64_t cols) {
+        const TensorRef &t = tensor(name, uint64_t(rows) * uint64_t(cols));
+        if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols)
+            throw Error(RWKV5_ERR_BAD_SHAPE, m_.archive_->path() + ": tensor '" + name + "' must be [" +
+                                                 std::to_string(rows) + ", " + std::to_string(cols) + "]");
+        cpu::WeightType want;
+        if (!fast_) {
+            want = cpu::WeightType::F32;
+        } else {
+            want = t.dtype == StorageType::F16 ? cpu::WeightType::F16 : cpu::WeightType::BF16;
+        }
+        const bool in_place = (want == cpu::WeightType::F32 && t.dtype == StorageType::F32) ||
+                              (want == cpu::WeightType::BF16 && t.dtype == StorageType::BF16) ||
+                              (want == cpu::WeightType::F16 && t.dtype == StorageType::F16);
+        if (in_place) {
+            prefault(t);
+            return cpu::MatView{t.data, want, rows, cols, cols};
+        }
+        AlignedBuffer buf(size_t(rows) * size_t(cols) * cpu::weight_type_size(want));
+        if (want == cpu::WeightType::F32) {
+            float *dst = buf.as<float>();
+            convert_rows(t, rows, [&](int64_t r) {
+                for (int64_t c = 0; c < cols; ++c) dst[r * cols + c] = element(t, uint64_t(r * cols + c));
+            });
+        } else {
+            uint16_t *dst = buf.as<uint16_t>();
+            const bool bf = want == cpu::WeightType::BF16;
+            convert_rows(t, rows, [&](int64_t r) {
+                for (int64_t c = 0; c < cols; ++c) {
+                    float v = element(t, uint64_t(r * cols + c));
+                    dst[r * cols + c] = bf ? f32_to_bf16(v) : f32_to_f16(v);
+                }
+            });
+        }
+        m_.owned_.push_back(std::move(buf));
+        return cpu::MatView{m_.owned_.back().data(), want, rows, cols, cols};
+    }
+
+    // emb[t] <- LayerNorm(emb[t]; ln0) in fp32, rounded once to the storage
+    // type (RWKV5.md §4 item 1).
+    void prepare_embedding() {
+        const ModelShape &s = m_.shape_;
+        const int64_t V = s.n_vocab, C = s.n_embd;
+        const std::vector<float> g = vec("blocks.0.ln0.weight", uint64_t(C));
+        const std::vector<float> b = vec("blocks.0.ln0.bias", uint64_t(C));
+        const TensorRef &t = tensor("emb.weight", uint64_t(V) * uint64_t(C));
+        cpu::WeightType want = !fast_ ? cpu::WeightType::F32
+                               : t.dtype == StorageType::F16 ? cpu::WeightType::F16
+                                                             : cpu::WeightType::BF16;
+        AlignedBuffer buf(size_t(V) * size_t(C) * cpu::weight_type_size(want));
+        convert_rows(t, V, [&](int64_t r) {
+            std::vector<float> row(static_cast<size_t>(C));
+            double sum = 0;
+            for (int64_t c = 0; c < C; ++c) sum += row[size_t(c)] = element(t, uint64_t(r * C + c));
+            const double mean = sum / double(C);
+            double var = 0;
+            for (float v : row) var += (v - mean) * (v - mean);
+            const float inv = float(1.0 / std::sqrt(var / double(C) + 1e-5));
+            const float meanf = float(mean);
+            for (int64_t c = 0; c < C; ++c) {
+                const float y = (row[size_t(c)] - meanf) * inv * g[size_t(c)] + b[size_t(c)];
+                switch (want) {
+                    case cpu::WeightType::F32: buf.as<float>()[r * C + c] = y; break;
+                    case cpu::WeightType::BF16: buf.as<uint16_t>()[r * C + c] = f32_to_bf16(y); break;
+                    case cpu::WeightType::F16: buf.as<uint16_t>()[r * C + c] = f32_to_f16(y); break;
+                }
+            }
+        });
+        m_.owned_.push_back(std::move(buf));
+        m_.emb_ = cpu::MatView{m_.owned_.back().data(), want, V, C, C};
+    }
+
+    Model &m_;
+    bool fast_;
+    ThreadPool pool_;
+    rwkv5_progress_callback cb_;
+    void *user_;
+    uint64_t total_ = 0, done_ = 0;
+    float last_ = 0.0f;
+    std::atomic<uint8_t> sink_{0};
+};
+
+std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_params &params) {
+    if (params.backend == RWKV5_BACKEND_CUDA)
+        throw Error(RWKV5_ERR_BACKEND, "the CUDA backend is not available in this build");
+    if (params.weight_type != RWKV5_WEIGHTS_FP32 && params.weight_type != RWKV5_WEIGHTS_16BIT)
+        throw Error(RWKV5_ERR_INVALID_ARGUMENT, "unknown weight_type " + std::to_string(int(params.weight_type)));
+    std::unique_ptr<Model> m(new Model());
+    m->archive_ = PthArchive::open(path);
+    m->shape_ = inspect_model(*m->archive_);
+    const std::string id = compute_model_id(*m->archive_);
+    WeightLoader(*m, params).run();
+
+    const ModelShape &s = m->shape_;
+    rwkv5_model_info &info = m->info_;
+    info.n_vocab = s.n_vocab;
+    info.n_embd = s.n_embd;
+    info.n_layer = s.n_layer;
+    info.n_head = s.n_head;
+    info.head_size = s.head_size;
+    info.dim_att = s.dim_att;
+    info.dim_ffn = s.dim_ffn;
+    info.n_params = s.n_params;
+    info.file_dtype = s.file_dtype;
+    info.weight_type = params.weight_type;
+    info.backend = RWKV5_BACKEND_CPU;
+    info.state_size = uint64_t(s.n_layer) * (2ull * uint64_t(s.n_embd) + uint64_t(s.n_head) * s.head_size * s.head_size) * 4;
+    auto mat_bytes = [](const cpu::MatView &v) { return uint64_t(v.rows * v.cols) * cpu::weight_type_size(v.type); };
+    uint64_t per_step = 0, vectors = 0;
+    for (const LayerWeights &w : m->layers_) {
+        for (const cpu::MatView *v : {&w.att_r, &w.att_k, &w.att_v, &w.att_g, &w.att_o, &w.ffn_k, &w.ffn_r, &w.ffn_v})
+            per_step += mat_bytes(*v);
+        for (const std::vector<float> *v : {&w.ln1_w, &w.ln1_b, &w.ln2_w, &w.ln2_b, &w.att_mix_k, &w.att_mix_v,
+                                            &w.att_mix_r, &w.att_mix_g, &w.decay, &w.bonus, &w.lnx_w, &w.lnx_b,
+                                            &w.ffn_mix_k, &w.ffn_mix_r})
+            vectors += v->size() * 4;
+    }
+    per_step += mat_bytes(m->head_);
+    info.weight_bytes = per_step + mat_bytes(m->emb_) + vectors + 8ull * uint64_t(s.n_embd);
+    info.decode_bytes_per_step = per_step + uint64_t(s.n_embd) * cpu::weight_type_size(m->emb_.type);
+    std::snprintf(info.model_id, sizeof info.model_id, "%s", id.c_str());
+    return m;
+}
+
+}  // namespace rwkv5

@@ -1,0 +1,35 @@
+#include "cpu/kernels.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace rwkv5::cpu {
+
+size_t weight_type_size(WeightType type) { return type == WeightType::F32 ? 4 : 2; }
+
+bool host_has_avx2() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+bool host_has_avx512() {
+    __builtin_cpu_init();
+    return host_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
+static const Kernels &select_kernels() {
+    const char *forced = std::getenv("RWKV5_CPU_KERNEL");
+    bool allow512 = !forced || std::strcmp(forced, "avx512") == 0;
+    bool allow2 = allow512 || std::strcmp(forced, "avx2") == 0;
+    if (allow512 && host_has_avx512()) return avx512_kernels();
+    if (allow2 && host_has_avx2()) return avx2_kernels();
+    return scalar_kernels();
+}
+
+const Kernels &host_kernels() {
+    static const Kernels &chosen = select_kernels();
+    return chosen;
+}
+
+}  // namespace rwkv5::cpu

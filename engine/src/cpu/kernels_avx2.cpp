@@ -1,0 +1,144 @@
+// AVX2 + FMA + F16C kernels (compiled with -mavx2 -mfma -mf16c; only reached
+// through host_kernels() on a host that has them). Same structure as the
+// AVX-512 file with 8 lanes; no standard-library templates for the same reason.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "cpu/kernels.h"
+
+namespace rwkv5::cpu {
+namespace {
+
+constexpr int64_t kBlockBytes = 1 << 20;
+
+template <WeightType WT>
+inline __m256 load_w(const uint8_t *row, int64_t k) {
+    if constexpr (WT == WeightType::F32) {
+        return _mm256_loadu_ps(reinterpret_cast<const float *>(row) + k);
+    } else if constexpr (WT == WeightType::BF16) {
+        __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(row + 2 * k));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    } else {
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(row + 2 * k)));
+    }
+}
+
+// Zero-padded copy of a row's last (< 8) elements, so the tail runs the same
+// vector code as the body.
+template <WeightType WT>
+inline __m256 load_w_tail(const uint8_t *row, int64_t k, int64_t n) {
+    alignas(32) uint8_t buf[32] = {};
+    const size_t es = WT == WeightType::F32 ? 4 : 2;
+    std::memcpy(buf, row + es * k, size_t(n) * es);
+    return load_w<WT>(buf, 0);
+}
+
+inline __m256 load_x_tail(const float *x, int64_t n) {
+    alignas(32) float buf[8] = {};
+    std::memcpy(buf, x, size_t(n) * 4);
+    return _mm256_load_ps(buf);
+}
+
+inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+template <WeightType WT, int R, int TB>
+inline void tile(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, float *y, int64_t ldy,
+                 int64_t cols) {
+    __m256 acc[R][TB];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int t = 0; t < TB; ++t) acc[r][t] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= cols; k += 8) {
+        __m256 xv[TB];
+#pragma GCC unroll 8
+        for (int t = 0; t < TB; ++t) xv[t] = _mm256_loadu_ps(x + t * ldx + k);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            __m256 wv = load_w<WT>(w + r * wstride, k);
+#pragma GCC unroll 8
+            for (int t = 0; t < TB; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+        }
+    }
+    if (k < cols) {
+        __m256 xv[TB];
+#pragma GCC unroll 8
+        for (int t = 0; t < TB; ++t) xv[t] = load_x_tail(x + t * ldx + k, cols - k);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            __m256 wv = load_w_tail<WT>(w + r * wstride, k, cols - k);
+#pragma GCC unroll 8
+            for (int t = 0; t < TB; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int t = 0; t < TB; ++t) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+template <WeightType WT, int R>
+inline void row_block(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, int64_t n_tokens, float *y,
+                      int64_t ldy, int64_t cols) {
+    int64_t t = 0;
+    for (; t + 2 <= n_tokens; t += 2) tile<WT, R, 2>(w, wstride, x + t * ldx, ldx, y + t * ldy, ldy, cols);
+    if (t < n_tokens) tile<WT, R, 1>(w, wstride, x + t * ldx, ldx, y + t * ldy, ldy, cols);
+}
+
+template <WeightType WT>
+void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
+              int64_t r1) {
+    const size_t wstride = size_t(w.stride) * (WT == WeightType::F32 ? 4 : 2);
+    const uint8_t *base = static_cast<const uint8_t *>(w.data);
+    int64_t block = kBlockBytes / (w.cols * 4 + 1);
+    block = block < 8 ? 8 : (block > 64 ? 64 : block & ~int64_t(3));
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
+        int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
+        const float *xb = x + t0 * ldx;
+        float *yb = y + t0 * ldy;
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) row_block<WT, 4>(base + r * wstride, wstride, xb, ldx, tn, yb + r, ldy, w.cols);
+        for (; r < r1; ++r) row_block<WT, 1>(base + r * wstride, wstride, xb, ldx, tn, yb + r, ldy, w.cols);
+    }
+}
+
+void matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
+            int64_t r1) {
+    switch (w.type) {
+        case WeightType::F32: return matmul_t<WeightType::F32>(w, x, ldx, n_tokens, y, ldy, r0, r1);
+        case WeightType::BF16: return matmul_t<WeightType::BF16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
+        case WeightType::F16: return matmul_t<WeightType::F16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
+    }
+}
+
+float read_sum(const void *data, size_t bytes) {
+    const __m256i *p = static_cast<const __m256i *>(data);
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    size_t n = bytes / 32;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a = _mm256_xor_si256(a, _mm256_load_si256(p + i));
+        b = _mm256_xor_si256(b, _mm256_load_si256(p + i + 1));
+        c = _mm256_xor_si256(c, _mm256_load_si256(p + i + 2));
+        d = _mm256_xor_si256(d, _mm256_load_si256(p + i + 3));
+    }
+    for (; i < n; ++i) a = _mm256_xor_si256(a, _mm256_load_si256(p + i));
+    a = _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d));
+    return float(_mm256_extract_epi32(a, 0) ^ _mm256_extract_epi32(a, 7));
+}
+
+}  // namespace
+
+const Kernels &avx2_kernels() {
+    static const Kernels k{"avx2", matmul, read_sum};
+    return k;
+}
+
+}  // namespace rwkv5::cpu

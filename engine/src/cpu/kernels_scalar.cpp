@@ -1,0 +1,60 @@
+// The reference kernels: plain loops, in-order fp32 summation.
+#include "cpu/half.h"
+#include "cpu/kernels.h"
+
+namespace rwkv5::cpu {
+namespace {
+
+template <WeightType WT>
+float weight_at(const void *row, int64_t k) {
+    if constexpr (WT == WeightType::F32) {
+        return static_cast<const float *>(row)[k];
+    } else if constexpr (WT == WeightType::BF16) {
+        return bf16_to_f32(static_cast<const uint16_t *>(row)[k]);
+    } else {
+        return f16_to_f32(static_cast<const uint16_t *>(row)[k]);
+    }
+}
+
+template <WeightType WT>
+void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
+              int64_t r1) {
+    const size_t esize = weight_type_size(WT);
+    for (int64_t r = r0; r < r1; ++r) {
+        const void *row = static_cast<const uint8_t *>(w.data) + size_t(r) * size_t(w.stride) * esize;
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            const float *xt = x + t * ldx;
+            float s = 0.0f;
+            for (int64_t k = 0; k < w.cols; ++k) s += weight_at<WT>(row, k) * xt[k];
+            y[t * ldy + r] = s;
+        }
+    }
+}
+
+void matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
+            int64_t r1) {
+    switch (w.type) {
+        case WeightType::F32: return matmul_t<WeightType::F32>(w, x, ldx, n_tokens, y, ldy, r0, r1);
+        case WeightType::BF16: return matmul_t<WeightType::BF16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
+        case WeightType::F16: return matmul_t<WeightType::F16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
+    }
+}
+
+float read_sum(const void *data, size_t bytes) {
+    const uint64_t *p = static_cast<const uint64_t *>(data);
+    uint64_t a = 0, b = 0;
+    for (size_t i = 0; i + 2 <= bytes / 8; i += 2) {
+        a ^= p[i];
+        b ^= p[i + 1];
+    }
+    return float(a ^ b);
+}
+
+}  // namespace
+
+const Kernels &scalar_kernels() {
+    static const Kernels k{"scalar", matmul, read_sum};
+    return k;
+}
+
+}  // namespace rwkv5::cpu

@@ -1,0 +1,105 @@
+// The SIMD matrix kernels against the scalar reference, their batch
+// invariance (a row's result does not depend on T or the row range), and the
+// software fp16/bf16 conversions.
+#include <random>
+
+#include "ForwardFixture.h"
+#include "cpu/half.h"
+#include "cpu/kernels.h"
+
+using rwkv5::cpu::Kernels;
+using rwkv5::cpu::MatView;
+using rwkv5::cpu::WeightType;
+
+namespace {
+
+struct Case {
+    std::vector<uint8_t> bytes;
+    MatView view;
+};
+
+Case make_matrix(WeightType type, int64_t rows, int64_t cols, std::mt19937 &rng) {
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    Case c;
+    c.bytes.resize(size_t(rows * cols) * rwkv5::cpu::weight_type_size(type));
+    for (int64_t i = 0; i < rows * cols; ++i) {
+        const float v = dist(rng);
+        switch (type) {
+            case WeightType::F32: std::memcpy(&c.bytes[size_t(i) * 4], &v, 4); break;
+            case WeightType::BF16: {
+                const uint16_t h = rwkv5::f32_to_bf16(v);
+                std::memcpy(&c.bytes[size_t(i) * 2], &h, 2);
+                break;
+            }
+            case WeightType::F16: {
+                const uint16_t h = rwkv5::f32_to_f16(v);
+                std::memcpy(&c.bytes[size_t(i) * 2], &h, 2);
+                break;
+            }
+        }
+    }
+    c.view = MatView{c.bytes.data(), type, rows, cols, cols};
+    return c;
+}
+
+void check_against_scalar(const Kernels &k, WeightType type, int64_t rows, int64_t cols, int64_t T, std::mt19937 &rng) {
+    const Case m = make_matrix(type, rows, cols, rng);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(size_t(T * cols));
+    for (float &v : x) v = dist(rng);
+    std::vector<float> ref(size_t(T * rows)), got(size_t(T * rows)), one(static_cast<size_t>(rows));
+    rwkv5::cpu::scalar_kernels().matmul(m.view, x.data(), cols, T, ref.data(), rows, 0, rows);
+    k.matmul(m.view, x.data(), cols, T, got.data(), rows, 0, rows);
+    // fp32 reassociation error bound: a few ulps of sum |w x|.
+    const double tol = 1e-5 * std::sqrt(double(cols)) * 4;
+    CHECK_MSG(fx::max_abs_diff(ref.data(), got.data(), ref.size()) <= tol,
+              fx::fmt("%s type %d %lldx%lld T=%lld: max diff %g", k.name, int(type), (long long)rows,
+                      (long long)cols, (long long)T, fx::max_abs_diff(ref.data(), got.data(), ref.size())));
+    // Batch invariance: each token alone, and odd row ranges, give the same bits.
+    bool same = true;
+    for (int64_t t = 0; t < T; ++t) {
+        const int64_t split = rows / 3 + 1;
+        k.matmul(m.view, x.data() + t * cols, cols, 1, one.data(), rows, 0, split);
+        k.matmul(m.view, x.data() + t * cols, cols, 1, one.data(), rows, split, rows);
+        same = same && std::memcmp(one.data(), got.data() + t * rows, size_t(rows) * 4) == 0;
+    }
+    CHECK_MSG(same, fx::fmt("%s type %d T=%lld: a token alone differs from the batch", k.name, int(type), (long long)T));
+}
+
+void check_conversions() {
+    int bad_f16 = 0, bad_bf16 = 0;
+    for (uint32_t h = 0; h < 65536; ++h) {
+        const float f = rwkv5::f16_to_f32(uint16_t(h));
+        if (!std::isnan(f) && rwkv5::f32_to_f16(f) != h) ++bad_f16;
+        const float b = rwkv5::bf16_to_f32(uint16_t(h));
+        if (!std::isnan(b) && rwkv5::f32_to_bf16(b) != h) ++bad_bf16;
+    }
+    CHECK_MSG(bad_f16 == 0, fx::fmt("%d fp16 values do not round-trip", bad_f16));
+    CHECK_MSG(bad_bf16 == 0, fx::fmt("%d bf16 values do not round-trip", bad_bf16));
+    CHECK(rwkv5::f16_to_f32(0x3c00) == 1.0f);
+    CHECK(rwkv5::f16_to_f32(0x0001) == std::ldexp(1.0f, -24));
+    CHECK(rwkv5::f32_to_f16(65520.0f) == 0x7c00);  // overflow rounds to inf
+    CHECK(rwkv5::f32_to_f16(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);  // tie to even
+    CHECK(rwkv5::f32_to_bf16(1.0f + std::ldexp(1.0f, -8)) == 0x3f80);  // tie to even
+    CHECK(rwkv5::f32_to_bf16(1.0f + std::ldexp(3.0f, -8)) == 0x3f82);
+}
+
+}  // namespace
+
+int main() {
+    check_conversions();
+    std::mt19937 rng(42);
+    std::vector<const Kernels *> tables;
+    if (rwkv5::cpu::host_has_avx2()) tables.push_back(&rwkv5::cpu::avx2_kernels());
+    if (rwkv5::cpu::host_has_avx512()) tables.push_back(&rwkv5::cpu::avx512_kernels());
+    std::printf("host kernel: %s (%s)\n", rwkv5_cpu_kernel(), rwkv5_system_info());
+    for (const Kernels *k : tables)
+        for (WeightType type : {WeightType::F32, WeightType::BF16, WeightType::F16})
+            for (int64_t cols : {64, 100, 1024})
+                for (int64_t T : {1, 2, 3, 5, 16, 70}) check_against_scalar(*k, type, 37, cols, T, rng);
+    if (tables.empty()) std::printf("no SIMD kernel on this host: only the scalar path was exercised\n");
+    const double bw = rwkv5_measure_read_bandwidth(size_t(64) << 20, 0, 3);
+    CHECK_MSG(bw > 0, "read bandwidth measurement failed");
+    std::printf("read bandwidth (64 MiB, all threads): %.1f GB/s\n", bw / 1e9);
+    return test::finish("test_forward_kernels");
+}
