@@ -1,0 +1,180 @@
+import type {AddonContext, AddonModel, AddonModelInfo} from "../bindings/AddonTypes.ts";
+import {asEngineError} from "../bindings/asEngineError.ts";
+import {getAddon} from "../bindings/getAddon.ts";
+import {EngineError} from "../errors/BotError.ts";
+import {RwkvEngine, type RwkvEngineOptions} from "./RwkvEngine.ts";
+
+/** What a loaded model is: its dimensions, identity and memory figures. */
+export interface ModelInfo {
+    /** The file it was loaded from, as given. */
+    path: string;
+    /** Hex SHA-256 identity of the weights (not of the file name): states are only valid for the same id. */
+    modelId: string;
+    nVocab: number;
+    nEmbd: number;
+    nLayer: number;
+    nHead: number;
+    headSize: number;
+    dimAtt: number;
+    dimFfn: number;
+    /** Parameters in the checkpoint. */
+    nParams: number;
+    /** Storage dtype of the file's matrices. */
+    fileDtype: "f32" | "f16" | "bf16" | "mixed";
+    /** How the weights are held: see {@link RwkvModelLoadOptions.precision}. */
+    precision: "fp32" | "fast";
+    /** The backend in use. */
+    backend: "cpu" | "cuda";
+    /** Bytes of one slot's fp32 state (RWKV5.md §7 layout). */
+    stateByteLength: number;
+    /** Bytes of weights resident for the forward pass. */
+    weightBytes: number;
+    /** Weight bytes one decode step reads: the numerator of the bandwidth roof. */
+    decodeBytesPerStep: number;
+}
+
+/** Options of {@link RwkvModel.load}. */
+export interface RwkvModelLoadOptions {
+    /**
+     * - `"fp32"`: every weight converted to fp32; matches the goldens within the fp32 tolerances.
+     * - `"fast"`: 16-bit matrices with fp32 accumulation; half the memory and twice the decode speed.
+     *
+     * Defaults to `"fast"`.
+     */
+    precision?: "fp32" | "fast";
+    /** `"auto"` picks CUDA when built and usable, else CPU. Defaults to `"auto"`. */
+    backend?: "auto" | "cpu" | "cuda";
+    /** Threads used by the load (conversion, hashing). Defaults to all cores. */
+    threads?: number;
+    /** Called with the fraction loaded (0..1, non-decreasing, 1 last), always before the promise settles. */
+    onProgress?: (fraction: number) => void;
+    /** Aborting it makes the load reject with EngineError `engine/aborted`. */
+    signal?: AbortSignal;
+}
+
+function abortedError(signal: AbortSignal): EngineError {
+    return new EngineError("engine/aborted", "The model load was aborted", {cause: signal.reason});
+}
+
+function toModelInfo(path: string, info: AddonModelInfo): ModelInfo {
+    return {
+        path,
+        modelId: info.modelId,
+        nVocab: info.nVocab,
+        nEmbd: info.nEmbd,
+        nLayer: info.nLayer,
+        nHead: info.nHead,
+        headSize: info.headSize,
+        dimAtt: info.dimAtt,
+        dimFfn: info.dimFfn,
+        nParams: info.nParams,
+        fileDtype: info.fileDtype,
+        precision: info.weightType === "fp32" ? "fp32" : "fast",
+        backend: info.backend,
+        stateByteLength: info.stateSize,
+        weightBytes: info.weightBytes,
+        decodeBytesPerStep: info.decodeBytesPerStep,
+    };
+}
+
+/**
+ * A loaded RWKV-5.2 checkpoint (`.pth`). Immutable once loaded; engines made
+ * from it share its weights. Dispose it when done: it holds the weights' memory.
+ */
+export class RwkvModel {
+    /** Dimensions, identity and sizes of the loaded weights. */
+    readonly info: ModelInfo;
+    readonly #native: AddonModel;
+    readonly #engines = new Set<RwkvEngine>();
+
+    private constructor(native: AddonModel, info: ModelInfo) {
+        this.#native = native;
+        this.info = info;
+    }
+
+    /**
+     * Loads a checkpoint without blocking the event loop.
+     *
+     * @throws EngineError `engine/io`, `engine/bad_archive`, `engine/unsupported_model`, … for a bad file,
+     * `engine/aborted` when `signal` aborts (at once if it already has), `engine/no_binary` without the addon.
+     */
+    static async load(path: string, options: RwkvModelLoadOptions = {}): Promise<RwkvModel> {
+        const {signal, onProgress} = options;
+        if (signal?.aborted) throw abortedError(signal);
+        let native: AddonModel;
+        try {
+            native = new (getAddon().AddonModel)(path, {
+                weightType: options.precision === "fp32" ? "fp32" : "16bit",
+                backend: options.backend ?? "auto",
+                threads: options.threads ?? 0,
+            });
+        } catch (error) {
+            throw asEngineError(error);
+        }
+        // A throwing listener stops the load and becomes its rejection.
+        let listenerError: {error: unknown} | undefined;
+        const report = onProgress && ((fraction: number) => {
+            try {
+                onProgress(fraction);
+            } catch (error) {
+                listenerError ??= {error};
+                native.abortLoad();
+            }
+        });
+        const abort = () => native.abortLoad();
+        signal?.addEventListener("abort", abort, {once: true});
+        try {
+            await native.load(report);
+        } catch (error) {
+            if (listenerError !== undefined) throw listenerError.error;
+            if (signal?.aborted) throw abortedError(signal);
+            throw asEngineError(error);
+        } finally {
+            signal?.removeEventListener("abort", abort);
+        }
+        // The load may have finished before the abort or the listener's failure reached it.
+        if (signal?.aborted || listenerError !== undefined) {
+            await native.dispose();
+            if (listenerError !== undefined) throw listenerError.error;
+            throw abortedError(signal!);
+        }
+        return new RwkvModel(native, toModelInfo(path, native.info()));
+    }
+
+    /**
+     * Creates an engine with `slots` independent states, all zero.
+     *
+     * @throws EngineError `engine/disposed` after {@link dispose}, `engine/invalid_argument` for bad options.
+     */
+    async createEngine(options: RwkvEngineOptions): Promise<RwkvEngine> {
+        const {slots} = options;
+        if (!Number.isInteger(slots) || slots < 1) {
+            throw new EngineError("engine/invalid_argument", `slots must be a positive integer, got ${slots}`);
+        }
+        let native: AddonContext;
+        try {
+            native = new (getAddon().AddonContext)(this.#native, {
+                slots,
+                threads: options.threads ?? 0,
+                ...(options.maxBatchTokens === undefined ? {} : {maxBatchTokens: options.maxBatchTokens}),
+            });
+        } catch (error) {
+            throw asEngineError(error);
+        }
+        try {
+            await native.init();
+        } catch (error) {
+            await native.dispose();
+            throw asEngineError(error);
+        }
+        const engine = new RwkvEngine(native, this.info, slots, () => this.#engines.delete(engine));
+        this.#engines.add(engine);
+        return engine;
+    }
+
+    /** Disposes every engine made from this model, then frees the weights. Idempotent. */
+    async dispose(): Promise<void> {
+        await Promise.all([...this.#engines].map((engine) => engine.dispose()));
+        await this.#native.dispose();
+    }
+}

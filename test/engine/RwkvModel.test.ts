@@ -1,0 +1,97 @@
+import {describe, expect, it} from "vitest";
+import {RwkvModel} from "../../src/inference/RwkvModel.ts";
+import {golden, modelPath} from "./engineFixtures.ts";
+
+const set = golden("tiny-L3-C128-V1024");
+const path = modelPath("tiny-L3-C128-V1024.bf16.pth");
+
+async function rejection(promise: Promise<unknown>): Promise<{code?: string; message?: string} | undefined> {
+    return promise.then(
+        () => undefined,
+        (error: unknown) => error as {code?: string; message?: string},
+    );
+}
+
+describe("RwkvModel.load", () => {
+    it("reports progress non-decreasing in [0, 1], ending with 1, before it resolves", async () => {
+        const fractions: number[] = [];
+        const model = await RwkvModel.load(path, {onProgress: (fraction) => fractions.push(fraction)});
+        await model.dispose();
+        expect(fractions.length).toBeGreaterThan(1);
+        expect(fractions.at(-1)).toBe(1);
+        expect(fractions.filter((fraction) => fraction === 1)).toHaveLength(1);
+        for (const [i, fraction] of fractions.entries()) {
+            expect(fraction).toBeGreaterThanOrEqual(i === 0 ? 0 : fractions[i - 1]!);
+            expect(fraction).toBeLessThanOrEqual(1);
+        }
+    });
+
+    it("rejects at once with engine/aborted when the signal has already aborted", async () => {
+        const controller = new AbortController();
+        controller.abort();
+        const progress: number[] = [];
+        const error = await rejection(RwkvModel.load(path, {signal: controller.signal, onProgress: (f) => progress.push(f)}));
+        expect(error?.code).toBe("engine/aborted");
+        expect(progress).toEqual([]);
+    });
+
+    it("rejects with engine/aborted when the signal aborts during the load", async () => {
+        const controller = new AbortController();
+        const loading = RwkvModel.load(path, {signal: controller.signal});
+        controller.abort();
+        expect((await rejection(loading))?.code).toBe("engine/aborted");
+    });
+
+    it("rejects with the error of a throwing progress listener", async () => {
+        const failure = new Error("listener failed");
+        const error = await rejection(
+            RwkvModel.load(path, {
+                onProgress: () => {
+                    throw failure;
+                },
+            }),
+        );
+        expect(error).toBe(failure);
+    });
+
+    it("rejects a missing file with engine/io naming it", async () => {
+        const error = await rejection(RwkvModel.load(modelPath("no-such-model.pth")));
+        expect(error?.code).toBe("engine/io");
+        expect(error?.message).toContain("no-such-model.pth");
+    });
+});
+
+describe("ModelInfo", () => {
+    it("describes the fixture's dimensions, dtype, state size and identity", async () => {
+        const model = await RwkvModel.load(path, {precision: "fp32"});
+        const {info} = model;
+        await model.dispose();
+        const {vocab_size, n_embd, n_layer, n_head, head_size} = set.config;
+        expect(info).toMatchObject({
+            path,
+            nVocab: vocab_size,
+            nEmbd: n_embd,
+            nLayer: n_layer,
+            nHead: n_head,
+            headSize: head_size,
+            dimAtt: n_head * head_size,
+            fileDtype: "bf16",
+            precision: "fp32",
+            backend: "cpu",
+            stateByteLength: n_layer * (2 * n_embd + n_head * head_size * head_size) * 4,
+        });
+        expect(info.modelId).toMatch(/^[0-9a-f]{64}$/);
+        expect(info.nParams).toBeGreaterThan(0);
+        expect(info.decodeBytesPerStep).toBeGreaterThan(0);
+        expect(info.decodeBytesPerStep).toBeLessThanOrEqual(info.weightBytes);
+    });
+
+    it("keeps the model id across precisions and holds fewer weight bytes in fast mode", async () => {
+        const exact = await RwkvModel.load(path, {precision: "fp32"});
+        const fast = await RwkvModel.load(path, {precision: "fast"});
+        await Promise.all([exact.dispose(), fast.dispose()]);
+        expect(fast.info.modelId).toBe(exact.info.modelId);
+        expect(fast.info.precision).toBe("fast");
+        expect(fast.info.weightBytes).toBeLessThan(exact.info.weightBytes);
+    });
+});

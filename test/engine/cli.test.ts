@@ -1,0 +1,116 @@
+import {execFile} from "node:child_process";
+import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {fileURLToPath} from "node:url";
+import {promisify} from "node:util";
+import {afterAll, describe, expect, it} from "vitest";
+import {fixturesDir, fp32Tolerance, golden, goldenFloats, maxAbsDiff, modelPath, readF32, stateDiff} from "./engineFixtures.ts";
+
+// The CLI contract used by external checks: `logits` and `info` as a user runs them.
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "rwkv-cli-"));
+afterAll(() => rmSync(work, {recursive: true, force: true}));
+
+interface CliResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+async function cli(...args: string[]): Promise<CliResult> {
+    try {
+        const {stdout, stderr} = await promisify(execFile)("npx", ["tsx", "src/cli/main.ts", ...args], {cwd: repo});
+        return {code: 0, stdout, stderr};
+    } catch (error) {
+        const failed = error as {code: number; stdout: string; stderr: string};
+        return {code: failed.code, stdout: failed.stdout, stderr: failed.stderr};
+    }
+}
+
+const set = golden("tiny-L3-C128-V1024");
+const model = modelPath("tiny-L3-C128-V1024.fp32.pth");
+const out = (name: string) => join(work, name);
+
+describe("cli logits", () => {
+    it("--mode rnn writes one row per token matching logits_rnn", async () => {
+        const result = await cli("logits", "--model", model, "--tokens", set.tokens.join(","), "--out", out("rnn.f32"));
+        expect(result.code, result.stderr).toBe(0);
+        expect(maxAbsDiff(readF32(out("rnn.f32")), goldenFloats(set, "logits_rnn.f32"))).toBeLessThan(fp32Tolerance.logits);
+    });
+
+    it("--mode seq matches logits_seq and --state-out writes state_final", async () => {
+        const result = await cli(
+            "logits", "--model", model, "--tokens", set.tokens.join(","), "--mode", "seq",
+            "--out", out("seq.f32"), "--state-out", out("final.f32"),
+        );
+        expect(result.code, result.stderr).toBe(0);
+        expect(maxAbsDiff(readF32(out("seq.f32")), goldenFloats(set, "logits_seq.f32"))).toBeLessThan(fp32Tolerance.logits);
+        const state = stateDiff(set, readF32(out("final.f32")), goldenFloats(set, "state_final.f32"));
+        expect(state.shift).toBeLessThan(fp32Tolerance.shift);
+        expect(state.wkv).toBeLessThan(fp32Tolerance.wkv);
+    });
+
+    it("--state-in resumes from state_split: logits_resume and state_resume_final", async () => {
+        const stateIn = `${fixturesDir}/golden/${set.name}/state_split.f32`;
+        const result = await cli(
+            "logits", "--model", model, "--tokens", set.resume_tokens.join(","), "--state-in", stateIn,
+            "--out", out("resume.f32"), "--state-out", out("resume-state.f32"),
+        );
+        expect(result.code, result.stderr).toBe(0);
+        expect(maxAbsDiff(readF32(out("resume.f32")), goldenFloats(set, "logits_resume.f32"))).toBeLessThan(fp32Tolerance.logits);
+        const state = stateDiff(set, readF32(out("resume-state.f32")), goldenFloats(set, "state_resume_final.f32"));
+        expect(state.shift).toBeLessThan(fp32Tolerance.shift);
+        expect(state.wkv).toBeLessThan(fp32Tolerance.wkv);
+    });
+
+    it("refuses a state file of the wrong size with one error line naming both sizes, exit 1", async () => {
+        writeFileSync(out("short.f32"), new Uint8Array(100));
+        const result = await cli("logits", "--model", model, "--tokens", "1", "--state-in", out("short.f32"), "--out", out("x.f32"));
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim().split("\n")).toHaveLength(1);
+        expect(result.stderr).toMatch(/^error: .*100 bytes.*101376 bytes.*\(engine\/invalid_argument\)/);
+    });
+
+    it("reports a missing model as one error line with its code, exit 1", async () => {
+        const result = await cli("logits", "--model", out("missing.pth"), "--tokens", "1", "--out", out("x.f32"));
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(/^error: .*missing\.pth.*\(engine\/io\)\n$/);
+    });
+
+    it("exits 2 with the usage text for a bad command line", async () => {
+        const missing = await cli("logits", "--model", model, "--out", out("x.f32"));
+        expect(missing.code).toBe(2);
+        expect(missing.stderr).toContain("--tokens is required");
+        expect(missing.stderr).toContain("usage: npm run -s cli -- logits");
+        const badTokens = await cli("logits", "--model", model, "--tokens", "1,x", "--out", out("x.f32"));
+        expect(badTokens.code).toBe(2);
+        const unknown = await cli("nope");
+        expect(unknown.code).toBe(2);
+    });
+});
+
+describe("cli info", () => {
+    it("prints key: value lines with dims, dtype, parameters, state size, id, backend and kernel", async () => {
+        const result = await cli("info", "--model", model);
+        expect(result.code, result.stderr).toBe(0);
+        const lines = Object.fromEntries(
+            result.stdout.trim().split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]),
+        );
+        expect(lines.dims).toContain("n_vocab=1024 n_embd=128 n_layer=3 n_head=2 head_size=64");
+        expect(lines["file dtype"]).toBe("f32");
+        expect(Number(lines.parameters)).toBeGreaterThan(0);
+        expect(lines["state bytes"]).toBe("101376");
+        expect(lines["state floats per layer"]).toBe(String(101376 / 4 / 3));
+        expect(lines["model id"]).toMatch(/^[0-9a-f]{64}$/);
+        expect(lines.backend).toBe("cpu");
+        expect(lines.kernel).toMatch(/^(avx512|avx2|scalar)$/);
+    });
+
+    it("--json prints the same as one object", async () => {
+        const result = await cli("info", "--model", model, "--json");
+        expect(result.code, result.stderr).toBe(0);
+        const info = JSON.parse(result.stdout) as Record<string, unknown>;
+        expect(info).toMatchObject({nVocab: 1024, nLayer: 3, fileDtype: "f32", stateByteLength: 101376, stateFloatsPerLayer: 8448});
+    });
+});

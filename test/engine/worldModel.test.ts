@@ -1,0 +1,68 @@
+import {existsSync, readFileSync} from "node:fs";
+import {fileURLToPath} from "node:url";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import type {RwkvEngine} from "../../src/inference/RwkvEngine.ts";
+import {RwkvModel} from "../../src/inference/RwkvModel.ts";
+import {fp32Tolerance, maxAbsDiff, readF32, row, stateDiff, type GoldenSet} from "./engineFixtures.ts";
+
+// The 65536-vocab fixture stays in the shared folder (17 MB); only some rows
+// of its logits are stored, plus every position's argmax.
+const sharedDir = process.env.RWKV_SHARED_DIR ?? fileURLToPath(new URL("../../../shared/rwkv", import.meta.url));
+const name = "world-L2-C64-V65536";
+const goldenDir = `${sharedDir}/fixtures/golden/${name}`;
+const modelFile = `${sharedDir}/fixtures/models/${name}.bf16.pth`;
+const present = existsSync(modelFile) && existsSync(`${goldenDir}/manifest.json`);
+if (!present) console.log(`skipping the ${name} tests: ${modelFile} is absent (set RWKV_SHARED_DIR)`);
+
+interface WorldManifest extends Omit<GoldenSet, "name"> {
+    logits: Record<"seq" | "resume_rnn", {rows: number[]; argmax: number[]}>;
+}
+
+describe.skipIf(!present)(`${name} (fp32)`, () => {
+    let manifest: WorldManifest;
+    let set: GoldenSet;
+    let model: RwkvModel;
+    let engine: RwkvEngine;
+
+    beforeAll(async () => {
+        manifest = JSON.parse(readFileSync(`${goldenDir}/manifest.json`, "utf8")) as WorldManifest;
+        set = {name, ...manifest};
+        model = await RwkvModel.load(modelFile, {precision: "fp32"});
+        engine = await model.createEngine({slots: 1});
+    });
+    afterAll(() => model?.dispose());
+
+    it("sequence mode matches the stored rows, every argmax and state_final", async () => {
+        const nVocab = set.config.vocab_size;
+        const [output] = await engine.step([{slot: 0, tokens: set.tokens, logits: "all"}]);
+        const golden = readF32(`${goldenDir}/logits_seq_rows.f32`);
+        for (const [i, position] of manifest.logits.seq.rows.entries()) {
+            expect(maxAbsDiff(row(output!.logits!, position, nVocab), row(golden, i, nVocab))).toBeLessThan(fp32Tolerance.logits);
+        }
+        const argmax = set.tokens.map((_, t) => {
+            const logits = row(output!.logits!, t, nVocab);
+            return logits.indexOf(Math.max(...logits));
+        });
+        expect(argmax).toEqual(manifest.logits.seq.argmax);
+        const state = stateDiff(set, await engine.exportState(0), readF32(`${goldenDir}/state_final.f32`));
+        expect(state.shift).toBeLessThan(fp32Tolerance.shift);
+        expect(state.wkv).toBeLessThan(fp32Tolerance.wkv);
+    });
+
+    it("resume from state_split matches the stored rows and state_resume_final", async () => {
+        const nVocab = set.config.vocab_size;
+        await engine.importState(0, readF32(`${goldenDir}/state_split.f32`));
+        const rows: Float32Array[] = [];
+        for (const token of set.resume_tokens) {
+            const [output] = await engine.step([{slot: 0, tokens: [token]}]);
+            rows.push(output!.logits!);
+        }
+        const golden = readF32(`${goldenDir}/logits_resume_rows.f32`);
+        for (const [i, position] of manifest.logits.resume_rnn.rows.entries()) {
+            expect(maxAbsDiff(rows[position]!, row(golden, i, nVocab))).toBeLessThan(fp32Tolerance.logits);
+        }
+        const state = stateDiff(set, await engine.exportState(0), readF32(`${goldenDir}/state_resume_final.f32`));
+        expect(state.shift).toBeLessThan(fp32Tolerance.shift);
+        expect(state.wkv).toBeLessThan(fp32Tolerance.wkv);
+    });
+});
