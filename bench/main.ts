@@ -1,0 +1,18 @@
+import type {Bench} from "./Bench.ts";
+import {engineBench} from "./engineBench.ts";
+import {tokenizerBench} from "./tokenizerBench.ts";
+
+/** Every benchmark, in the order a plain `npm run bench` runs them. */
+const benches: readonly Bench[] = [engineBench, tokenizerBench];
+
+const names = process.argv.slice(2);
+const unknown = names.filter((name) => !benches.some((bench) => bench.name === name));
+if (unknown.length > 0) {
+    console.error(`error: unknown bench ${unknown.join(", ")}; known: ${benches.map((bench) => `${bench.name} (${bench.summary})`).join(", ")}`);
+    process.exitCode = 2;
+} else {
+    for (const bench of benches.filter((candidate) => names.length === 0 || names.includes(candidate.name))) {
+        console.log(`== ${bench.name}: ${bench.summary}`);
+        await bench.run();
+    }
+}

@@ -1,0 +1,72 @@
+/**
+ * How the next token is chosen from the logits (RWKV5.md §9). Penalties apply to tokens
+ * already generated in the current reply, never to the prompt.
+ */
+export interface SamplingOptions {
+    /** Softmax temperature, applied after the top-p/top-k cut; `0` means greedy (argmax). */
+    readonly temperature: number;
+    /** Nucleus cut in [0, 1], computed at temperature 1: keep the most probable ids up to this mass. */
+    readonly topP: number;
+    /** Keep at most this many ids after the top-p cut; `0` disables it. */
+    readonly topK: number;
+    /** Subtracted from the logit of every id already generated in this reply. */
+    readonly presencePenalty: number;
+    /** Subtracted from a logit once per (decayed) occurrence of that id in this reply. */
+    readonly frequencyPenalty: number;
+    /** Every occurrence count is multiplied by this after each generated token. */
+    readonly penaltyDecay: number;
+    /** Ids that are never sampled (their logit becomes -∞). */
+    readonly bannedTokens: readonly number[];
+    /** Seed of the random draw, for reproducible replies; absent = a fresh random seed. */
+    readonly seed?: number;
+}
+
+/**
+ * Chat defaults: ChatRWKV `API_DEMO_CHAT.py` (temperature 1.0, top-p 0.3, presence and
+ * frequency 0.5, decay 0.996, token 0 `<|endoftext|>` banned), which is also one of the
+ * (temperature, top-p) pairs the Mobius 12B model card recommends.
+ */
+export const chatSamplingDefaults: SamplingOptions = Object.freeze({
+    temperature: 1.0,
+    topP: 0.3,
+    topK: 0,
+    presencePenalty: 0.5,
+    frequencyPenalty: 0.5,
+    penaltyDecay: 0.996,
+    bannedTokens: Object.freeze([0]),
+});
+
+/**
+ * Layers overrides (e.g. a channel's settings) on `base`; `undefined` fields keep the base
+ * value. Returns the merged options, or the list of problems with them (a value, not a throw).
+ */
+export function mergeSamplingOptions(
+    base: SamplingOptions,
+    ...overrides: readonly Partial<SamplingOptions>[]
+): {ok: true; options: SamplingOptions} | {ok: false; problems: string[]} {
+    const merged: {-readonly [K in keyof SamplingOptions]: SamplingOptions[K]} = {...base};
+    for (const override of overrides) {
+        for (const [key, value] of Object.entries(override)) {
+            if (value !== undefined) Object.assign(merged, {[key]: value});
+        }
+    }
+    const problems = samplingOptionProblems(merged);
+    return problems.length === 0 ? {ok: true, options: merged} : {ok: false, problems};
+}
+
+/** What is wrong with `options`, one sentence per problem; empty when they are usable. */
+export function samplingOptionProblems(options: SamplingOptions): string[] {
+    const problems: string[] = [];
+    const check = (ok: boolean, problem: string): void => {
+        if (!ok) problems.push(problem);
+    };
+    check(Number.isFinite(options.temperature) && options.temperature >= 0, "temperature must be a number ≥ 0");
+    check(options.topP >= 0 && options.topP <= 1, "topP must be in [0, 1]");
+    check(Number.isInteger(options.topK) && options.topK >= 0, "topK must be an integer ≥ 0");
+    check(Number.isFinite(options.presencePenalty), "presencePenalty must be a finite number");
+    check(Number.isFinite(options.frequencyPenalty), "frequencyPenalty must be a finite number");
+    check(options.penaltyDecay >= 0 && options.penaltyDecay <= 1, "penaltyDecay must be in [0, 1]");
+    check(options.bannedTokens.every((id) => Number.isInteger(id) && id >= 0), "bannedTokens must be token ids");
+    check(options.seed === undefined || Number.isInteger(options.seed), "seed must be an integer");
+    return problems;
+}

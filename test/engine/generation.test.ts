@@ -1,0 +1,106 @@
+import {readFileSync} from "node:fs";
+import {join} from "node:path";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import type {RwkvEngine} from "../../src/inference/RwkvEngine.ts";
+import {RwkvModel} from "../../src/inference/RwkvModel.ts";
+import {Sampler} from "../../src/inference/Sampler.ts";
+import {chatSamplingDefaults} from "../../src/inference/SamplingOptions.ts";
+import {Tokenizer} from "../../src/inference/Tokenizer.ts";
+import {chatFormats} from "../../src/session/chatFormats.ts";
+import {generateReply} from "../../src/session/generateReply.ts";
+import {runCli} from "../unit/tokenizer/cliRunner.ts";
+import {fixturesDir, sharedFile, sharedRwkvDir, worldVocab} from "../unit/tokenizer/sharedRwkv.ts";
+import {smallTokenizer} from "../unit/tokenizer/smallVocab.ts";
+
+interface Manifest {
+    tokens: number[];
+    tokens_text?: string;
+    greedy_generation: {presence: number; frequency: number; decay: number; tokens: number[]};
+}
+
+// RWKV5.md §11 test 6: an fp32 engine must reproduce greedy_generation.tokens exactly by free-running.
+const worldModel = sharedFile(join(sharedRwkvDir, "fixtures/models/world-L2-C64-V65536.bf16.pth"), "the world-L2 model");
+const models = [
+    {name: "tiny-L3-C128-V1024", model: join(fixturesDir, "models/tiny-L3-C128-V1024.fp32.pth"), golden: join(fixturesDir, "golden/tiny-L3-C128-V1024")},
+    {name: "deep-L7-C64-V512", model: join(fixturesDir, "models/deep-L7-C64-V512.bf16.pth"), golden: join(fixturesDir, "golden/deep-L7-C64-V512")},
+    ...(worldModel.path === undefined
+        ? []
+        : [{name: "world-L2-C64-V65536", model: worldModel.path, golden: join(sharedRwkvDir, "fixtures/golden/world-L2-C64-V65536")}]),
+];
+
+/** A greedy sampler with the manifest's (ChatRWKV API_DEMO_CHAT) penalties and token 0 banned. */
+function goldenSampler(manifest: Manifest): Sampler {
+    const {presence, frequency, decay} = manifest.greedy_generation;
+    return new Sampler({
+        ...chatSamplingDefaults,
+        temperature: 0,
+        presencePenalty: presence,
+        frequencyPenalty: frequency,
+        penaltyDecay: decay,
+        bannedTokens: [0],
+    });
+}
+
+describe.each(models)("greedy generation with penalties on $name (fp32)", ({model: path, golden}) => {
+    const manifest = JSON.parse(readFileSync(join(golden, "manifest.json"), "utf8")) as Manifest;
+    const expected = manifest.greedy_generation.tokens;
+    let model: RwkvModel;
+    let engine: RwkvEngine;
+
+    beforeAll(async () => {
+        model = await RwkvModel.load(path, {precision: "fp32"});
+        engine = await model.createEngine({slots: 1});
+    });
+    afterAll(() => model?.dispose());
+
+    it("reproduces greedy_generation.tokens, stepping the engine and the sampler", async () => {
+        await engine.importState(0, null);
+        const sampler = goldenSampler(manifest);
+        const [prefill] = await engine.step([{slot: 0, tokens: manifest.tokens}]);
+        let logits = prefill?.logits as Float32Array;
+        const generated: number[] = [];
+        for (let i = 0; i < expected.length; i += 1) {
+            const token = sampler.sample(logits);
+            generated.push(token);
+            const [output] = await engine.step([{slot: 0, tokens: [token]}]);
+            logits = output?.logits as Float32Array;
+        }
+        expect(generated).toEqual(expected);
+    });
+
+    it("reproduces them through generateReply with a chunked prefill", async () => {
+        await engine.importState(0, null);
+        // With no stop text the reply's text plays no part: any tokenizer will do.
+        const reply = await generateReply({
+            engine, slot: 0, tokenizer: smallTokenizer(), sampler: goldenSampler(manifest), prompt: manifest.tokens,
+            maxTokens: expected.length, stop: [], prefillChunkTokens: 16,
+        });
+        expect(reply.stopReason).toBe("length");
+        expect(reply.tokens).toEqual(expected);
+    });
+});
+
+const vocab = worldVocab();
+
+describe.skipIf(worldModel.path === undefined || vocab.path === undefined)("the world-L2 golden prompt", () => {
+    const manifest = (): Manifest =>
+        JSON.parse(readFileSync(join(sharedRwkvDir, "fixtures/golden/world-L2-C64-V65536/manifest.json"), "utf8")) as Manifest;
+    const message = "你好！Can you write a haiku about 🍕 for my Discord server? Please keep it short.";
+
+    it("is the seed format of its message, encoded", async () => {
+        const tokenizer = await Tokenizer.load(vocab.path as string);
+        expect(manifest().tokens_text).toBe(chatFormats.seed.userTurn(message));
+        expect(tokenizer.encode(manifest().tokens_text as string)).toEqual(manifest().tokens);
+    });
+
+    it("cli generate --temperature 0 prints the golden greedy reply", async () => {
+        const tokenizer = await Tokenizer.load(vocab.path as string);
+        const {tokens} = manifest().greedy_generation;
+        const result = await runCli([
+            "generate", "--model", worldModel.path as string, "--vocab", vocab.path as string, "--format", "seed",
+            "--prompt", message, "--temperature", "0", "--precision", "fp32", "--max-tokens", String(tokens.length),
+        ]);
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stdout).toBe(`${tokenizer.decode(tokens).trim()}\n`);
+    });
+});
