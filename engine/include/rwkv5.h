@@ -139,8 +139,10 @@ RWKV5_API rwkv5_model_params rwkv5_model_default_params(void);
 
 /* Loads an RWKV-5.2 `.pth` checkpoint (ZIP/Zip64, stored entries, pickle).
  * Returns NULL on failure with `err` filled (err may be NULL). The file is
- * memory-mapped; with RWKV5_WEIGHTS_16BIT and a bf16/fp16 file the matrices are
- * used in place. Blocks the calling thread. */
+ * memory-mapped and read once: the CPU backend copies the matrices into
+ * huge-page memory in its packed layout (converted to fp32 for
+ * RWKV5_WEIGHTS_FP32), the CUDA backend uploads them as fp16, so the file's
+ * pages can be reclaimed by the OS afterwards. Blocks the calling thread. */
 RWKV5_API rwkv5_model *rwkv5_model_load(const char *path, const rwkv5_model_params *params,
                                         rwkv5_error *err);
 RWKV5_API void rwkv5_model_free(rwkv5_model *model);

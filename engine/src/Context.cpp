@@ -4,6 +4,9 @@
 #include <string>
 
 #include "Error.h"
+#ifdef RWKV5_WITH_CUDA
+#include "cuda/cuda.h"
+#endif
 
 namespace rwkv5 {
 
@@ -17,6 +20,11 @@ Context::Context(const Model &model, const rwkv5_context_params &params)
     if (params.n_threads < 0) invalid("n_threads must be >= 0, got " + std::to_string(params.n_threads));
     if (max_batch_tokens_ < 1)
         invalid("max_batch_tokens must be >= 1, got " + std::to_string(max_batch_tokens_));
+#ifdef RWKV5_WITH_CUDA
+    if (model.info().backend == RWKV5_BACKEND_CUDA)
+        backend_ = cuda::make_backend(model, n_slots_, max_batch_tokens_);
+    else
+#endif
     backend_ = make_cpu_backend(model, n_slots_, params.n_threads, max_batch_tokens_);
     slot_used_.assign(size_t(n_slots_), 0);
     row_offset_.reserve(size_t(n_slots_));

@@ -23,6 +23,9 @@ constexpr double kGroupNormEps = 64e-5;
 // Elementwise work below this many floats runs on the calling thread: waking
 // the pool costs more than it saves.
 constexpr int64_t kInlineWork = 1 << 15;
+// Smallest matrix chunk handed to a thread: a few microseconds of streaming,
+// long against the cost of claiming it.
+constexpr int64_t kMinChunkBytes = 128 << 10;
 
 void layer_norm(const float *x, const float *g, const float *b, float *y, int64_t n) {
     double sum = 0;
@@ -100,6 +103,7 @@ public:
         item_begin_.resize(size_t(n_slots) + 1);
         row_item_.resize(size_t(T_));
         head_row_.resize(size_t(T_));
+        chunks_.reserve(1024);
     }
 
     void get_state(int32_t slot, float *dst) const override {
@@ -225,23 +229,28 @@ private:
     void matmuls(std::initializer_list<MatJob> list, int64_t T) {
         const MatJob *jobs = list.begin();
         const int n = int(list.size());
-        int64_t total_rows = 0;
-        for (int i = 0; i < n; ++i) total_rows += jobs[i].w->rows;
-        int64_t chunk = total_rows / (8 * pool_.size());
-        chunk = std::max<int64_t>(16, (chunk + 3) & ~int64_t(3));
-        int64_t first_chunk[4] = {0, 0, 0, 0};
-        int64_t n_chunks = 0;
+        int64_t left = 0;
+        for (int i = 0; i < n; ++i) left += jobs[i].w->rows;
+        // Guided self-scheduling: large chunks first, shrinking as the work
+        // runs out, so the threads finish together; whole packed row groups.
+        const int64_t parts = 2 * pool_.size();
+        auto groups = [](int64_t rows) { return (rows + cpu::kPackRows - 1) / cpu::kPackRows * cpu::kPackRows; };
+        chunks_.clear();
         for (int i = 0; i < n; ++i) {
-            first_chunk[i] = n_chunks;
-            n_chunks += (jobs[i].w->rows + chunk - 1) / chunk;
+            const cpu::MatView &w = *jobs[i].w;
+            const int64_t min_rows =
+                groups(std::max<int64_t>(1, kMinChunkBytes / (w.cols * int64_t(cpu::weight_type_size(w.type)))));
+            for (int64_t r = 0; r < w.rows;) {
+                const int64_t rows = std::min(w.rows - r, groups(std::max(min_rows, left / parts)));
+                chunks_.push_back({i, r, r + rows});
+                r += rows;
+                left -= rows;
+            }
         }
-        pool_.run(n_chunks, [&](int64_t c) {
-            int i = n - 1;
-            while (first_chunk[i] > c) --i;
-            const MatJob &j = jobs[i];
-            const int64_t r0 = (c - first_chunk[i]) * chunk;
-            const int64_t r1 = std::min(j.w->rows, r0 + chunk);
-            kern_.matmul(*j.w, j.x, j.w->cols, T, j.y, j.ldy, r0, r1);
+        pool_.run(int64_t(chunks_.size()), [&](int64_t c) {
+            const Chunk &ch = chunks_[size_t(c)];
+            const MatJob &j = jobs[ch.job];
+            kern_.matmul(*j.w, j.x, j.w->cols, T, j.y, j.ldy, ch.r0, ch.r1);
         });
     }
 
@@ -257,17 +266,7 @@ private:
             const float *rt = r + t * A_ + h * N, *kt = k + t * A_ + h * N, *vt = v + t * A_ + h * N;
             const float *gt = g + t * A_ + h * N;
             float *ot = o + t * A_ + h * N;
-            for (int64_t j = 0; j < N; ++j) ot[j] = 0.0f;
-            for (int64_t i = 0; i < N; ++i) {
-                const float ri = rt[i], ki = kt[i], ui = bonus[i], wi = decay[i];
-                float *Si = S + i * N;
-                for (int64_t j = 0; j < N; ++j) {
-                    const float kv = ki * vt[j];
-                    const float s = Si[j];
-                    ot[j] += ri * (ui * kv + s);
-                    Si[j] = kv + wi * s;
-                }
-            }
+            kern_.wkv(rt, kt, vt, bonus, decay, S, ot, N);
             double sum = 0;
             for (int64_t j = 0; j < N; ++j) sum += ot[j];
             const double mean = sum / double(N);
@@ -292,6 +291,11 @@ private:
     std::vector<int64_t> item_begin_;
     std::vector<int32_t> row_item_;
     std::vector<int64_t> head_row_;  // batch row of each logits row
+    struct Chunk {
+        int job;
+        int64_t r0, r1;
+    };
+    std::vector<Chunk> chunks_;  // the row chunks of the current matmuls()
 };
 
 }  // namespace

@@ -4,10 +4,14 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "Error.h"
 #include "ThreadPool.h"
 #include "cpu/half.h"
+#ifdef RWKV5_WITH_CUDA
+#include "cuda/cuda.h"
+#endif
 
 namespace rwkv5 {
 
@@ -37,8 +41,15 @@ bool is_float(StorageType t) {
 // progress by source bytes.
 class WeightLoader {
 public:
-    WeightLoader(Model &m, const rwkv5_model_params &p)
-        : m_(m), fast_(p.weight_type == RWKV5_WEIGHTS_16BIT), pool_(p.n_threads), cb_(p.progress_callback),
+    // kInPlace: matrices whose file dtype is the one wanted stay in the file
+    // mapping (row-major), for a loader that copies them elsewhere anyway.
+    // kCpuForward: every matrix is copied into huge-page memory, in the
+    // layout the CPU kernels stream fastest (packed when they take it).
+    enum class Layout { kInPlace, kCpuForward };
+
+    WeightLoader(Model &m, const rwkv5_model_params &p, Layout layout = Layout::kInPlace)
+        : m_(m), fast_(p.weight_type == RWKV5_WEIGHTS_16BIT), copy_(layout == Layout::kCpuForward),
+          pack_(copy_ && cpu::host_kernels().takes_packed), pool_(p.n_threads), cb_(p.progress_callback),
           user_(p.progress_user_data) {}
 
     void run() {
@@ -165,31 +176,40 @@ private:
         } else {
             want = t.dtype == StorageType::F16 ? cpu::WeightType::F16 : cpu::WeightType::BF16;
         }
-        const bool in_place = (want == cpu::WeightType::F32 && t.dtype == StorageType::F32) ||
-                              (want == cpu::WeightType::BF16 && t.dtype == StorageType::BF16) ||
-                              (want == cpu::WeightType::F16 && t.dtype == StorageType::F16);
-        if (in_place) {
+        const bool same = (want == cpu::WeightType::F32 && t.dtype == StorageType::F32) ||
+                          (want == cpu::WeightType::BF16 && t.dtype == StorageType::BF16) ||
+                          (want == cpu::WeightType::F16 && t.dtype == StorageType::F16);
+        if (same && !copy_) {
             prefault(t);
             return cpu::MatView{t.data, want, rows, cols, cols};
         }
-        AlignedBuffer buf(size_t(rows) * size_t(cols) * cpu::weight_type_size(want));
-        if (want == cpu::WeightType::F32) {
-            float *dst = buf.as<float>();
+        const bool packed = pack_ && rows % cpu::kPackRows == 0 && cols % cpu::kPackCols == 0;
+        const size_t esize = cpu::weight_type_size(want);
+        AlignedBuffer buf(size_t(rows) * size_t(cols) * esize);
+        uint8_t *dst = buf.as<uint8_t>();
+        auto at = [&](int64_t r, int64_t c) { return packed ? cpu::packed_index(r, c, cols) : r * cols + c; };
+        if (same) {
+            // Runs of kPackCols columns are contiguous in both layouts.
+            const int64_t run = packed ? cpu::kPackCols : cols;
             convert_rows(t, rows, [&](int64_t r) {
-                for (int64_t c = 0; c < cols; ++c) dst[r * cols + c] = element(t, uint64_t(r * cols + c));
+                for (int64_t c = 0; c < cols; c += run)
+                    std::memcpy(dst + size_t(at(r, c)) * esize, t.data + size_t(r * cols + c) * esize, size_t(run) * esize);
             });
         } else {
-            uint16_t *dst = buf.as<uint16_t>();
-            const bool bf = want == cpu::WeightType::BF16;
             convert_rows(t, rows, [&](int64_t r) {
                 for (int64_t c = 0; c < cols; ++c) {
-                    float v = element(t, uint64_t(r * cols + c));
-                    dst[r * cols + c] = bf ? f32_to_bf16(v) : f32_to_f16(v);
+                    const float v = element(t, uint64_t(r * cols + c));
+                    const size_t i = size_t(at(r, c));
+                    switch (want) {
+                        case cpu::WeightType::F32: reinterpret_cast<float *>(dst)[i] = v; break;
+                        case cpu::WeightType::BF16: reinterpret_cast<uint16_t *>(dst)[i] = f32_to_bf16(v); break;
+                        case cpu::WeightType::F16: reinterpret_cast<uint16_t *>(dst)[i] = f32_to_f16(v); break;
+                    }
                 }
             });
         }
         m_.owned_.push_back(std::move(buf));
-        return cpu::MatView{m_.owned_.back().data(), want, rows, cols, cols};
+        return cpu::MatView{m_.owned_.back().data(), want, rows, cols, cols, packed};
     }
 
     // emb[t] <- LayerNorm(emb[t]; ln0) in fp32, rounded once to the storage
@@ -227,7 +247,7 @@ private:
     }
 
     Model &m_;
-    bool fast_;
+    bool fast_, copy_, pack_;
     ThreadPool pool_;
     rwkv5_progress_callback cb_;
     void *user_;
@@ -237,15 +257,25 @@ private:
 };
 
 std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_params &params) {
+#ifndef RWKV5_WITH_CUDA
     if (params.backend == RWKV5_BACKEND_CUDA)
-        throw Error(RWKV5_ERR_BACKEND, "the CUDA backend is not available in this build");
+        throw Error(RWKV5_ERR_BACKEND, "the CUDA backend is not available in this build (configure with -DRWKV5_CUDA=ON)");
+#endif
     if (params.weight_type != RWKV5_WEIGHTS_FP32 && params.weight_type != RWKV5_WEIGHTS_16BIT)
         throw Error(RWKV5_ERR_INVALID_ARGUMENT, "unknown weight_type " + std::to_string(int(params.weight_type)));
     std::unique_ptr<Model> m(new Model());
     m->archive_ = PthArchive::open(path);
     m->shape_ = inspect_model(*m->archive_);
     const std::string id = compute_model_id(*m->archive_);
-    WeightLoader(*m, params).run();
+#ifdef RWKV5_WITH_CUDA
+    if (cuda::selected(params, m->shape_.head_size)) {
+        const cuda::HostLoad host(params, m->shape_.file_dtype);
+        WeightLoader(*m, host.host_params()).run();
+        m->device_weights_ = cuda::upload_weights(*m, params.device, host.upload_progress());
+        host.finish();
+    } else
+#endif
+    WeightLoader(*m, params, WeightLoader::Layout::kCpuForward).run();
 
     const ModelShape &s = m->shape_;
     rwkv5_model_info &info = m->info_;
@@ -275,6 +305,9 @@ std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_pa
     info.weight_bytes = per_step + mat_bytes(m->emb_) + vectors + 8ull * uint64_t(s.n_embd);
     info.decode_bytes_per_step = per_step + uint64_t(s.n_embd) * cpu::weight_type_size(m->emb_.type);
     std::snprintf(info.model_id, sizeof info.model_id, "%s", id.c_str());
+#ifdef RWKV5_WITH_CUDA
+    if (m->device_weights_) cuda::describe(*m, info);
+#endif
     return m;
 }
 

@@ -14,6 +14,9 @@
 #include "Model.h"
 #include "ThreadPool.h"
 #include "cpu/kernels.h"
+#ifdef RWKV5_WITH_CUDA
+#include "cuda/cuda.h"
+#endif
 #include "rwkv5.h"
 
 struct rwkv5_model {
@@ -58,12 +61,16 @@ std::string build_system_info() {
     __builtin_cpu_init();
     char buf[256];
     std::snprintf(buf, sizeof buf,
-                  "cpu: avx512f=%d avx512bw=%d avx512bf16=%d avx2=%d fma=%d f16c=%d threads=%d kernel=%s; cuda: not built",
+                  "cpu: avx512f=%d avx512bw=%d avx512bf16=%d avx2=%d fma=%d f16c=%d threads=%d kernel=%s",
                   __builtin_cpu_supports("avx512f") ? 1 : 0, __builtin_cpu_supports("avx512bw") ? 1 : 0,
                   __builtin_cpu_supports("avx512bf16") ? 1 : 0, __builtin_cpu_supports("avx2") ? 1 : 0,
                   __builtin_cpu_supports("fma") ? 1 : 0, __builtin_cpu_supports("f16c") ? 1 : 0,
                   rwkv5::hardware_threads(), rwkv5::cpu::host_kernels().name);
-    return buf;
+#ifdef RWKV5_WITH_CUDA
+    return std::string(buf) + "; " + rwkv5::cuda::system_info();
+#else
+    return std::string(buf) + "; cuda: not built";
+#endif
 }
 
 }  // namespace
@@ -163,7 +170,13 @@ const float *rwkv5_get_logits(const rwkv5_context *ctx, int32_t item, int32_t *n
     return ctx->impl->logits(item, n_rows);
 }
 
-bool rwkv5_supports_cuda(void) { return false; }
+bool rwkv5_supports_cuda(void) {
+#ifdef RWKV5_WITH_CUDA
+    return rwkv5::cuda::device_count() > 0;
+#else
+    return false;
+#endif
+}
 
 const char *rwkv5_system_info(void) {
     static const std::string info = build_system_info();

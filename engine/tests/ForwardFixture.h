@@ -130,6 +130,9 @@ inline StateDiff state_diff(const std::vector<float> &a, const std::vector<float
 inline rwkv5_model *load(const std::string &path, rwkv5_weight_type type) {
     rwkv5_model_params p = rwkv5_model_default_params();
     p.weight_type = type;
+    // These are the CPU backend's tests (bit-exact checks); a CUDA build on a GPU host
+    // would otherwise pick CUDA under AUTO. The GPU tier has its own tests.
+    p.backend = RWKV5_BACKEND_CPU;
     rwkv5_error err{};
     rwkv5_model *m = rwkv5_model_load(path.c_str(), &p, &err);
     if (!m) std::fprintf(stderr, "load %s failed: %d %s\n", path.c_str(), int(err.code), err.message);

@@ -66,6 +66,48 @@ void check_against_scalar(const Kernels &k, WeightType type, int64_t rows, int64
     CHECK_MSG(same, fx::fmt("%s type %d T=%lld: a token alone differs from the batch", k.name, int(type), (long long)T));
 }
 
+// A table that takes packed matrices gives the same bits from the packed and
+// the row-major copy of a matrix, for any T and row range.
+void check_packed(const Kernels &k, WeightType type, int64_t T, std::mt19937 &rng) {
+    const int64_t rows = 40, cols = 96, es = int64_t(rwkv5::cpu::weight_type_size(type));
+    const Case m = make_matrix(type, rows, cols, rng);
+    std::vector<uint8_t> packed(m.bytes.size());
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+            std::memcpy(&packed[size_t(rwkv5::cpu::packed_index(r, c, cols) * es)], &m.bytes[size_t((r * cols + c) * es)],
+                        size_t(es));
+    const MatView pv{packed.data(), type, rows, cols, cols, true};
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(size_t(T * cols));
+    for (float &v : x) v = dist(rng);
+    std::vector<float> plain(size_t(T * rows)), got(size_t(T * rows));
+    k.matmul(m.view, x.data(), cols, T, plain.data(), rows, 0, rows);
+    for (int64_t split : {int64_t(0), int64_t(3), int64_t(13), int64_t(24)}) {
+        std::fill(got.begin(), got.end(), -1.0f);
+        k.matmul(pv, x.data(), cols, T, got.data(), rows, 0, split);
+        k.matmul(pv, x.data(), cols, T, got.data(), rows, split, rows);
+        CHECK_MSG(std::memcmp(plain.data(), got.data(), plain.size() * 4) == 0,
+                  fx::fmt("%s type %d T=%lld split %lld: packed differs from row-major", k.name, int(type),
+                          (long long)T, (long long)split));
+    }
+}
+
+// Every table's WKV gives the reference's bits (no fused multiply-add).
+void check_wkv(const Kernels &k, int64_t n, std::mt19937 &rng) {
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f), decay(0.0f, 1.0f);
+    const size_t un = static_cast<size_t>(n);
+    std::vector<float> r(un), kk(un), v(un), u(un), w(un), S(un * un);
+    for (auto *vec : {&r, &kk, &v, &u, &S})
+        for (float &e : *vec) e = dist(rng);
+    for (float &e : w) e = decay(rng);
+    std::vector<float> S2 = S, o(un), o2(un);
+    for (int step = 0; step < 3; ++step) {
+        rwkv5::cpu::wkv_reference(r.data(), kk.data(), v.data(), u.data(), w.data(), S.data(), o.data(), n);
+        k.wkv(r.data(), kk.data(), v.data(), u.data(), w.data(), S2.data(), o2.data(), n);
+    }
+    CHECK_MSG(o == o2 && S == S2, fx::fmt("%s wkv n=%lld differs from the reference", k.name, (long long)n));
+}
+
 void check_conversions() {
     int bad_f16 = 0, bad_bf16 = 0;
     for (uint32_t h = 0; h < 65536; ++h) {
@@ -97,6 +139,12 @@ int main() {
         for (WeightType type : {WeightType::F32, WeightType::BF16, WeightType::F16})
             for (int64_t cols : {64, 100, 1024})
                 for (int64_t T : {1, 2, 3, 5, 16, 70}) check_against_scalar(*k, type, 37, cols, T, rng);
+    for (const Kernels *k : tables) {
+        for (int64_t n : {8, 40, 64, 80}) check_wkv(*k, n, rng);
+        if (!k->takes_packed) continue;
+        for (WeightType type : {WeightType::F32, WeightType::BF16, WeightType::F16})
+            for (int64_t T : {1, 2, 5}) check_packed(*k, type, T, rng);
+    }
     if (tables.empty()) std::printf("no SIMD kernel on this host: only the scalar path was exercised\n");
     const double bw = rwkv5_measure_read_bandwidth(size_t(64) << 20, 0, 3);
     CHECK_MSG(bw > 0, "read bandwidth measurement failed");

@@ -11,26 +11,53 @@ enum class WeightType : uint8_t { F32, BF16, F16 };
 
 size_t weight_type_size(WeightType type);
 
-// A weight matrix as stored: [rows = out, cols = in], row-major, `stride`
-// elements between rows.
+// The packed layout: rows in groups of kPackRows, and inside a group the
+// kPackCols-wide column chunks of its rows interleaved, so a one-token product
+// over a group reads its weights in address order: one sequential stream per
+// thread, like a plain memory read, instead of kPackRows short row streams
+// that the hardware prefetchers pick up late. Needs rows % kPackRows == 0 and
+// cols % kPackCols == 0.
+constexpr int64_t kPackRows = 8, kPackCols = 16;
+
+// Element index of (r, c) in a packed [rows, cols] matrix.
+inline int64_t packed_index(int64_t r, int64_t c, int64_t cols) {
+    return (r / kPackRows) * kPackRows * cols + (c / kPackCols) * kPackRows * kPackCols + (r % kPackRows) * kPackCols +
+           c % kPackCols;
+}
+
+// A weight matrix as stored: [rows = out, cols = in], row-major with `stride`
+// elements between rows, or packed (then stride == cols).
 struct MatView {
     const void *data;
     WeightType type;
     int64_t rows, cols, stride;
+    bool packed = false;
 };
 
 struct Kernels {
     const char *name;
+    // Whether matmul takes packed matrices (the loader packs for such a table).
+    bool takes_packed;
     // Y[t*ldy + r] = sum_k W[r][k] * X[t*ldx + k] for r in [r0, r1), t in
     // [0, T): every output is one full-length fp32 dot product whose summation
     // order depends only on the kernel table and `cols`, never on T, r0/r1 or
     // the row's position, so a row gives the same bits in any batch.
     void (*matmul)(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,
                    int64_t r0, int64_t r1);
+    // One token of one head's WKV recurrence (RWKV5.md §5), head size n:
+    // o[j] = sum_i r[i] * (u[i] * k[i] * v[j] + S[i][j]) summed over i in
+    // order, then S[i][j] = k[i] * v[j] + w[i] * S[i][j]. Separate multiplies
+    // and adds (never fused), so every table gives the reference's bits.
+    void (*wkv)(const float *r, const float *k, const float *v, const float *u, const float *w, float *S, float *o,
+                int64_t n);
     // Reads `bytes` (a multiple of 64, 64-byte aligned) with the vector loads
     // of the kernels and returns a value depending on them (bandwidth probe).
     float (*read_sum)(const void *data, size_t bytes);
 };
+
+// The plain-loop WKV, shared by the tables without their own.
+void wkv_reference(const float *r, const float *k, const float *v, const float *u, const float *w, float *S, float *o,
+                   int64_t n);
 
 const Kernels &scalar_kernels();
 const Kernels &avx2_kernels();    // only call when the host has AVX2+FMA+F16C

@@ -137,7 +137,7 @@ float read_sum(const void *data, size_t bytes) {
 }  // namespace
 
 const Kernels &avx2_kernels() {
-    static const Kernels k{"avx2", matmul, read_sum};
+    static const Kernels k{"avx2", false, matmul, wkv_reference, read_sum};
     return k;
 }
 

@@ -41,26 +41,32 @@ inline __m512 load_w_tail(const uint8_t *row, int64_t k, __mmask16 m) {
 }
 
 // R weight rows x TB tokens, one accumulator per (row, token) over the whole
-// row: the per-output operation sequence is the same for every R and TB.
+// row: the per-output operation sequence is the same for every R, TB and
+// layout. Column chunk j (16 columns) of row i is at w + i * rstep + j * kstep.
 template <WeightType WT, int R, int TB>
-inline void tile(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, float *y, int64_t ldy,
+inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *x, int64_t ldx, float *y, int64_t ldy,
                  int64_t cols) {
+    // Few tokens make the loop a stream over the weights; prefetching ahead
+    // keeps more lines in flight than the hardware prefetchers do: along each
+    // row, or along the chunk when the R rows of a chunk are contiguous (packed).
+    constexpr bool kStream = TB <= 2;
+    const bool contiguous = size_t(R) * rstep == kstep;
     __m512 acc[R][TB];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
         for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_setzero_ps();
     int64_t k = 0;
-    for (; k + 16 <= cols; k += 16) {
+    const uint8_t *c = w;
+    for (; k + 16 <= cols; k += 16, c += kstep) {
         __m512 xv[TB];
 #pragma GCC unroll 8
         for (int t = 0; t < TB; ++t) xv[t] = _mm512_loadu_ps(x + t * ldx + k);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
-            // Few tokens: the loop is a stream over R rows; prefetching
-            // ahead keeps more lines in flight than the hardware prefetcher.
-            if (TB <= 2) _mm_prefetch(reinterpret_cast<const char *>(w + r * wstride) + (WT == WeightType::F32 ? 4 : 2) * k + kPrefetchBytes, _MM_HINT_T0);
-            __m512 wv = load_w<WT>(w + r * wstride, k);
+            if (kStream && (!contiguous || (r * rstep) % 64 == 0))
+                _mm_prefetch(reinterpret_cast<const char *>(c + r * rstep) + kPrefetchBytes, _MM_HINT_T0);
+            __m512 wv = load_w<WT>(c + r * rstep, 0);
 #pragma GCC unroll 8
             for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
         }
@@ -72,7 +78,7 @@ inline void tile(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, 
         for (int t = 0; t < TB; ++t) xv[t] = _mm512_maskz_loadu_ps(m, x + t * ldx + k);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
-            __m512 wv = load_w_tail<WT>(w + r * wstride, k, m);
+            __m512 wv = load_w_tail<WT>(c + r * rstep, 0, m);
 #pragma GCC unroll 8
             for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
         }
@@ -84,35 +90,53 @@ inline void tile(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, 
 }
 
 template <WeightType WT, int R>
-inline void row_block(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, int64_t n_tokens, float *y,
-                      int64_t ldy, int64_t cols) {
+inline void row_block(const uint8_t *w, size_t rstep, size_t kstep, const float *x, int64_t ldx, int64_t n_tokens,
+                      float *y, int64_t ldy, int64_t cols) {
     int64_t t = 0;
-    for (; t + 4 <= n_tokens; t += 4) tile<WT, R, 4>(w, wstride, x + t * ldx, ldx, y + t * ldy, ldy, cols);
+    for (; t + 4 <= n_tokens; t += 4) tile<WT, R, 4>(w, rstep, kstep, x + t * ldx, ldx, y + t * ldy, ldy, cols);
     switch (n_tokens - t) {
-        case 3: tile<WT, R, 3>(w, wstride, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
-        case 2: tile<WT, R, 2>(w, wstride, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
-        case 1: tile<WT, R, 1>(w, wstride, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
+        case 3: tile<WT, R, 3>(w, rstep, kstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
+        case 2: tile<WT, R, 2>(w, rstep, kstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
+        case 1: tile<WT, R, 1>(w, rstep, kstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
         default: break;
     }
+}
+
+// n_rows rows, row i at w + i * rstep, outputs y[t * ldy + i].
+template <WeightType WT>
+inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *x, int64_t ldx, int64_t n_tokens,
+                    float *y, int64_t ldy, int64_t n_rows, int64_t cols) {
+    int64_t r = 0;
+    // Decode: 8 rows x 1 token; more tokens: 4 rows x 4 tokens.
+    if (n_tokens == 1)
+        for (; r + 8 <= n_rows; r += 8) tile<WT, 8, 1>(w + r * rstep, rstep, kstep, x, ldx, y + r, ldy, cols);
+    for (; r + 4 <= n_rows; r += 4) row_block<WT, 4>(w + r * rstep, rstep, kstep, x, ldx, n_tokens, y + r, ldy, cols);
+    for (; r < n_rows; ++r) row_block<WT, 1>(w + r * rstep, rstep, kstep, x, ldx, n_tokens, y + r, ldy, cols);
 }
 
 template <WeightType WT>
 void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
               int64_t r1) {
-    const size_t wstride = size_t(w.stride) * (WT == WeightType::F32 ? 4 : 2);
+    constexpr size_t esize = WT == WeightType::F32 ? 4 : 2;
     const uint8_t *base = static_cast<const uint8_t *>(w.data);
     int64_t block = kBlockBytes / (w.cols * 4 + 1);
     block = block < 8 ? 8 : (block > 64 ? 64 : block & ~int64_t(3));
     for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
-        int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
+        const int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
         const float *xb = x + t0 * ldx;
         float *yb = y + t0 * ldy;
-        int64_t r = r0;
-        // Decode: 8 row streams in flight; more tokens: 4 rows x 4 tokens.
-        if (tn == 1)
-            for (; r + 8 <= r1; r += 8) tile<WT, 8, 1>(base + r * wstride, wstride, xb, ldx, yb + r, ldy, w.cols);
-        for (; r + 4 <= r1; r += 4) row_block<WT, 4>(base + r * wstride, wstride, xb, ldx, tn, yb + r, ldy, w.cols);
-        for (; r < r1; ++r) row_block<WT, 1>(base + r * wstride, wstride, xb, ldx, tn, yb + r, ldy, w.cols);
+        if (!w.packed) {
+            const size_t rstep = size_t(w.stride) * esize;
+            rows_of<WT>(base + r0 * rstep, rstep, 16 * esize, xb, ldx, tn, yb + r0, ldy, r1 - r0, w.cols);
+            continue;
+        }
+        // Packed: rows are uniformly addressed within one group only.
+        const size_t rstep = kPackCols * esize, kstep = kPackRows * kPackCols * esize;
+        for (int64_t g0 = r0 - r0 % kPackRows; g0 < r1; g0 += kPackRows) {
+            const int64_t lo = r0 > g0 ? r0 : g0, hi = r1 < g0 + kPackRows ? r1 : g0 + kPackRows;
+            const uint8_t *gw = base + size_t(g0 * w.cols) * esize + size_t(lo - g0) * rstep;
+            rows_of<WT>(gw, rstep, kstep, xb, ldx, tn, yb + lo, ldy, hi - lo, w.cols);
+        }
     }
 }
 
@@ -124,6 +148,41 @@ void matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, flo
         case WeightType::F16: return matmul_t<WeightType::F16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
     }
 }
+
+// Vectorised over j: per output the same operations in the same order as
+// wkv_reference. GCC would contract the mul/add pairs into FMAs here.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+void wkv(const float *r, const float *k, const float *v, const float *u, const float *w, float *S, float *o,
+         int64_t n) {
+    // 64 columns (four independent accumulator chains) per pass.
+    for (int64_t j0 = 0; j0 < n; j0 += 64) {
+        __mmask16 m[4];
+        __m512 vj[4], oj[4];
+#pragma GCC unroll 4
+        for (int b = 0; b < 4; ++b) {
+            const int64_t left = n - j0 - 16 * b;
+            m[b] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
+            vj[b] = _mm512_maskz_loadu_ps(m[b], v + j0 + 16 * b);
+            oj[b] = _mm512_setzero_ps();
+        }
+        for (int64_t i = 0; i < n; ++i) {
+            const __m512 ki = _mm512_set1_ps(k[i]), ri = _mm512_set1_ps(r[i]), ui = _mm512_set1_ps(u[i]),
+                         wi = _mm512_set1_ps(w[i]);
+#pragma GCC unroll 4
+            for (int b = 0; b < 4; ++b) {
+                float *Sij = S + i * n + j0 + 16 * b;
+                const __m512 kv = _mm512_mul_ps(ki, vj[b]);
+                const __m512 s = _mm512_maskz_loadu_ps(m[b], Sij);
+                oj[b] = _mm512_add_ps(oj[b], _mm512_mul_ps(ri, _mm512_add_ps(_mm512_mul_ps(ui, kv), s)));
+                _mm512_mask_storeu_ps(Sij, m[b], _mm512_add_ps(kv, _mm512_mul_ps(wi, s)));
+            }
+        }
+#pragma GCC unroll 4
+        for (int b = 0; b < 4; ++b) _mm512_mask_storeu_ps(o + j0 + 16 * b, m[b], oj[b]);
+    }
+}
+#pragma GCC pop_options
 
 float read_sum(const void *data, size_t bytes) {
     const __m512i *p = static_cast<const __m512i *>(data);
@@ -144,7 +203,7 @@ float read_sum(const void *data, size_t bytes) {
 }  // namespace
 
 const Kernels &avx512_kernels() {
-    static const Kernels k{"avx512", matmul, read_sum};
+    static const Kernels k{"avx512", true, matmul, wkv, read_sum};
     return k;
 }
 

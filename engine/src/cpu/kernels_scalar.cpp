@@ -52,8 +52,23 @@ float read_sum(const void *data, size_t bytes) {
 
 }  // namespace
 
+void wkv_reference(const float *r, const float *k, const float *v, const float *u, const float *w, float *S, float *o,
+                   int64_t n) {
+    for (int64_t j = 0; j < n; ++j) o[j] = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float ri = r[i], ki = k[i], ui = u[i], wi = w[i];
+        float *Si = S + i * n;
+        for (int64_t j = 0; j < n; ++j) {
+            const float kv = ki * v[j];
+            const float s = Si[j];
+            o[j] += ri * (ui * kv + s);
+            Si[j] = kv + wi * s;
+        }
+    }
+}
+
 const Kernels &scalar_kernels() {
-    static const Kernels k{"scalar", matmul, read_sum};
+    static const Kernels k{"scalar", false, matmul, wkv_reference, read_sum};
     return k;
 }
 

@@ -1,0 +1,276 @@
+// The CUDA forward pass: the CPU backend's batched schedule (CpuBackend.cpp)
+// with fp16 matrices through cuBLAS (fp32 accumulation and output), fp32
+// residual, LayerNorm, WKV state and GroupNorm, and the fp16 rescale rule.
+// All slots' states live on the device. A decode-only step (every item one
+// token) is replayed from a CUDA graph captured once per batch size.
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "DeviceWeights.cuh"
+#include "Model.h"
+#include "kernels.cuh"
+
+namespace rwkv5::cuda {
+
+namespace {
+
+constexpr size_t kCublasWorkspace = 32u << 20;
+// Logits rows per head product: bounds the device logits buffer.
+constexpr int64_t kHeadChunk = 64;
+
+class CudaBackend final : public Backend {
+public:
+    CudaBackend(const Model &m, int32_t n_slots, int32_t max_tokens)
+        : m_(m), w_(*m.device_weights()), n_slots_(n_slots), T_(max_tokens) {
+        const rwkv5_model_info &in = m.info();
+        C_ = in.n_embd;
+        A_ = in.dim_att;
+        F_ = in.dim_ffn;
+        V_ = in.n_vocab;
+        H_ = in.n_head;
+        L_ = in.n_layer;
+        layer_floats_ = 2 * C_ + H_ * kHeadSize * kHeadSize;
+        slot_floats_ = L_ * layer_floats_;
+        emb_row_bytes_ = size_t(C_) * cpu::weight_type_size(m.emb().type);
+        use_device();
+        check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+        check(cublasCreate(&blas_), "cublasCreate");
+        check(cublasSetStream(blas_, stream_), "cublasSetStream");
+        workspace_ = DeviceBuffer(kCublasWorkspace);
+        check(cublasSetWorkspace(blas_, workspace_.as<void>(), kCublasWorkspace), "cublasSetWorkspace");
+
+        states_ = DeviceBuffer(size_t(n_slots) * size_t(slot_floats_) * 4);
+        check(cudaMemsetAsync(states_.as<void>(), 0, states_.size(), stream_), "state reset");
+        const size_t T = size_t(T_);
+        meta_ints_ = 2 * T + 2 * size_t(n_slots) + 1;
+        meta_host_ = PinnedBuffer(meta_ints_ * 4);
+        meta_dev_ = DeviceBuffer(meta_ints_ * 4);
+        emb_host_ = PinnedBuffer(T * emb_row_bytes_);
+        emb_dev_ = DeviceBuffer(T * emb_row_bytes_);
+        x_ = DeviceBuffer(T * size_t(C_) * 4);
+        a_ = DeviceBuffer(T * size_t(C_) * 4);
+        prev0_ = DeviceBuffer(size_t(n_slots) * size_t(C_) * 4);
+        mix_ = DeviceBuffer(4 * T * size_t(C_) * 2);
+        rkvg_ = DeviceBuffer(4 * T * size_t(A_) * 4);
+        og_ = DeviceBuffer(T * size_t(A_) * 2);
+        out_ = DeviceBuffer(T * size_t(C_) * 4);
+        fr_ = DeviceBuffer(T * size_t(C_) * 4);
+        fk_ = DeviceBuffer(T * size_t(F_) * 4);
+        fk16_ = DeviceBuffer(T * size_t(F_) * 2);
+        const size_t head_rows = size_t(std::min<int64_t>(T_, kHeadChunk));
+        head_in_ = DeviceBuffer(head_rows * size_t(C_) * 2);
+        logits_ = DeviceBuffer(head_rows * size_t(V_) * 4);
+        check(cudaStreamSynchronize(stream_), "context setup");
+
+        int32_t *md = meta_dev_.as<int32_t>();
+        meta_ = BatchMeta{md, md + T, md + T + n_slots, md + T + 2 * size_t(n_slots) + 1};
+        st_ = StateView{states_.as<float>(), slot_floats_, layer_floats_};
+    }
+
+    ~CudaBackend() override {
+        cudaSetDevice(w_.device);
+        cudaStreamSynchronize(stream_);
+        for (auto &g : graphs_) cudaGraphExecDestroy(g.second);
+        cublasDestroy(blas_);
+        cudaStreamDestroy(stream_);
+    }
+
+    void get_state(int32_t slot, float *dst) const override {
+        use_device();
+        check(cudaMemcpyAsync(dst, slot_state(slot), size_t(slot_floats_) * 4, cudaMemcpyDeviceToHost, stream_),
+              "state export");
+        check(cudaStreamSynchronize(stream_), "state export");
+    }
+
+    void set_state(int32_t slot, const float *src) override {
+        use_device();
+        if (src) {
+            check(cudaMemcpyAsync(slot_state(slot), src, size_t(slot_floats_) * 4, cudaMemcpyHostToDevice, stream_),
+                  "state import");
+        } else {
+            check(cudaMemsetAsync(slot_state(slot), 0, size_t(slot_floats_) * 4, stream_), "state reset");
+        }
+        check(cudaStreamSynchronize(stream_), "state import");
+    }
+
+    void decode(const rwkv5_batch_item *items, int32_t n_items, const int64_t *row_offset, float *logits) override {
+        use_device();
+        const int64_t T = stage_batch(items, n_items, row_offset);
+        if (T == n_items) {
+            launch_graph(n_items);
+        } else {
+            forward(T, n_items);
+        }
+        for (int64_t j0 = 0; j0 < n_head_; j0 += kHeadChunk) {
+            const int64_t rows = std::min(kHeadChunk, n_head_ - j0);
+            BatchMeta meta = meta_;
+            meta.head_rows += j0;
+            head_norm(x_.as<float>(), out_.as<float>(), fr_.as<float>(), residual_scale(L_), w_.ln_out_w, w_.ln_out_b,
+                      head_in_.as<__half>(), rows, C_, meta, stream_);
+            gemm(w_.head, V_, C_, head_in_.as<__half>(), logits_.as<float>(), rows);
+            check(cudaMemcpyAsync(logits + j0 * V_, logits_.as<float>(), size_t(rows) * size_t(V_) * 4,
+                                  cudaMemcpyDeviceToHost, stream_),
+                  "logits copy");
+        }
+        check(cudaStreamSynchronize(stream_), "decode");
+    }
+
+private:
+    void use_device() const { check(cudaSetDevice(w_.device), "cudaSetDevice"); }
+
+    float *slot_state(int32_t slot) const { return states_.as<float>() + int64_t(slot) * slot_floats_; }
+
+    // The residual is halved after every kRescaleLayer-th layer: applied when
+    // layer l (or the head, l = L) adds the previous layer's channel mix.
+    static float residual_scale(int64_t l) { return l > 0 && l % kRescaleLayer == 0 ? 0.5f : 1.0f; }
+
+    // Fills the pinned batch description and embedding rows; returns T.
+    int64_t stage_batch(const rwkv5_batch_item *items, int32_t n_items, const int64_t *row_offset) {
+        int32_t *row_item = meta_host_.as<int32_t>();
+        int32_t *item_slot = row_item + T_, *item_begin = item_slot + n_slots_;
+        int32_t *head_rows = item_begin + n_slots_ + 1;
+        const cpu::MatView &emb = m_.emb();
+        const uint8_t *emb_data = static_cast<const uint8_t *>(emb.data);
+        const size_t stride_bytes = size_t(emb.stride) * cpu::weight_type_size(emb.type);
+        int64_t T = 0;
+        n_head_ = 0;
+        for (int32_t i = 0; i < n_items; ++i) {
+            const rwkv5_batch_item &it = items[i];
+            item_slot[i] = it.slot;
+            item_begin[i] = int32_t(T);
+            for (int32_t j = 0; j < it.n_tokens; ++j) {
+                row_item[T + j] = i;
+                std::memcpy(emb_host_.as<uint8_t>() + size_t(T + j) * emb_row_bytes_,
+                            emb_data + size_t(it.tokens[j]) * stride_bytes, emb_row_bytes_);
+            }
+            if (it.logits != RWKV5_LOGITS_NONE) {
+                const int64_t first = it.logits == RWKV5_LOGITS_ALL ? 0 : it.n_tokens - 1;
+                for (int64_t t = first; t < it.n_tokens; ++t) head_rows[row_offset[i] + t - first] = int32_t(T + t);
+                n_head_ = std::max(n_head_, row_offset[i] + it.n_tokens - first);
+            }
+            T += it.n_tokens;
+        }
+        item_begin[n_items] = int32_t(T);
+        return T;
+    }
+
+    // The first decode-only step of a batch size runs eagerly (it loads every
+    // kernel and cuBLAS picks its algorithms outside a capture); the second
+    // captures the graph that every later one replays.
+    void launch_graph(int32_t n_items) {
+        auto found = graphs_.find(n_items);
+        if (found == graphs_.end() && eager_once_.insert(n_items).second) {
+            forward(n_items, n_items);
+            return;
+        }
+        if (found == graphs_.end()) {
+            cudaGraph_t graph = nullptr;
+            check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "graph capture");
+            try {
+                forward(n_items, n_items);
+            } catch (...) {
+                cudaStreamEndCapture(stream_, &graph);
+                if (graph) cudaGraphDestroy(graph);
+                throw;
+            }
+            check(cudaStreamEndCapture(stream_, &graph), "graph capture");
+            cudaGraphExec_t exec = nullptr;
+            const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+            cudaGraphDestroy(graph);
+            check(e, "graph instantiate");
+            found = graphs_.emplace(n_items, exec).first;
+        }
+        check(cudaGraphLaunch(found->second, stream_), "graph launch");
+    }
+
+    // Y[b][T, out] = X[b][T, in] · W[b][out, in]^T for b < batch: fp16 inputs,
+    // fp32 accumulation and output; the strides are in elements.
+    void gemm(const __half *W, int64_t out, int64_t in, const __half *X, float *Y, int64_t T, int batch = 1,
+              int64_t w_stride = 0, int64_t x_stride = 0, int64_t y_stride = 0) {
+        if (T <= kGemvMaxRows && in % 8 == 0) {
+            gemv(W, w_stride, X, x_stride, Y, y_stride, out, in, T, batch, stream_);
+            return;
+        }
+        const float one = 1.0f, zero = 0.0f;
+        check(cublasGemmStridedBatchedEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(T), int(in), &one, W, CUDA_R_16F,
+                                         int(in), w_stride, X, CUDA_R_16F, int(in), x_stride, &zero, Y, CUDA_R_32F,
+                                         int(out), y_stride, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+              "cublasGemmStridedBatchedEx");
+    }
+
+    // The whole layer stack for T rows of n_items items; leaves the last
+    // layer's channel-mix output in out_/fr_ for the head.
+    void forward(int64_t T, int32_t n_items) {
+        check(cudaMemcpyAsync(meta_dev_.as<void>(), meta_host_.as<void>(), meta_ints_ * 4, cudaMemcpyHostToDevice,
+                              stream_),
+              "batch upload");
+        check(cudaMemcpyAsync(emb_dev_.as<void>(), emb_host_.as<void>(), size_t(T) * emb_row_bytes_,
+                              cudaMemcpyHostToDevice, stream_),
+              "embedding upload");
+        float *x = x_.as<float>(), *a = a_.as<float>(), *prev0 = prev0_.as<float>();
+        float *rkvg = rkvg_.as<float>(), *out = out_.as<float>(), *fr = fr_.as<float>(), *fk = fk_.as<float>();
+        __half *mix = mix_.as<__half>(), *og = og_.as<__half>(), *fk16 = fk16_.as<__half>();
+        const int64_t mix_plane = T_ * C_, rkvg_plane = T_ * A_;
+        const int64_t ffn_part = C_ + H_ * kHeadSize * kHeadSize;
+        const bool decode_only = T == n_items;
+        embed(emb_dev_.as<void>(), m_.emb().type, x, T, C_, stream_);
+        for (int64_t l = 0; l < L_; ++l) {
+            const DeviceLayer &w = w_.layers[size_t(l)];
+            // ---- time mixing ----
+            if (decode_only) {
+                add_norm_mix(x, l ? out : nullptr, l ? fr : nullptr, residual_scale(l), w.ln1_w, w.ln1_b, w.att_mix, 4,
+                             mix, mix_plane, T, C_, meta_, st_, l, 0, stream_);
+            } else {
+                add_layer_norm(x, l ? out : nullptr, l ? fr : nullptr, residual_scale(l), w.ln1_w, w.ln1_b, a, T, C_,
+                               meta_, st_, l, 0, prev0, stream_);
+                shift_mix(a, prev0, w.att_mix, 4, mix, mix_plane, T, C_, meta_, st_, l, 0, stream_);
+            }
+            gemm(w.att_rkvg, A_, C_, mix, rkvg, T, 4, A_ * C_, mix_plane, rkvg_plane);
+            wkv(rkvg, rkvg_plane, w.decay, w.bonus, w.lnx_w, w.lnx_b, og, n_items, H_, A_, meta_, st_, l, C_, stream_);
+            gemm(w.att_o, C_, A_, og, out, T);
+            // ---- channel mixing ----
+            if (decode_only) {
+                add_norm_mix(x, out, nullptr, 1.0f, w.ln2_w, w.ln2_b, w.ffn_mix, 2, mix, mix_plane, T, C_, meta_, st_, l,
+                             ffn_part, stream_);
+            } else {
+                add_layer_norm(x, out, nullptr, 1.0f, w.ln2_w, w.ln2_b, a, T, C_, meta_, st_, l, ffn_part, prev0,
+                               stream_);
+                shift_mix(a, prev0, w.ffn_mix, 2, mix, mix_plane, T, C_, meta_, st_, l, ffn_part, stream_);
+            }
+            gemm(w.ffn_k, F_, C_, mix, fk, T);
+            gemm(w.ffn_r, C_, C_, mix + mix_plane, fr, T);
+            relu_square(fk, fk16, T * F_, stream_);
+            gemm(w.ffn_v, C_, F_, fk16, out, T);
+        }
+    }
+
+    const Model &m_;
+    const DeviceWeights &w_;
+    int32_t n_slots_;
+    int64_t T_;
+    int64_t C_, A_, F_, V_, H_, L_, layer_floats_, slot_floats_;
+    size_t emb_row_bytes_, meta_ints_ = 0;
+    cudaStream_t stream_ = nullptr;
+    cublasHandle_t blas_ = nullptr;
+    DeviceBuffer workspace_, states_, meta_dev_, emb_dev_, x_, a_, prev0_, mix_, rkvg_, og_, out_, fr_, fk_, fk16_,
+        head_in_, logits_;
+    PinnedBuffer meta_host_, emb_host_;
+    BatchMeta meta_{};
+    StateView st_{};
+    int64_t n_head_ = 0;
+    std::unordered_map<int32_t, cudaGraphExec_t> graphs_;
+    std::unordered_set<int32_t> eager_once_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_backend(const Model &model, int32_t n_slots, int32_t max_batch_tokens) {
+    if (!model.device_weights())
+        throw Error(RWKV5_ERR_BACKEND, "the model was not loaded for the CUDA backend");
+    return std::make_unique<CudaBackend>(model, n_slots, max_batch_tokens);
+}
+
+}  // namespace rwkv5::cuda

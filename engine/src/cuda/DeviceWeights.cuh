@@ -1,0 +1,40 @@
+// The weights of one model on one device (see cuda.h).
+#pragma once
+
+#include <cuda_fp16.h>
+
+#include <vector>
+
+#include "check.cuh"
+#include "cuda.h"
+
+namespace rwkv5::cuda {
+
+// RWKV5.md §4 item 8: att.output and ffn.value of layer l are divided by
+// 2^(l / kRescaleLayer) at upload; the residual is halved after every
+// kRescaleLayer-th layer.
+constexpr int kRescaleLayer = 6;
+
+struct DeviceLayer {
+    // fp32 vectors: [C] ln1_w, ln1_b, ln2_w, ln2_b, att mixes r,k,v,g, ffn mixes k,r;
+    // [A] decay, bonus, lnx_w, lnx_b.
+    const float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
+    const float *att_mix[4];  // r, k, v, g
+    const float *ffn_mix[2];  // k, r
+    const float *decay, *bonus, *lnx_w, *lnx_b;
+    // fp16 matrices, [out, in] row-major. att_rkvg holds r, k, v, g back to
+    // back ([4][A][C]) so the four projections are one strided-batched GEMM.
+    const __half *att_rkvg, *att_o, *ffn_k, *ffn_r, *ffn_v;
+};
+
+class DeviceWeights {
+public:
+    int device = 0;
+    std::vector<DeviceLayer> layers;
+    const float *ln_out_w = nullptr, *ln_out_b = nullptr;
+    const __half *head = nullptr;
+    uint64_t matrix_bytes = 0;
+    DeviceBuffer matrices, vectors;
+};
+
+}  // namespace rwkv5::cuda
