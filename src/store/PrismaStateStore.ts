@@ -1,0 +1,268 @@
+import {randomUUID} from "node:crypto";
+import {setTimeout as sleep} from "node:timers/promises";
+import type {Prisma} from "../../generated/prisma/client.ts";
+import {StoreError} from "../errors/BotError.ts";
+import type {StoreClient} from "./db/createStoreClient.ts";
+import type {Database} from "./db/openDatabase.ts";
+import {decodeExportFile, encodeExportFile} from "./exportFile.ts";
+import {decodeSnapshot, encodeSnapshot, SNAPSHOT_CODEC_VERSION} from "./snapshotCodec.ts";
+import type {SnapshotDtype} from "./snapshotCodec.ts";
+import {stateElementCount} from "./StateDescriptor.ts";
+import type {StateDescriptor} from "./StateDescriptor.ts";
+import type {
+    CheckpointInput, CheckpointRefusal, ConversationRecord, ConversationSettings, LoggedTurn, RestorePlan, StateStore, TurnInput, TurnRole,
+} from "./StateStore.ts";
+
+/** Options of {@link PrismaStateStore}. */
+export interface PrismaStateStoreOptions {
+    /** This process's identity in leases (e.g. `host:pid:random`). */
+    readonly owner: string;
+    /** A lease lasts this long (ms) unless renewed; renew at a third of it. Defaults to 30 000. */
+    readonly leaseMs?: number;
+    /** Checkpoints kept per conversation. Defaults to 3. */
+    readonly keepCheckpoints?: number;
+    /** Checkpoint dtype. Defaults to `fp32` (exact). */
+    readonly dtype?: SnapshotDtype;
+    /** Tries of a turn append while the database is unreachable. Defaults to 5. */
+    readonly appendAttempts?: number;
+    /** First wait between append tries (ms), doubled each time. Defaults to 200. */
+    readonly retryDelayMs?: number;
+}
+
+type Tx = Prisma.TransactionClient;
+interface LockedConversation {id: number, epoch: number, logLength: number, tokenCount: number, leaseOwner: string | null}
+
+/** The {@link StateStore} over Prisma (Postgres server or embedded PGlite). */
+export class PrismaStateStore implements StateStore {
+    private readonly prisma: StoreClient;
+    private readonly leaseMs: number;
+    private readonly keepCheckpoints: number;
+    private readonly dtype: SnapshotDtype;
+    private readonly appendAttempts: number;
+    private readonly retryDelayMs: number;
+
+    /** `db` is what `openDatabase` returned: its Prisma client, and its fast read of checkpoint blobs. */
+    constructor(private readonly db: Pick<Database, "prisma" | "readCheckpointState">, private readonly options: PrismaStateStoreOptions) {
+        this.prisma = db.prisma;
+        this.leaseMs = options.leaseMs ?? 30_000;
+        this.keepCheckpoints = options.keepCheckpoints ?? 3;
+        this.dtype = options.dtype ?? "fp32";
+        this.appendAttempts = options.appendAttempts ?? 5;
+        this.retryDelayMs = options.retryDelayMs ?? 200;
+    }
+
+    async openConversation(key: string, settings: ConversationSettings): Promise<ConversationRecord> {
+        const row = await this.prisma.conversation.upsert({
+            where: {key},
+            update: {},
+            create: {
+                key,
+                platform: settings.platform,
+                platformIds: settings.platformIds ?? {},
+                chatFormat: settings.chatFormat,
+                sampling: (settings.sampling ?? {}) as Prisma.InputJsonObject,
+                persona: settings.persona ?? null,
+            },
+        });
+        return toRecord(row);
+    }
+
+    async acquireLease(key: string): Promise<void> {
+        const owner = this.options.owner;
+        // Decided by the database's clock in one statement: free, ours, or expired.
+        const taken = await this.prisma.$executeRaw`
+            UPDATE conversation SET "leaseOwner" = ${owner}, "leaseExpiresAt" = now() + make_interval(secs => ${this.leaseMs / 1000}::float8)
+            WHERE key = ${key} AND ("leaseOwner" IS NULL OR "leaseOwner" = ${owner} OR "leaseExpiresAt" < now())`;
+        if (taken === 1) return;
+        const row = await this.prisma.conversation.findUnique({where: {key}, select: {leaseOwner: true, leaseExpiresAt: true}});
+        if (row === null) throw new StoreError("store/not_found", `No conversation ${key}`);
+        throw new StoreError("store/busy_elsewhere", `Conversation ${key} is being served by another process (${row.leaseOwner}) until ${row.leaseExpiresAt?.toISOString()}`);
+    }
+
+    async releaseLease(key: string): Promise<void> {
+        await this.prisma.conversation.updateMany({where: {key, leaseOwner: this.options.owner}, data: {leaseOwner: null, leaseExpiresAt: null}});
+    }
+
+    async appendTurn(key: string, turn: TurnInput): Promise<LoggedTurn> {
+        // Chosen once: a retry after a lost commit acknowledgement finds the row instead of logging twice.
+        const appendId = randomUUID();
+        const tokens = Array.from(turn.tokens);
+        let delay = this.retryDelayMs;
+        for (let attempt = 1; ; attempt++) {
+            try {
+                return await this.prisma.$transaction(async (tx) => {
+                    const done = await tx.turn.findUnique({where: {appendId}});
+                    if (done !== null) return toTurn(done);
+                    const conversation = await this.lockForWrite(tx, key, turn.epoch);
+                    const row = await tx.turn.create({data: {
+                        conversationId: conversation.id, epoch: turn.epoch, seq: conversation.logLength + 1,
+                        role: turn.role, text: turn.text, tokens, appendId,
+                    }});
+                    await tx.conversation.update({where: {id: conversation.id}, data: {logLength: row.seq, tokenCount: {increment: tokens.length}}});
+                    return toTurn(row);
+                });
+            } catch (error) {
+                if (error instanceof StoreError) throw error;
+                if (attempt >= this.appendAttempts) {
+                    throw new StoreError("store/unavailable", `Could not log a turn of ${key} after ${attempt} tries: ${(error as Error).message}`, {cause: error});
+                }
+                await sleep(delay);
+                delay *= 2;
+            }
+        }
+    }
+
+    async checkpoint(key: string, input: CheckpointInput): Promise<string> {
+        const dtype = input.dtype ?? this.dtype;
+        const snapshot = encodeSnapshot(input.state, input.descriptor, dtype);
+        return this.prisma.$transaction(async (tx) => {
+            const conversation = await this.lockForWrite(tx, key, input.epoch);
+            if (input.logSeq > conversation.logLength) throw new StoreError("store/invalid_checkpoint", `Checkpoint at turn ${input.logSeq} is past the log of ${key} (${conversation.logLength} turns)`);
+            const id = await this.insertCheckpoint(tx, conversation.id, input.epoch, input.logSeq, input.descriptor.modelId, dtype, input.reason, snapshot);
+            await tx.$executeRaw`
+                DELETE FROM checkpoint WHERE "conversationId" = ${conversation.id}
+                AND id NOT IN (SELECT id FROM checkpoint WHERE "conversationId" = ${conversation.id} ORDER BY id DESC LIMIT ${this.keepCheckpoints})`;
+            return id;
+        }, {timeout: 60_000});
+    }
+
+    async planRestore(key: string, descriptor: StateDescriptor): Promise<RestorePlan> {
+        const conversation = await this.requireConversation(key);
+        const candidates = await this.prisma.checkpoint.findMany({
+            where: {conversationId: conversation.id, epoch: conversation.epoch},
+            orderBy: [{logSeq: "desc"}, {id: "desc"}],
+            select: {id: true, logSeq: true, modelId: true, codecVersion: true},
+        });
+        const refusals: CheckpointRefusal[] = [];
+        let checkpoint: RestorePlan["checkpoint"] = null;
+        for (const candidate of candidates) {
+            const refuse = (reason: CheckpointRefusal["reason"], message: string) =>
+                refusals.push({checkpointId: candidate.id.toString(), logSeq: candidate.logSeq, reason, message});
+            // Metadata first: a checkpoint of another model or codec is refused without loading its blob.
+            if (candidate.modelId !== descriptor.modelId) {
+                refuse("model_mismatch", `checkpoint is for model ${candidate.modelId.slice(0, 12)}…, the loaded model is ${descriptor.modelId.slice(0, 12)}…`);
+                continue;
+            }
+            if (candidate.codecVersion !== SNAPSHOT_CODEC_VERSION) {
+                refuse("unsupported_version", `checkpoint codec version ${candidate.codecVersion}, this build reads ${SNAPSHOT_CODEC_VERSION}`);
+                continue;
+            }
+            const blob = await this.db.readCheckpointState(candidate.id);
+            if (blob === null) continue;
+            const decoded = decodeSnapshot(blob, descriptor);
+            if (!decoded.ok) {
+                refuse(decoded.reason, decoded.message);
+                continue;
+            }
+            checkpoint = {id: candidate.id.toString(), logSeq: candidate.logSeq, state: decoded.state};
+            break;
+        }
+        const turns = await this.prisma.turn.findMany({
+            where: {conversationId: conversation.id, epoch: conversation.epoch, seq: {gt: checkpoint?.logSeq ?? 0}},
+            orderBy: {seq: "asc"},
+            select: {tokens: true},
+        });
+        return {epoch: conversation.epoch, logLength: conversation.logLength, checkpoint, replayTokens: Uint32Array.from(turns.flatMap((t) => t.tokens)), refusals};
+    }
+
+    async reset(key: string): Promise<number> {
+        return this.prisma.$transaction(async (tx) => {
+            const conversation = await this.lockForWrite(tx, key, null);
+            const epoch = conversation.epoch + 1;
+            await tx.conversation.update({where: {id: conversation.id}, data: {epoch, logLength: 0, tokenCount: 0}});
+            return epoch;
+        });
+    }
+
+    async transcript(key: string, epoch?: number): Promise<LoggedTurn[]> {
+        const conversation = await this.requireConversation(key);
+        const rows = await this.prisma.turn.findMany({where: {conversationId: conversation.id, epoch: epoch ?? conversation.epoch}, orderBy: {seq: "asc"}});
+        return rows.map(toTurn);
+    }
+
+    async exportConversation(key: string, descriptor: StateDescriptor): Promise<Buffer> {
+        const conversation = toRecord(await this.requireConversation(key));
+        const plan = await this.planRestore(key, descriptor);
+        const transcript = await this.transcript(key);
+        const state = plan.checkpoint?.state ?? new Float32Array(stateElementCount(descriptor));
+        return encodeExportFile({
+            key,
+            settings: conversation.settings,
+            exportedAt: new Date().toISOString(),
+            stateLogSeq: plan.checkpoint?.logSeq ?? 0,
+            transcript: transcript.map((t) => ({role: t.role, text: t.text, tokens: [...t.tokens], createdAt: t.createdAt.toISOString()})),
+        }, encodeSnapshot(state, descriptor, "fp32"));
+    }
+
+    async importConversation(key: string, file: Uint8Array, descriptor: StateDescriptor): Promise<number> {
+        const decoded = decodeExportFile(file, descriptor);
+        if (!decoded.ok) throw new StoreError("store/import_refused", `Import refused: ${decoded.message}`);
+        const {manifest, snapshot} = decoded.contents;
+        return this.prisma.$transaction(async (tx) => {
+            const conversation = await this.lockForWrite(tx, key, null);
+            const epoch = conversation.epoch + 1;
+            await tx.turn.createMany({data: manifest.transcript.map((t, i) => ({
+                conversationId: conversation.id, epoch, seq: i + 1, role: t.role, text: t.text, tokens: t.tokens, appendId: randomUUID(), createdAt: new Date(t.createdAt),
+            }))});
+            await tx.conversation.update({where: {id: conversation.id}, data: {
+                epoch, logLength: manifest.transcript.length, tokenCount: manifest.transcript.reduce((n, t) => n + t.tokens.length, 0),
+                chatFormat: manifest.settings.chatFormat, sampling: manifest.settings.sampling as Prisma.InputJsonObject, persona: manifest.settings.persona,
+            }});
+            await this.insertCheckpoint(tx, conversation.id, epoch, manifest.stateLogSeq, descriptor.modelId, "fp32", "import", snapshot);
+            return epoch;
+        }, {timeout: 60_000});
+    }
+
+    // Locks the conversation row for the rest of the transaction: appends,
+    // checkpoints and resets of one conversation are serialised, and a writer
+    // that lost the lease, or whose turn began before a reset, is refused.
+    private async lockForWrite(tx: Tx, key: string, epoch: number | null): Promise<LockedConversation> {
+        const rows = await tx.$queryRaw<LockedConversation[]>`
+            SELECT id, epoch, "logLength", "tokenCount", "leaseOwner" FROM conversation WHERE key = ${key} FOR UPDATE`;
+        const row = rows[0];
+        if (row === undefined) throw new StoreError("store/not_found", `No conversation ${key}`);
+        if (row.leaseOwner !== this.options.owner) {
+            throw new StoreError("store/busy_elsewhere", `Conversation ${key} is not leased to this process (${row.leaseOwner ?? "no one"} holds it)`);
+        }
+        if (epoch !== null && row.epoch !== epoch) {
+            throw new StoreError("store/stale_epoch", `Conversation ${key} was reset (epoch ${row.epoch}); the write from epoch ${epoch} is dropped`);
+        }
+        return row;
+    }
+
+    private async insertCheckpoint(tx: Tx, conversationId: number, epoch: number, logSeq: number, modelId: string, dtype: SnapshotDtype, reason: string, snapshot: Uint8Array): Promise<string> {
+        // Raw INSERT: Prisma's create() takes about twice as long for a large Bytes value.
+        const rows = await tx.$queryRaw<{id: bigint}[]>`
+            INSERT INTO checkpoint ("conversationId", epoch, "logSeq", "tokenCount", "modelId", "codecVersion", dtype, "byteLength", reason, state)
+            SELECT ${conversationId}, ${epoch}, ${logSeq}, COALESCE(SUM(cardinality(tokens)), 0)::int, ${modelId}, ${SNAPSHOT_CODEC_VERSION}, ${dtype}, ${snapshot.byteLength}, ${reason}, ${Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength)}
+            FROM turn WHERE "conversationId" = ${conversationId} AND epoch = ${epoch} AND seq <= ${logSeq}
+            RETURNING id`;
+        return rows[0]!.id.toString();
+    }
+
+    private async requireConversation(key: string) {
+        const row = await this.prisma.conversation.findUnique({where: {key}});
+        if (row === null) throw new StoreError("store/not_found", `No conversation ${key}`);
+        return row;
+    }
+}
+
+function toRecord(row: {key: string, platform: string, platformIds: unknown, chatFormat: string, sampling: unknown, persona: string | null, epoch: number, logLength: number, tokenCount: number}): ConversationRecord {
+    return {
+        key: row.key,
+        settings: {
+            platform: row.platform,
+            platformIds: row.platformIds as Record<string, string>,
+            chatFormat: row.chatFormat,
+            sampling: row.sampling as Record<string, unknown>,
+            persona: row.persona,
+        },
+        epoch: row.epoch,
+        logLength: row.logLength,
+        tokenCount: row.tokenCount,
+    };
+}
+
+function toTurn(row: {epoch: number, seq: number, role: string, text: string, tokens: number[], createdAt: Date}): LoggedTurn {
+    return {epoch: row.epoch, seq: row.seq, role: row.role as TurnRole, text: row.text, tokens: row.tokens, createdAt: row.createdAt};
+}
