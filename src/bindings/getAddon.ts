@@ -27,8 +27,8 @@ function loadCudaAddon(): AddonBinding | undefined {
     if (!existsSync(cudaAddonPath)) return undefined;
     try {
         const candidate = createRequire(import.meta.url)(cudaAddonPath) as AddonBinding;
+        // No device here: the CPU build is the normal choice (ModelInfo.backend says which ran).
         if (candidate.supportsCuda()) return candidate;
-        console.warn(`rwkv-bot: ${cudaAddonPath} sees no usable CUDA device; using the CPU engine`);
     } catch (error) {
         console.warn(`rwkv-bot: ${cudaAddonPath} cannot be loaded (${String((error as Error).message).split("\n")[0]}); using the CPU engine`);
     }

@@ -1,0 +1,90 @@
+import {readFile} from "node:fs/promises";
+import {userInfo} from "node:os";
+import {basename} from "node:path";
+import {createInterface} from "node:readline";
+import type {Interface} from "node:readline";
+import type {Readable, Writable} from "node:stream";
+import type {Adapter, TurnHandler} from "../../src/app/Adapter.ts";
+import type {TurnAttachment} from "../../src/app/Turn.ts";
+import {ConsoleReplySink} from "./ConsoleReplySink.ts";
+import {toTurn} from "./toTurn.ts";
+
+/** Options of {@link ConsoleAdapter}. */
+export interface ConsoleAdapterOptions {
+    readonly input: Readable;
+    readonly output: Writable;
+    /** The conversation name (`console:<name>`). */
+    readonly conversation: string;
+    /** Called when the input ends (end of a piped script, Ctrl-D) or on Ctrl-C: the session is over. */
+    readonly onEnd?: () => void;
+}
+
+/**
+ * Chat in the terminal on one conversation: each line is a turn, answered before the next is
+ * read; `/reset`, `/export FILE`, `/import FILE`, `/status`, `/help` are admin commands (the
+ * operator is the admin). Works the same with a piped script on stdin.
+ */
+export class ConsoleAdapter implements Adapter {
+    readonly platform = "console" as const;
+    readonly #options: ConsoleAdapterOptions;
+    readonly #stopped = new AbortController();
+    #lines: Interface | null = null;
+
+    constructor(options: ConsoleAdapterOptions) {
+        this.#options = options;
+    }
+
+    async start(onTurn: TurnHandler): Promise<void> {
+        const {input, output} = this.#options;
+        const interactive = (input as {isTTY?: boolean}).isTTY === true;
+        const lines = createInterface({input, ...(interactive ? {output, prompt: "you: "} : {}), terminal: interactive});
+        this.#lines = lines;
+        // A terminal's Ctrl-C reaches readline, not the process: it ends the session like Ctrl-D.
+        lines.on("SIGINT", () => this.#options.onEnd?.());
+        if (interactive) output.write(`Chatting in console:${this.#options.conversation}; /help lists the commands, Ctrl-D quits.\n`);
+        void this.#serve(lines, onTurn, interactive);
+    }
+
+    async stop(): Promise<void> {
+        this.#stopped.abort();
+        this.#lines?.close();
+    }
+
+    async #serve(lines: Interface, onTurn: TurnHandler, interactive: boolean): Promise<void> {
+        const userName = safeUserName();
+        let lineNumber = 0;
+        if (interactive) lines.prompt();
+        for await (const line of lines) {
+            lineNumber++;
+            const turn = toTurn(line, {
+                conversation: this.#options.conversation, lineNumber, userName, receivedAt: Date.now(), signal: this.#stopped.signal,
+                ...await this.#attachmentFor(line),
+            });
+            if (turn !== null) await onTurn(turn, new ConsoleReplySink(this.#options.output));
+            if (this.#stopped.signal.aborted) break;
+            if (interactive) lines.prompt();
+        }
+        if (!this.#stopped.signal.aborted) this.#options.onEnd?.();
+    }
+
+    // `/import FILE` carries the file's bytes, like an attachment on a chat platform.
+    async #attachmentFor(line: string): Promise<{attachment?: TurnAttachment}> {
+        const match = /^\/import\s+(.+)$/i.exec(line.trim());
+        if (match === null) return {};
+        const path = match[1]!.trim();
+        try {
+            return {attachment: {name: basename(path), bytes: await readFile(path)}};
+        } catch (error) {
+            this.#options.output.write(`(cannot read ${path}: ${(error as Error).message})\n`);
+            return {};
+        }
+    }
+}
+
+function safeUserName(): string {
+    try {
+        return userInfo().username;
+    } catch {
+        return "operator";
+    }
+}

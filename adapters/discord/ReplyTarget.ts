@@ -1,0 +1,23 @@
+import type {AttachmentPayload} from "discord.js";
+
+/** One message's content as the reply sink sends it: never pings anyone. */
+export interface ReplyPayload {
+    readonly content?: string;
+    readonly files?: AttachmentPayload[];
+    readonly allowedMentions: {readonly parse: []};
+}
+
+/** Edits one message the target posted. */
+export type EditMessage = (payload: ReplyPayload) => Promise<void>;
+
+/**
+ * Where a {@link DiscordReplySink} posts: a channel (answering a mention) or an interaction
+ * (answering a slash command). The sink owns splitting and throttling; a target only talks
+ * to Discord.
+ */
+export interface ReplyTarget {
+    /** Shows the bot as working; a no-op where Discord shows it already (deferred interactions). */
+    typing(): Promise<void>;
+    /** Posts one message: the first answers the event, later ones continue it. */
+    post(payload: ReplyPayload, first: boolean): Promise<EditMessage>;
+}

@@ -1,0 +1,52 @@
+import {EnvReader} from "../../src/config/EnvReader.ts";
+import type {Env} from "../../src/config/EnvReader.ts";
+
+/** The Discord adapter's settings, read from the environment by {@link parseDiscordConfig}. */
+export interface DiscordConfig {
+    /** The bot token (`DISCORD_TOKEN`). */
+    readonly token: string;
+    /**
+     * REST base URL without the version (`DISCORD_API_URL`), e.g. `https://discord.com/api`;
+     * undefined uses discord.js's default. The gateway URL is asked from this API.
+     */
+    readonly apiUrl: string | undefined;
+    /** Register `/rwkv` in this server only (`DISCORD_GUILD_ID`, instant); undefined registers it globally. */
+    readonly guildId: string | undefined;
+    /** Register the slash command at start-up (`DISCORD_REGISTER_COMMANDS`). Defaults to true. */
+    readonly registerCommands: boolean;
+    /** Answer direct messages (`DISCORD_ALLOW_DMS`). Defaults to false. */
+    readonly allowDms: boolean;
+    /**
+     * Ask for the privileged Message Content intent (`DISCORD_MESSAGE_CONTENT_INTENT`). Defaults
+     * to true. The bot reads only messages that mention it and DMs, whose text Discord sends
+     * without the intent too, so false works and spares the portal switch.
+     */
+    readonly messageContentIntent: boolean;
+    /** Largest attachment read for `import`, in bytes (`DISCORD_MAX_ATTACHMENT_MB`). Defaults to 100 MiB. */
+    readonly maxAttachmentBytes: number;
+}
+
+const SNOWFLAKE = /^\d{17,20}$/;
+
+/**
+ * Reads the Discord settings. `config` is null when `DISCORD_TOKEN` is unset (Discord is off);
+ * `problems` lists every bad value, one sentence each, and never echoes the token.
+ */
+export function parseDiscordConfig(env: Env): {config: DiscordConfig | null, problems: string[]} {
+    const read = new EnvReader(env);
+    const token = read.string("DISCORD_TOKEN");
+    const apiUrl = read.url("DISCORD_API_URL", ["https:", "http:"]);
+    const guildId = read.string("DISCORD_GUILD_ID");
+    if (guildId !== undefined && !SNOWFLAKE.test(guildId)) read.problems.push(`DISCORD_GUILD_ID must be a server id (17–20 digits), got "${guildId}"`);
+    const config: DiscordConfig = {
+        token: token ?? "",
+        apiUrl: apiUrl?.replace(/\/+$/, ""),
+        guildId,
+        registerCommands: read.boolean("DISCORD_REGISTER_COMMANDS", true),
+        allowDms: read.boolean("DISCORD_ALLOW_DMS", false),
+        messageContentIntent: read.boolean("DISCORD_MESSAGE_CONTENT_INTENT", true),
+        maxAttachmentBytes: read.integer("DISCORD_MAX_ATTACHMENT_MB", 100, 1, 4096) * 1024 * 1024,
+    };
+    if (token !== undefined && /\s/.test(token)) read.problems.push("DISCORD_TOKEN contains whitespace; paste the bot token alone, without a \"Bot \" prefix");
+    return {config: token === undefined ? null : config, problems: read.problems};
+}

@@ -1,0 +1,199 @@
+import type {Server} from "node:http";
+import type {AddressInfo} from "node:net";
+import {App, LogLevel} from "@slack/bolt";
+import type {AllMiddlewareArgs, SlackCommandMiddlewareArgs, SlackEventMiddlewareArgs, webApi} from "@slack/bolt";
+import type {Adapter, TurnHandler} from "../../src/app/Adapter.ts";
+import {stderrLogger} from "../../src/app/Logger.ts";
+import type {Logger} from "../../src/app/Logger.ts";
+import type {TurnAttachment} from "../../src/app/Turn.ts";
+import {asBotError, UserFacingError} from "../../src/errors/BotError.ts";
+import {EditThrottle} from "../../src/scheduler/EditThrottle.ts";
+import {RecentIds} from "./RecentIds.ts";
+import {slackClientOptions} from "./slackClientOptions.ts";
+import type {SlackConfig} from "./slackConfig.ts";
+import {SlackReplySink} from "./SlackReplySink.ts";
+import type {SlackMessaging} from "./SlackReplySink.ts";
+import {SlackUsers} from "./SlackUsers.ts";
+import {slackAuthorId, toTurn} from "./toTurn.ts";
+import type {SlackSource, SlackTurnContext} from "./toTurn.ts";
+
+/** Construction options of a {@link SlackAdapter}. */
+export interface SlackAdapterOptions {
+    readonly config: SlackConfig;
+    /** Shared edit budget of the process; the adapter makes (and stops) its own when absent. */
+    readonly throttle?: EditThrottle;
+    readonly logger?: Logger;
+    /** Bolt's own log level (default warn). */
+    readonly boltLogLevel?: LogLevel;
+    /** Largest attached file downloaded for a turn (default 256 MiB, a 12B state is ~43 MB). */
+    readonly maxAttachmentBytes?: number;
+}
+
+type MentionArgs = SlackEventMiddlewareArgs<"app_mention"> & AllMiddlewareArgs;
+type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+type MentionFile = NonNullable<MentionArgs["event"]["files"]>[number];
+
+/**
+ * The Slack edge: a Bolt app in HTTP mode (signed requests; bad or stale signatures get 401
+ * from Bolt before anything runs) or Socket Mode. `app_mention`s are answered in a thread,
+ * `/rwkv` commands are acknowledged at once and answered afterwards. Slack redelivers events
+ * it thinks were missed, so each `event_id` runs once.
+ */
+export class SlackAdapter implements Adapter {
+    readonly platform = "slack" as const;
+    readonly #config: SlackConfig;
+    readonly #logger: Logger;
+    readonly #throttle: EditThrottle;
+    readonly #ownsThrottle: boolean;
+    readonly #boltLogLevel: LogLevel;
+    readonly #maxAttachmentBytes: number;
+    readonly #users: SlackUsers;
+    readonly #recentEvents = new RecentIds();
+    readonly #inFlight = new Map<Promise<void>, AbortController>();
+    #app: App | null = null;
+    #server: Server | null = null;
+
+    constructor(options: SlackAdapterOptions) {
+        this.#config = options.config;
+        this.#logger = options.logger ?? stderrLogger;
+        this.#ownsThrottle = options.throttle === undefined;
+        this.#throttle = options.throttle ?? new EditThrottle();
+        this.#boltLogLevel = options.boltLogLevel ?? LogLevel.WARN;
+        this.#maxAttachmentBytes = options.maxAttachmentBytes ?? 256 * 1024 * 1024;
+        this.#users = new SlackUsers(this.#config.adminUserIds, (error) => this.#logger.warn("slack: users.info failed", error));
+    }
+
+    /** The bound HTTP port in HTTP mode once started (useful with port 0). */
+    get port(): number | undefined {
+        const address = this.#server?.address();
+        return address !== null && typeof address === "object" ? (address as AddressInfo).port : undefined;
+    }
+
+    async start(onTurn: TurnHandler): Promise<void> {
+        if (this.#app !== null) throw new Error("SlackAdapter.start: already started");
+        const config = this.#config;
+        const clientOptions = slackClientOptions(config.apiUrl);
+        const ids = {
+            ...(config.botUserId === undefined ? {} : {botUserId: config.botUserId}),
+            ...(config.botId === undefined ? {} : {botId: config.botId}),
+        };
+        const app = config.mode.kind === "http"
+            ? new App({token: config.botToken, signingSecret: config.mode.signingSecret, clientOptions, logLevel: this.#boltLogLevel, ...ids})
+            : new App({
+                token: config.botToken, socketMode: true, appToken: config.mode.appToken, clientOptions, logLevel: this.#boltLogLevel, ...ids,
+                // The Socket Mode client has its own WebClient: App.clientOptions does not reach it.
+                installerOptions: {clientOptions},
+            });
+        app.event("app_mention", (args) => this.#onMention(args, onTurn));
+        app.command(config.command, (args) => this.#onCommand(args, onTurn));
+        app.error(async (error) => {
+            this.#logger.error("slack: unhandled error", error);
+        });
+        this.#app = app;
+        if (config.mode.kind === "http") {
+            const listen = config.mode.host === undefined ? {port: config.mode.port} : {port: config.mode.port, host: config.mode.host};
+            this.#server = (await app.start(listen)) as Server;
+        } else {
+            await app.start();
+        }
+    }
+
+    async stop(): Promise<void> {
+        const app = this.#app;
+        this.#app = null;
+        for (const controller of this.#inFlight.values()) controller.abort(new UserFacingError("turn/aborted", "(cancelled: the bot is shutting down)"));
+        await app?.stop();
+        this.#server = null;
+        await Promise.allSettled(this.#inFlight.keys());
+        if (this.#ownsThrottle) await this.#throttle.stop();
+    }
+
+    async #onMention({event, body, context, client}: MentionArgs, onTurn: TurnHandler): Promise<void> {
+        if (this.#recentEvents.checkAndAdd(body.event_id)) return;
+        const teamId = body.team_id ?? event.team ?? context.teamId ?? "";
+        const source: SlackSource = {kind: "mention", eventId: body.event_id, teamId, event, botUserId: context.botUserId};
+        const authorId = slackAuthorId(source);
+        if (authorId === null) return;
+        const threadTs = event.thread_ts ?? event.ts;
+        const sink = new SlackReplySink(this.#messaging(client, event.channel, threadTs), this.#throttle, {
+            onError: (message, error) => this.#logger.warn(`slack: ${message}`, error),
+        });
+        this.#track(async (signal) => {
+            const author = await this.#users.author((args) => client.users.info(args), teamId, authorId);
+            const file = event.files?.[0];
+            const attachment = file === undefined ? undefined : await this.#download(file);
+            return {source, context: {author, receivedAt: Date.now(), signal, ...(attachment === undefined ? {} : {attachment})}};
+        }, onTurn, sink);
+    }
+
+    async #onCommand({command, ack, respond, client}: CommandArgs, onTurn: TurnHandler): Promise<void> {
+        // Slack shows an error unless the command is acknowledged within 3 s: ack before any work.
+        await ack();
+        const notice = async (text: string): Promise<void> => {
+            await respond({response_type: "ephemeral", replace_original: false, text});
+        };
+        const sink = new SlackReplySink({...this.#messaging(client, command.channel_id, undefined), notice}, this.#throttle, {
+            placeholder: null,
+            onError: (message, error) => this.#logger.warn(`slack: ${message}`, error),
+        });
+        const source: SlackSource = {kind: "command", command};
+        this.#track(async (signal) => {
+            const author = await this.#users.author((args) => client.users.info(args), command.team_id, command.user_id);
+            return {source, context: {author, receivedAt: Date.now(), signal}};
+        }, onTurn, sink);
+    }
+
+    /** Runs one turn in the background (the event is already acknowledged); failures are answered. */
+    #track(
+        resolve: (signal: AbortSignal) => Promise<{source: SlackSource; context: SlackTurnContext}>,
+        onTurn: TurnHandler,
+        sink: SlackReplySink,
+    ): void {
+        const controller = new AbortController();
+        const run = (async () => {
+            try {
+                const {source, context} = await resolve(controller.signal);
+                const turn = toTurn(source, context);
+                if (turn !== null) await onTurn(turn, sink);
+            } catch (error) {
+                const botError = asBotError(error);
+                if (botError instanceof UserFacingError) this.#logger.warn("slack: turn refused", botError);
+                else this.#logger.error("slack: turn failed", botError);
+                await sink.fail(botError);
+            }
+        })();
+        this.#inFlight.set(run, controller);
+        void run.finally(() => this.#inFlight.delete(run));
+    }
+
+    #messaging(client: webApi.WebClient, channel: string, threadTs: string | undefined): SlackMessaging {
+        const thread = threadTs === undefined ? {} : {thread_ts: threadTs};
+        return {
+            post: async (text) => {
+                const response = await client.chat.postMessage({channel, text, ...thread, unfurl_links: false, unfurl_media: false});
+                if (response.ts === undefined) throw new Error("chat.postMessage returned no ts");
+                return response.ts;
+            },
+            edit: async (ts, text) => {
+                await client.chat.update({channel, ts, text});
+            },
+            remove: async (ts) => {
+                await client.chat.delete({channel, ts});
+            },
+            upload: async (file) => {
+                await client.filesUploadV2({channel_id: channel, ...thread, file: Buffer.from(file.bytes), filename: file.name});
+            },
+        };
+    }
+
+    /** Fetches a file shared with the mention (e.g. a state to import) with the bot token. */
+    async #download(file: MentionFile): Promise<TurnAttachment> {
+        if (file.size > this.#maxAttachmentBytes) {
+            throw new UserFacingError("slack/file_too_large", `That file is too large (over ${Math.floor(this.#maxAttachmentBytes / 1048576)} MiB).`);
+        }
+        const url = file.url_private_download ?? file.url_private;
+        const response = await fetch(url, {headers: {authorization: `Bearer ${this.#config.botToken}`}, signal: AbortSignal.timeout(120_000)});
+        if (!response.ok) throw new UserFacingError("slack/file_unavailable", "I couldn't download the attached file.");
+        return {name: file.name, bytes: new Uint8Array(await response.arrayBuffer())};
+    }
+}

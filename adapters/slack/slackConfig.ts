@@ -1,0 +1,85 @@
+/** How the Slack adapter receives events. */
+export type SlackMode =
+    /** Slack POSTs signed requests to our HTTP endpoint (`/slack/events`). */
+    | {readonly kind: "http"; readonly signingSecret: string; readonly port: number; readonly host?: string}
+    /** We open a WebSocket to Slack with an app-level token; no public URL needed. */
+    | {readonly kind: "socket"; readonly appToken: string};
+
+/** Everything the Slack adapter reads from the environment. */
+export interface SlackConfig {
+    readonly botToken: string;
+    readonly mode: SlackMode;
+    /** Web API base URL, ending in `/` (a proxy, or a fake in tests). */
+    readonly apiUrl: string;
+    /** Users who may run admin commands regardless of their workspace role. */
+    readonly adminUserIds: ReadonlySet<string>;
+    /** The slash command the app registers, e.g. `/rwkv`. */
+    readonly command: string;
+    /** Known ids of the bot; when absent Bolt asks `auth.test` once. */
+    readonly botUserId?: string;
+    readonly botId?: string;
+}
+
+const defaultApiUrl = "https://slack.com/api/";
+const defaultPort = 3000;
+
+/**
+ * Reads the Slack settings. `config` is null when `SLACK_BOT_TOKEN` is unset (Slack is not
+ * configured); otherwise every problem found is listed, and `config` is null when any exists.
+ */
+export function parseSlackConfig(env: NodeJS.ProcessEnv): {config: SlackConfig | null; problems: string[]} {
+    const botToken = nonEmpty(env.SLACK_BOT_TOKEN);
+    if (botToken === undefined) return {config: null, problems: []};
+    const problems: string[] = [];
+
+    const appToken = nonEmpty(env.SLACK_APP_TOKEN);
+    const signingSecret = nonEmpty(env.SLACK_SIGNING_SECRET);
+    let mode: SlackMode | undefined;
+    if (appToken !== undefined) {
+        if (!appToken.startsWith("xapp-")) problems.push("SLACK_APP_TOKEN must be an app-level token (xapp-…)");
+        mode = {kind: "socket", appToken};
+    } else if (signingSecret !== undefined) {
+        const port = parsePort(env.SLACK_PORT, problems);
+        const host = nonEmpty(env.SLACK_HOST);
+        mode = {kind: "http", signingSecret, port, ...(host === undefined ? {} : {host})};
+    } else {
+        problems.push("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor SLACK_APP_TOKEN (Socket Mode) is");
+    }
+
+    let apiUrl = nonEmpty(env.SLACK_API_URL) ?? defaultApiUrl;
+    if (!/^https?:\/\//.test(apiUrl)) problems.push(`SLACK_API_URL must be an http(s) URL, got "${apiUrl}"`);
+    if (!apiUrl.endsWith("/")) apiUrl += "/";
+
+    const command = nonEmpty(env.SLACK_COMMAND) ?? "/rwkv";
+    if (!/^\/[a-z0-9_-]+$/.test(command)) problems.push(`SLACK_COMMAND must look like "/rwkv", got "${command}"`);
+
+    const adminUserIds = new Set((env.SLACK_ADMIN_USER_IDS ?? "").split(/[\s,]+/).filter((id) => id !== ""));
+    const botUserId = nonEmpty(env.SLACK_BOT_USER_ID);
+    const botId = nonEmpty(env.SLACK_BOT_ID);
+
+    if (problems.length > 0 || mode === undefined) return {config: null, problems};
+    return {
+        config: {
+            botToken, mode, apiUrl, adminUserIds, command,
+            ...(botUserId === undefined ? {} : {botUserId}),
+            ...(botId === undefined ? {} : {botId}),
+        },
+        problems,
+    };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+    const trimmed = value?.trim();
+    return trimmed === undefined || trimmed === "" ? undefined : trimmed;
+}
+
+function parsePort(value: string | undefined, problems: string[]): number {
+    const text = nonEmpty(value);
+    if (text === undefined) return defaultPort;
+    const port = Number(text);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        problems.push(`SLACK_PORT must be a port number (0-65535), got "${text}"`);
+        return defaultPort;
+    }
+    return port;
+}

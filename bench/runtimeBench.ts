@@ -1,0 +1,143 @@
+import {existsSync, mkdirSync, writeFileSync} from "node:fs";
+import {cpus} from "node:os";
+import {fileURLToPath} from "node:url";
+import type {ReplySink} from "../src/app/ReplySink.ts";
+import {conversationKey} from "../src/app/Turn.ts";
+import {createApp} from "../src/app/createApp.ts";
+import type {App} from "../src/app/createApp.ts";
+import {loadConfig} from "../src/config/loadConfig.ts";
+import {writeRandomModel} from "../src/modelfile/randomModel.ts";
+import {chatFormats} from "../src/session/chatFormats.ts";
+import {Tokenizer} from "../src/inference/Tokenizer.ts";
+import {smallVocabText} from "../test/unit/tokenizer/smallVocab.ts";
+import {worldVocab} from "../test/unit/tokenizer/sharedRwkv.ts";
+import type {Bench} from "./Bench.ts";
+
+// The engine bench's model (World 0.4B shape, random bf16 weights), run by the whole runtime:
+// router, scheduler, batching dispatcher, sampling, streaming, commits to an in-memory database.
+// Sampling is greedy: random weights give near-flat distributions, whose top-p cut keeps tens of
+// thousands of ids, a sampling cost (~4 ms a token here) that a trained model's peaked ones never have.
+const shape = {nLayer: 24, nEmbd: 1024, headSize: 64, dimFfn: 3584, nVocab: 65536};
+const benchDir = fileURLToPath(new URL("../build/bench/", import.meta.url));
+const modelFile = `${benchDir}world-0.4b-random.bf16.pth`;
+const threads = 2;
+const conversationCounts = [1, 8, 32];
+const replyTokens = 64;
+const maxBatchTokens = 512;
+const rawWarmup = 2;
+const rawTimed = 9;
+
+/**
+ * The World vocabulary when present (its sampling costs what it costs in production); else a
+ * byte vocabulary, whose 65k unused ids are all banned, which makes sampling much dearer.
+ */
+function vocabulary(): {path: string, note: string} {
+    const world = worldVocab();
+    if (world.path !== undefined) return {path: world.path, note: "World vocabulary"};
+    const path = `${benchDir}byte-vocab.txt`;
+    writeFileSync(path, smallVocabText());
+    return {path, note: "byte vocabulary (World vocabulary absent: sampling is dearer than in production)"};
+}
+
+/** Every token with a newline: banning them keeps each reply at exactly replyTokens (no "\n\n" stop), like the raw steps. */
+function newlineTokens(tokenizer: Tokenizer): number[] {
+    const ids: number[] = [];
+    for (let id = 1; id < tokenizer.vocabSize; id++) if (tokenizer.tokenBytes(id)?.includes(10) === true) ids.push(id);
+    return ids;
+}
+
+function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const quietSink: ReplySink = {typing: async () => undefined, update: async () => undefined, complete: async () => undefined, fail: async (error) => {
+    throw error;
+}};
+
+/** The question of conversation `i`: the same length for every conversation, so prompts batch like the raw steps. */
+function question(i: number, round: number): string {
+    return `question ${String(i).padStart(2, "0")} of round ${round}`;
+}
+
+/**
+ * The raw engine doing the work of one round, step by step at the same batch size: the prefill
+ * steps of every prompt, `replyTokens` decode steps, one step of the closing "\n\n". Seconds.
+ */
+async function rawSeconds(app: App, slots: number, tokenizer: Tokenizer): Promise<number> {
+    const promptTokens = tokenizer.encode(chatFormats.chat.userTurn(question(0, 2))).length;
+    const batch = (tokens: number) => Array.from({length: slots}, (_, slot) => ({slot, tokens: Array.from({length: tokens}, (_, i) => 1 + ((slot * 7 + i) % 200))}));
+    const time = async (tokens: number) => {
+        const start = performance.now();
+        await app.engine.step(batch(tokens));
+        return (performance.now() - start) / 1000;
+    };
+    for (let i = 0; i < rawWarmup; i++) await time(1);
+    const decode: number[] = [];
+    for (let i = 0; i < rawTimed; i++) decode.push(await time(1));
+    // The prompts go in slices that keep each step under the batch budget, as the runtime's do.
+    const slice = Math.floor(maxBatchTokens / slots);
+    let prefill = 0;
+    for (let fed = 0; fed < promptTokens; fed += slice) prefill += await time(Math.min(slice, promptTokens - fed));
+    return prefill + replyTokens * median(decode) + await time(2);
+}
+
+/** `count` conversations each asking one question at once; generated tokens/s of the whole runtime. */
+async function runtimeRound(app: App, count: number, round: number): Promise<{seconds: number, steps: number}> {
+    const {stats} = app.scheduler.dispatcher;
+    const steps = stats.steps;
+    const start = performance.now();
+    await Promise.all(Array.from({length: count}, (_, i) => app.handler({
+        id: `${count}-${round}-${i}`, platform: "console", conversation: conversationKey(`bench:${count}:${i}`),
+        author: {id: `user-${i}`, name: "bench", isAdmin: false}, text: question(i, round),
+        receivedAt: Date.now(), signal: new AbortController().signal,
+    }, quietSink)));
+    return {seconds: (performance.now() - start) / 1000, steps: stats.steps - steps};
+}
+
+async function run(): Promise<void> {
+    mkdirSync(benchDir, {recursive: true});
+    if (!existsSync(modelFile)) {
+        console.log(`generating ${modelFile} (once)…`);
+        await writeRandomModel(modelFile, shape);
+    }
+    const vocab = vocabulary();
+    const tokenizer = await Tokenizer.load(vocab.path);
+    const config = loadConfig({
+        RWKV_MODEL_PATH: modelFile, RWKV_VOCAB: vocab.path, ENGINE_PRECISION: "fast", ENGINE_BACKEND: "cpu", ENGINE_THREADS: String(threads),
+        ENGINE_SLOTS: String(Math.max(...conversationCounts)), ENGINE_MAX_BATCH_TOKENS: String(maxBatchTokens), BOT_DATA_DIR: "memory://",
+        REPLY_MAX_TOKENS: String(replyTokens), USER_COOLDOWN_MS: "0", SAMPLING_TEMPERATURE: "0", CHECKPOINT_EVERY_TOKENS: "1000000",
+    });
+    const app = await createApp({...config, reply: {...config.reply, sampling: {...config.reply.sampling, bannedTokens: [0, ...newlineTokens(tokenizer)]}}}, {
+        log: {info: () => undefined, warn: (message, error) => console.warn(message, error), error: (message, error) => console.error(message, error)},
+    });
+    try {
+        console.log(`host: ${cpus()[0]?.model ?? "unknown cpu"}, ${cpus().length} cpus; ${threads} engine threads`);
+        console.log(`model: World 0.4B shape, random bf16, precision fast; replies of ${replyTokens} tokens, greedy with the chat penalties, ${vocab.note}, in-memory database`);
+        console.log("raw engine steps: the same work (the prefill steps of every prompt, the decode steps, the closing step) as bare engine.step calls");
+        console.log("");
+        const rows: string[][] = [["conversations", "runtime", "raw engine steps", "ratio", "steps (ideal)"]];
+        const ratios = new Map<number, number>();
+        for (const count of conversationCounts) {
+            // The first round opens the conversations (database rows, slots); the timed one is a
+            // second turn of each, as in a running chat.
+            await runtimeRound(app, count, 1);
+            const runtime = await runtimeRound(app, count, 2);
+            const raw = await rawSeconds(app, count, tokenizer);
+            const tokens = count * replyTokens;
+            ratios.set(count, raw / runtime.seconds);
+            rows.push([String(count), `${(tokens / runtime.seconds).toFixed(1)} tok/s`, `${(tokens / raw).toFixed(1)} tok/s`, (raw / runtime.seconds).toFixed(2), `${runtime.steps} (${replyTokens + 2})`]);
+        }
+        const widths = rows[0]!.map((_, column) => Math.max(...rows.map((cells) => cells[column]!.length)));
+        for (const cells of rows) console.log(cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd());
+        const ratio = ratios.get(8)!;
+        console.log("");
+        console.log(`${ratio >= 0.9 ? "PASS" : "FAIL"}  runtime ≥ 0.9 × raw engine step throughput at 8 conversations: ${ratio.toFixed(2)}`);
+    } finally {
+        await app.stop();
+    }
+}
+
+/** Aggregate tokens/s of the whole runtime at 1, 8 and 32 conversations, against raw engine steps of the same batch size and work. */
+export const runtimeBench: Bench = {name: "runtime", summary: "whole-runtime tokens/s vs raw engine steps (1, 8, 32 conversations)", run};

@@ -1,0 +1,14 @@
+import type {ReplySink} from "./ReplySink.ts";
+import type {Platform, Turn} from "./Turn.ts";
+
+/** What the core does with a turn; resolves when the turn is finished (answered or failed). */
+export type TurnHandler = (turn: Turn, sink: ReplySink) => Promise<void>;
+
+/** A platform edge (Discord, Slack, console): client lifecycle, `toTurn()`, reply sinks. */
+export interface Adapter {
+    readonly platform: Platform;
+    /** Connects and starts delivering turns; resolves once ready. */
+    start(onTurn: TurnHandler): Promise<void>;
+    /** Stops delivering turns and disconnects. */
+    stop(): Promise<void>;
+}

@@ -1,0 +1,64 @@
+/**
+ * The seam between platform adapters and the core: an adapter turns one platform event into a
+ * {@link Turn} and a {@link ReplySink}; the core never sees a platform type.
+ * @see ../../../shared/DESIGN.md § The seams
+ */
+
+/** Where a turn came from. */
+export type Platform = "discord" | "slack" | "console";
+
+/**
+ * Identifies one conversation (one recurrent state): `discord:<channel>`,
+ * `discord:<thread>`, `slack:<team>:<channel>`, `slack:<team>:<channel>:<thread_ts>`,
+ * `console:<name>`. Built only by adapters' `toTurn()`.
+ */
+export type ConversationKey = string & {readonly __brand: "ConversationKey"};
+
+/** Brands a string as a {@link ConversationKey}; adapters call this in `toTurn()`. */
+export function conversationKey(key: string): ConversationKey {
+    return key as ConversationKey;
+}
+
+/** Who wrote the turn. `isAdmin` is decided by the adapter, server-side, on every turn. */
+export interface TurnAuthor {
+    readonly id: string;
+    readonly name: string;
+    readonly isAdmin: boolean;
+}
+
+/** A file that came with the turn (e.g. a state file for `import`). */
+export interface TurnAttachment {
+    readonly name: string;
+    readonly bytes: Uint8Array;
+}
+
+/**
+ * An admin command already parsed by the platform (a slash command); mention and console
+ * commands arrive as plain text and are parsed by the router.
+ */
+export interface TurnCommand {
+    readonly name: string;
+    /** The rest of the command line, trimmed. */
+    readonly args: string;
+}
+
+/** One message for the bot, normalised. */
+export interface Turn {
+    /** Platform-unique id of the event, for de-duplication of redeliveries. */
+    readonly id: string;
+    readonly platform: Platform;
+    readonly conversation: ConversationKey;
+    /** A thread's parent conversation: a new thread starts from the parent's state. */
+    readonly parent?: ConversationKey;
+    /** Platform ids worth keeping with the conversation (guild, channel, team, thread). */
+    readonly platformIds?: Readonly<Record<string, string>>;
+    readonly author: TurnAuthor;
+    /** The message text with the bot's mention removed. */
+    readonly text: string;
+    readonly command?: TurnCommand;
+    readonly attachment?: TurnAttachment;
+    /** When the platform received it (ms since the epoch). */
+    readonly receivedAt: number;
+    /** Aborted by the adapter when the message is deleted; the core may abort it too. */
+    readonly signal: AbortSignal;
+}

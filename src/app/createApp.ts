@@ -1,0 +1,114 @@
+import {randomBytes} from "node:crypto";
+import {hostname} from "node:os";
+import type {BotConfig} from "../config/BotConfig.ts";
+import type {RwkvEngine} from "../inference/RwkvEngine.ts";
+import {RwkvModel} from "../inference/RwkvModel.ts";
+import type {ModelInfo} from "../inference/RwkvModel.ts";
+import {Tokenizer} from "../inference/Tokenizer.ts";
+import {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
+import {batchStrategies} from "../scheduler/BatchStrategy.ts";
+import {EditThrottle} from "../scheduler/EditThrottle.ts";
+import {Scheduler} from "../scheduler/Scheduler.ts";
+import {TurnLimits} from "../scheduler/TurnLimits.ts";
+import {openDatabase} from "../store/db/openDatabase.ts";
+import type {Database} from "../store/db/openDatabase.ts";
+import {PrismaStateStore} from "../store/PrismaStateStore.ts";
+import type {StateStore} from "../store/StateStore.ts";
+import type {Adapter, TurnHandler} from "./Adapter.ts";
+import type {AdapterContext} from "./createAdapters.ts";
+import {createRouter} from "./createRouter.ts";
+import type {Logger} from "./Logger.ts";
+import {stderrLogger} from "./Logger.ts";
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+    /** Defaults to {@link stderrLogger}. */
+    readonly log?: Logger;
+    /** Model-load progress (0..1). */
+    readonly onLoadProgress?: (fraction: number) => void;
+    /** Builds the adapters once the core is up (see `createAdapters`); none = a core driven by its `handler`. */
+    readonly adapters?: (context: Pick<AdapterContext, "editThrottle" | "log">) => Adapter[];
+    /** How long running turns may finish at shutdown before they are aborted (ms). Defaults to 10 000. */
+    readonly shutdownGraceMs?: number;
+}
+
+/** A composed bot: model, engine, store, scheduler, router and adapters. */
+export interface App {
+    readonly model: ModelInfo;
+    readonly engine: RwkvEngine;
+    readonly store: StateStore;
+    readonly scheduler: Scheduler;
+    /** The router: what adapters deliver turns to. */
+    readonly handler: TurnHandler;
+    /** Starts every adapter. */
+    start(): Promise<void>;
+    /**
+     * Graceful shutdown (idempotent): stop admitting (adapters first), finish or abort the turns
+     * in flight, checkpoint every conversation with unsaved tokens, close engine and database.
+     */
+    stop(): Promise<void>;
+}
+
+/** The composition root: builds everything from a validated config; undoes what it built if a step fails. */
+export async function createApp(config: BotConfig, options: AppOptions = {}): Promise<App> {
+    const log = options.log ?? stderrLogger;
+    const undo: (() => Promise<void>)[] = [];
+    try {
+        const [model, tokenizer] = await Promise.all([
+            RwkvModel.load(config.model.path, {
+                precision: config.model.precision, backend: config.model.backend, threads: config.model.threads,
+                ...(options.onLoadProgress === undefined ? {} : {onProgress: options.onLoadProgress}),
+            }),
+            Tokenizer.load(config.model.vocabPath),
+        ]);
+        undo.push(() => model.dispose());
+        const {slots, maxBatchTokens, prefillChunkTokens, strategy} = config.scheduler;
+        const engine: RwkvEngine = await model.createEngine({slots, threads: config.model.threads, maxBatchTokens});
+        const database: Database = await openDatabase({
+            ...(config.storage.databaseUrl === undefined ? {} : {url: config.storage.databaseUrl}),
+            dataDir: config.storage.dataDir, migrate: config.storage.migrate,
+            onRetry: (error, attempt) => log.warn(`database not reachable yet (attempt ${attempt})`, error),
+        });
+        undo.push(() => database.close());
+        const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, leaseMs: config.storage.leaseMs});
+        const {info} = model;
+        const limits = new TurnLimits({
+            maxConcurrent: slots, queueMax: config.limits.queueMax, userCooldownMs: config.limits.userCooldownMs,
+            conversationMaxPending: config.limits.conversationMaxPending,
+            ...(config.redisUrl === undefined ? {} : {redisUrl: config.redisUrl}),
+        });
+        const scheduler = new Scheduler({
+            services: {
+                engine, dispatcher: new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy]}), tokenizer, store,
+                sampling: config.reply.sampling, maxTokens: config.reply.maxTokens, prefillChunkTokens,
+                checkpointPolicy: config.storage.checkpoint,
+            },
+            limits, slotCount: slots, maxMessageChars: config.limits.maxMessageChars, leaseMs: config.storage.leaseMs, log,
+            newConversation: {chatFormat: config.reply.chatFormat, sampling: {}, persona: config.reply.persona},
+        });
+        const handler = createRouter({scheduler, model: info, sampling: config.reply.sampling, log});
+        const editThrottle = new EditThrottle({minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond});
+        const adapters = options.adapters?.({editThrottle, log}) ?? [];
+        log.info(`model ${info.path} (${info.modelId.slice(0, 12)}…) on ${info.backend}, ${slots} slots; database ${database.kind} ${database.description}`);
+
+        let stopping: Promise<void> | null = null;
+        const stop = async (): Promise<void> => {
+            for (const adapter of adapters) await adapter.stop().catch((error: unknown) => log.warn(`stopping the ${adapter.platform} adapter failed`, error));
+            await scheduler.shutdown(options.shutdownGraceMs);
+            await editThrottle.stop();
+            await engine.dispose();
+            await model.dispose();
+            await database.close();
+        };
+        return {
+            model: info, engine, store, scheduler, handler,
+            start: async () => {
+                for (const adapter of adapters) await adapter.start(handler);
+            },
+            stop: () => (stopping ??= stop()),
+        };
+    } catch (error) {
+        for (const step of undo.reverse()) await step().catch(() => undefined);
+        throw error;
+    }
+}

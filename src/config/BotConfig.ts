@@ -1,0 +1,91 @@
+import type {DiscordConfig} from "../../adapters/discord/discordConfig.ts";
+import type {SlackConfig} from "../../adapters/slack/slackConfig.ts";
+import type {SamplingOptions} from "../inference/SamplingOptions.ts";
+import type {BatchStrategyName} from "../scheduler/BatchStrategy.ts";
+import type {ChatFormatName} from "../session/chatFormats.ts";
+import type {CheckpointPolicy} from "../store/checkpointDue.ts";
+
+/** The model and how it is run. */
+export interface ModelConfig {
+    /** `RWKV_MODEL_PATH`: the `.pth` checkpoint. */
+    readonly path: string;
+    /** `RWKV_VOCAB`: the World vocabulary; defaults to the one next to the model. */
+    readonly vocabPath: string;
+    /** `ENGINE_PRECISION`. Defaults to `"fast"`. */
+    readonly precision: "fp32" | "fast";
+    /** `ENGINE_BACKEND`. Defaults to `"auto"`. */
+    readonly backend: "auto" | "cpu" | "cuda";
+    /** `ENGINE_THREADS`; 0 = all cores. */
+    readonly threads: number;
+}
+
+/** The scheduler and its engine. */
+export interface SchedulerConfig {
+    /** `ENGINE_SLOTS`: conversations held in the engine at once. Defaults to 8. */
+    readonly slots: number;
+    /** `ENGINE_MAX_BATCH_TOKENS`: tokens one batched step may carry. Defaults to 512. */
+    readonly maxBatchTokens: number;
+    /** `PREFILL_CHUNK_TOKENS`: prompt tokens a conversation feeds per step. Defaults to 128. */
+    readonly prefillChunkTokens: number;
+    /** `BATCH_STRATEGY`. Defaults to `"fairRoundRobin"`. */
+    readonly strategy: BatchStrategyName;
+}
+
+/** Admission and rate limits. */
+export interface LimitsConfig {
+    /** `QUEUE_MAX`: chat turns waiting for the engine before new ones get a busy reply. Defaults to 64. */
+    readonly queueMax: number;
+    /** `USER_COOLDOWN_MS`: least time between two chat turns of one user (ms); 0 = none. Defaults to 1000. */
+    readonly userCooldownMs: number;
+    /** `CONVERSATION_MAX_PENDING`: turns of one conversation queued or running. Defaults to 3. */
+    readonly conversationMaxPending: number;
+    /** `MAX_MESSAGE_CHARS`: longest accepted message. Defaults to 8000. */
+    readonly maxMessageChars: number;
+    /** `EDIT_MIN_INTERVAL_MS`: least time between two edits of one message. Defaults to 1000. */
+    readonly editMinIntervalMs: number;
+    /** `EDITS_PER_SECOND`: edits per second over all messages. Defaults to 5. */
+    readonly editsPerSecond: number;
+}
+
+/** What a new conversation starts with; admins change them per conversation. */
+export interface ReplyConfig {
+    /** `CHAT_FORMAT`. Defaults to `"chat"`. */
+    readonly chatFormat: ChatFormatName;
+    /** `SAMPLING_*` over the chat defaults. */
+    readonly sampling: SamplingOptions;
+    /** `BOT_PERSONA`: text fed once at the start of every conversation (and after each reset). */
+    readonly persona: string | null;
+    /** `REPLY_MAX_TOKENS`: longest reply. Defaults to 400. */
+    readonly maxTokens: number;
+}
+
+/** Where and how state is kept. */
+export interface StorageConfig {
+    /** `DATABASE_URL`; unset = the embedded database in {@link dataDir}. */
+    readonly databaseUrl?: string;
+    /** `BOT_DATA_DIR`. Defaults to `.data/pglite`. */
+    readonly dataDir: string;
+    /** `DB_AUTO_MIGRATE`. Defaults to true. */
+    readonly migrate: boolean;
+    /** `CHECKPOINT_EVERY_TOKENS` / `CHECKPOINT_QUIET_MS`. */
+    readonly checkpoint: CheckpointPolicy;
+    /** `LEASE_MS`: how long this process's claim on a conversation lasts unless renewed. Defaults to 30 000. */
+    readonly leaseMs: number;
+}
+
+/** Everything the bot reads from its environment, validated. */
+export interface BotConfig {
+    readonly model: ModelConfig;
+    readonly scheduler: SchedulerConfig;
+    readonly limits: LimitsConfig;
+    readonly reply: ReplyConfig;
+    readonly storage: StorageConfig;
+    /** `REDIS_URL`: shares the rate limits between processes. */
+    readonly redisUrl?: string;
+    /** `CONSOLE_CONVERSATION`: the console adapter's conversation name. Defaults to `"default"`. */
+    readonly consoleConversation: string;
+    /** The Discord section, or null when Discord is not configured (`DISCORD_TOKEN` unset). */
+    readonly discord: DiscordConfig | null;
+    /** The Slack section, or null when Slack is not configured (`SLACK_BOT_TOKEN` unset). */
+    readonly slack: SlackConfig | null;
+}

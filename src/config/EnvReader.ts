@@ -1,0 +1,93 @@
+/** The process environment, or any map of variables like it. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads typed values from an {@link Env}, collecting one sentence per bad value instead of
+ * throwing, so a start-up can list every problem at once. An empty value counts as unset.
+ */
+export class EnvReader {
+    /** Every problem found so far, in reading order. */
+    readonly problems: string[] = [];
+    readonly #env: Env;
+
+    constructor(env: Env) {
+        this.#env = env;
+    }
+
+    /** The trimmed value, or undefined when unset or empty. */
+    string(name: string): string | undefined {
+        const value = this.#env[name]?.trim();
+        return value === undefined || value === "" ? undefined : value;
+    }
+
+    /** A value that must be set; records a problem (with `why`) when it is not. */
+    required(name: string, why: string): string | undefined {
+        const value = this.string(name);
+        if (value === undefined) this.problems.push(`${name} is required: ${why}`);
+        return value;
+    }
+
+    /** An integer in `[min, max]`; `fallback` when unset (and when invalid, after recording the problem). */
+    integer(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+        const text = this.string(name);
+        if (text === undefined) return fallback;
+        const value = Number(text);
+        if (!Number.isInteger(value) || value < min || value > max) {
+            this.problems.push(`${name} must be an integer in [${min}, ${max}], got "${text}"`);
+            return fallback;
+        }
+        return value;
+    }
+
+    /** A finite number, or undefined when unset (or invalid, after recording the problem). */
+    number(name: string): number | undefined {
+        const text = this.string(name);
+        if (text === undefined) return undefined;
+        const value = Number(text);
+        if (!Number.isFinite(value)) {
+            this.problems.push(`${name} must be a number, got "${text}"`);
+            return undefined;
+        }
+        return value;
+    }
+
+    /** One of `choices`; `fallback` when unset or invalid. */
+    oneOf<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+        const text = this.string(name);
+        if (text === undefined) return fallback;
+        if (!(choices as readonly string[]).includes(text)) {
+            this.problems.push(`${name} must be one of ${choices.join(", ")}, got "${text}"`);
+            return fallback;
+        }
+        return text as T;
+    }
+
+    /** `1/true/yes/on` or `0/false/no/off` (any case); `fallback` when unset or invalid. */
+    boolean(name: string, fallback: boolean): boolean {
+        const text = this.string(name)?.toLowerCase();
+        if (text === undefined) return fallback;
+        if (["1", "true", "yes", "on"].includes(text)) return true;
+        if (["0", "false", "no", "off"].includes(text)) return false;
+        this.problems.push(`${name} must be true or false (1/0), got "${text}"`);
+        return fallback;
+    }
+
+    /** A URL with one of `protocols` (e.g. `["redis:", "rediss:"]`), or undefined when unset or invalid. */
+    url(name: string, protocols: readonly string[]): string | undefined {
+        const text = this.string(name);
+        if (text === undefined) return undefined;
+        let protocol: string;
+        try {
+            protocol = new URL(text).protocol;
+        } catch {
+            // The value may hold a password: never echo it.
+            this.problems.push(`${name} is not a valid URL`);
+            return undefined;
+        }
+        if (!protocols.includes(protocol)) {
+            this.problems.push(`${name} must start with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+            return undefined;
+        }
+        return text;
+    }
+}

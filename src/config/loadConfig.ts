@@ -1,0 +1,95 @@
+import {parseDiscordConfig} from "../../adapters/discord/discordConfig.ts";
+import {parseSlackConfig} from "../../adapters/slack/slackConfig.ts";
+import {ConfigError} from "../errors/BotError.ts";
+import {chatSamplingDefaults, mergeSamplingOptions} from "../inference/SamplingOptions.ts";
+import type {SamplingOptions} from "../inference/SamplingOptions.ts";
+import {vocabPathNextTo} from "../inference/Tokenizer.ts";
+import {batchStrategyNames} from "../scheduler/BatchStrategy.ts";
+import {chatFormats} from "../session/chatFormats.ts";
+import type {ChatFormatName} from "../session/chatFormats.ts";
+import {defaultCheckpointPolicy} from "../store/checkpointDue.ts";
+import type {BotConfig} from "./BotConfig.ts";
+import {EnvReader} from "./EnvReader.ts";
+import type {Env} from "./EnvReader.ts";
+
+/**
+ * Reads and validates every variable the bot uses (`.env.example` documents them).
+ *
+ * @throws ConfigError `config/invalid` whose message lists every problem, one per line.
+ */
+export function loadConfig(env: Env): BotConfig {
+    const read = new EnvReader(env);
+    const modelPath = read.required("RWKV_MODEL_PATH", "the path of the RWKV-5 .pth checkpoint to run");
+    const slots = read.integer("ENGINE_SLOTS", 8, 1, 1024);
+    const maxBatchTokens = read.integer("ENGINE_MAX_BATCH_TOKENS", 512, 1, 65536);
+    const prefillChunkTokens = read.integer("PREFILL_CHUNK_TOKENS", 128, 1, 65536);
+    if (maxBatchTokens < slots) read.problems.push(`ENGINE_MAX_BATCH_TOKENS (${maxBatchTokens}) must be at least ENGINE_SLOTS (${slots}): every slot needs room for its decode token`);
+    const sampling = readSampling(read);
+    // Each platform adapter reads its own section; a platform whose token is unset is off.
+    const discord = parseDiscordConfig(env);
+    const slack = parseSlackConfig(env as NodeJS.ProcessEnv);
+    read.problems.push(...discord.problems, ...slack.problems);
+    const config: BotConfig = {
+        model: {
+            path: modelPath ?? "",
+            vocabPath: read.string("RWKV_VOCAB") ?? vocabPathNextTo(modelPath ?? ""),
+            precision: read.oneOf("ENGINE_PRECISION", ["fp32", "fast"], "fast"),
+            backend: read.oneOf("ENGINE_BACKEND", ["auto", "cpu", "cuda"], "auto"),
+            threads: read.integer("ENGINE_THREADS", 0, 0, 1024),
+        },
+        scheduler: {slots, maxBatchTokens, prefillChunkTokens, strategy: read.oneOf("BATCH_STRATEGY", batchStrategyNames, "fairRoundRobin")},
+        limits: {
+            queueMax: read.integer("QUEUE_MAX", 64, 0),
+            userCooldownMs: read.integer("USER_COOLDOWN_MS", 1000, 0),
+            conversationMaxPending: read.integer("CONVERSATION_MAX_PENDING", 3, 1),
+            maxMessageChars: read.integer("MAX_MESSAGE_CHARS", 8000, 1),
+            editMinIntervalMs: read.integer("EDIT_MIN_INTERVAL_MS", 1000, 0),
+            editsPerSecond: read.integer("EDITS_PER_SECOND", 5, 1),
+        },
+        reply: {
+            chatFormat: read.oneOf("CHAT_FORMAT", Object.keys(chatFormats) as ChatFormatName[], "chat"),
+            sampling,
+            // One line in a .env file: `\n` stands for a newline.
+            persona: read.string("BOT_PERSONA")?.replace(/\\n/g, "\n") ?? null,
+            maxTokens: read.integer("REPLY_MAX_TOKENS", 400, 1),
+        },
+        storage: {
+            ...optional("databaseUrl", read.url("DATABASE_URL", ["postgres:", "postgresql:"])),
+            dataDir: read.string("BOT_DATA_DIR") ?? ".data/pglite",
+            migrate: read.boolean("DB_AUTO_MIGRATE", true),
+            checkpoint: {
+                everyTokens: read.integer("CHECKPOINT_EVERY_TOKENS", defaultCheckpointPolicy.everyTokens, 1),
+                quietMs: read.integer("CHECKPOINT_QUIET_MS", defaultCheckpointPolicy.quietMs, 0),
+            },
+            leaseMs: read.integer("LEASE_MS", 30_000, 1000),
+        },
+        ...optional("redisUrl", read.url("REDIS_URL", ["redis:", "rediss:"])),
+        consoleConversation: read.string("CONSOLE_CONVERSATION") ?? "default",
+        discord: discord.config,
+        slack: slack.config,
+    };
+    if (read.problems.length > 0) {
+        throw new ConfigError("config/invalid", `The configuration has ${read.problems.length} problem(s):\n${read.problems.map((p) => `  - ${p}`).join("\n")}`);
+    }
+    return config;
+}
+
+function readSampling(read: EnvReader): SamplingOptions {
+    const seed = read.number("SAMPLING_SEED");
+    const merged = mergeSamplingOptions(chatSamplingDefaults, {
+        temperature: read.number("SAMPLING_TEMPERATURE"),
+        topP: read.number("SAMPLING_TOP_P"),
+        topK: read.number("SAMPLING_TOP_K"),
+        presencePenalty: read.number("SAMPLING_PRESENCE_PENALTY"),
+        frequencyPenalty: read.number("SAMPLING_FREQUENCY_PENALTY"),
+        penaltyDecay: read.number("SAMPLING_PENALTY_DECAY"),
+        seed,
+    });
+    if (merged.ok) return merged.options;
+    read.problems.push(...merged.problems.map((problem) => `SAMPLING_*: ${problem}`));
+    return chatSamplingDefaults;
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+    return value === undefined ? {} : {[key]: value} as Record<K, string>;
+}

@@ -1,0 +1,231 @@
+import type {ReplySink} from "../app/ReplySink.ts";
+import type {Turn} from "../app/Turn.ts";
+import {asBotError, BotError, UserFacingError} from "../errors/BotError.ts";
+import {CommitError, Conversation} from "../session/Conversation.ts";
+import type {ConversationServices} from "../session/Conversation.ts";
+import type {ConversationSettings} from "../store/StateStore.ts";
+import type {BatchDispatcher} from "./BatchDispatcher.ts";
+import {ConversationQueue} from "./ConversationQueue.ts";
+import {SlotTable} from "./SlotTable.ts";
+import type {TurnLimits} from "./TurnLimits.ts";
+
+/** Where the scheduler reports what users must not see. */
+export interface SchedulerLog {
+    warn(message: string, error?: unknown): void;
+}
+
+/** Options of {@link Scheduler}. */
+export interface SchedulerOptions {
+    readonly services: ConversationServices;
+    readonly limits: TurnLimits;
+    readonly slotCount: number;
+    /** Longest accepted message, in characters. */
+    readonly maxMessageChars: number;
+    /** Settings of a conversation seen for the first time (platform fields come from the turn). */
+    readonly newConversation: Omit<ConversationSettings, "platform" | "platformIds">;
+    /** Lease length (ms): leases of held conversations are renewed at a third of it. */
+    readonly leaseMs: number;
+    readonly log: SchedulerLog;
+}
+
+/** A job on one conversation, holding its slot: what admin commands run. */
+export type ConversationJob<T> = (conversation: Conversation, slot: number, signal: AbortSignal) => Promise<T>;
+
+/** Reasons jobs are cancelled with; the text is what the user sees. */
+const cancelled = {
+    reset: () => new UserFacingError("turn/aborted", "(cancelled: the conversation was reset)"),
+    shutdown: () => new UserFacingError("turn/aborted", "(cancelled: the bot is shutting down)"),
+    stop: () => new UserFacingError("turn/aborted", "(stopped by an admin)"),
+};
+
+/**
+ * The runtime core: admits chat turns (limits), runs one job at a time per conversation in
+ * arrival order, keeps conversations in engine slots (restore on a miss, save before
+ * eviction), and cancels, checkpoints and shuts down. Generation of all conversations shares
+ * the {@link BatchDispatcher}'s steps.
+ */
+export class Scheduler {
+    readonly #options: SchedulerOptions;
+    readonly #queue = new ConversationQueue();
+    readonly #slots: SlotTable<string>;
+    readonly #live = new Map<string, Conversation>();
+    readonly #timer: NodeJS.Timeout;
+    #stopping = false;
+
+    constructor(options: SchedulerOptions) {
+        this.#options = options;
+        this.#slots = new SlotTable<string>(options.slotCount, {evict: (key, slot) => this.#evict(key, slot)});
+        const {quietMs} = options.services.checkpointPolicy;
+        this.#timer = setInterval(() => void this.#maintain(), Math.max(250, Math.min(options.leaseMs / 3, quietMs / 2 || 1000)));
+        this.#timer.unref();
+    }
+
+    /** The shared batcher (for status and benchmarks). */
+    get dispatcher(): BatchDispatcher {
+        return this.#options.services.dispatcher;
+    }
+
+    /** Chat turns admitted and waiting for a place, plus conversations with work queued. */
+    get queueDepth(): {waitingTurns: number; busyConversations: number} {
+        return {waitingTurns: this.#options.limits.queued(), busyConversations: this.#queue.busyKeys().length};
+    }
+
+    /**
+     * Answers a chat turn: checks the limits, waits for the conversation's earlier jobs and a
+     * place in the engine, and replies through `sink`. Never rejects: every failure ends in
+     * `sink.fail` (a UserFacingError's text, or the sink's generic line).
+     */
+    async chat(turn: Turn, sink: ReplySink): Promise<void> {
+        try {
+            if (this.#stopping) throw cancelled.shutdown();
+            if (turn.text.length > this.#options.maxMessageChars) {
+                throw new UserFacingError("turn/too_long", `That message is too long (max ${this.#options.maxMessageChars} characters).`);
+            }
+            await this.#options.limits.check(turn.author.id, this.#queue.pendingTurns(turn.conversation));
+            await this.#queue.run(turn.conversation, "turn", (signal) => this.#options.limits.admit(async () => {
+                // Made on admission: turns admitted together then share their first engine step.
+                const stepper = this.dispatcher.stepper(signal);
+                try {
+                    await this.#withSlot(turn, signal, (conversation, slot) => conversation.reply(slot, turn.text, sink, stepper, signal));
+                } finally {
+                    stepper.done();
+                }
+            }), turn.signal);
+        } catch (error) {
+            await sink.fail(this.#toReply(error, turn));
+        }
+    }
+
+    /**
+     * Runs `job` on the turn's conversation after its queued jobs, holding its slot (restored
+     * if needed). With `cancelFirst`, the running and queued jobs of the conversation are
+     * cancelled first (reset, import): nothing started before can write back afterwards.
+     */
+    async exclusive<T>(turn: Turn, job: ConversationJob<T>, cancelFirst = false): Promise<T> {
+        if (this.#stopping) throw cancelled.shutdown();
+        if (cancelFirst) this.#queue.cancel(turn.conversation, cancelled.reset());
+        return this.#queue.run(turn.conversation, "control", (signal) => this.#withSlot(turn, signal, job));
+    }
+
+    /** The conversation if it is held in a slot now (for read-only looks that must not wait). */
+    held(key: string): Conversation | undefined {
+        return this.#live.get(key);
+    }
+
+    /** Cancels the running and queued turns of a conversation (an admin "stop"); returns how many. */
+    stop(key: string): number {
+        return this.#queue.cancel(key, cancelled.stop());
+    }
+
+    /**
+     * Graceful shutdown: stops admitting, lets running turns finish for up to `graceMs`, then
+     * aborts what is left (rolled back, not logged), checkpoints every held conversation that
+     * has unsaved tokens and gives up its leases.
+     */
+    async shutdown(graceMs = 10_000): Promise<void> {
+        this.#stopping = true;
+        clearInterval(this.#timer);
+        const grace = setTimeout(() => this.#queue.cancelAll(cancelled.shutdown()), graceMs);
+        await this.#queue.drain();
+        clearTimeout(grace);
+        await this.#options.services.dispatcher.idle();
+        for (const [key, slot] of this.#slots.held()) await this.#evict(key, slot, "shutdown");
+        await this.#options.limits.stop();
+    }
+
+    async #withSlot<T>(turn: Turn, signal: AbortSignal, job: ConversationJob<T>): Promise<T> {
+        signal.throwIfAborted();
+        const key = turn.conversation;
+        const slot = await this.#slots.acquire(key, (slot) => this.#load(turn, slot));
+        const conversation = this.#live.get(key)!;
+        try {
+            return await job(conversation, slot, signal);
+        } catch (error) {
+            // A reply that could not be logged left the slot ahead of the log: the log wins.
+            if (error instanceof CommitError) this.#drop(key);
+            throw error;
+        } finally {
+            this.#slots.release(key);
+        }
+    }
+
+    async #load(turn: Turn, slot: number): Promise<void> {
+        const {store} = this.#options.services;
+        const key = turn.conversation;
+        const record = await store.openConversation(key, {
+            ...this.#options.newConversation,
+            platform: turn.platform,
+            ...(turn.platformIds === undefined ? {} : {platformIds: {...turn.platformIds}}),
+        });
+        await store.acquireLease(key);
+        try {
+            if (record.logLength === 0 && turn.parent !== undefined) await this.#inheritParent(key, turn.parent);
+            const conversation = new Conversation(this.#options.services, record);
+            await conversation.restore(slot);
+            this.#live.set(key, conversation);
+        } catch (error) {
+            await store.releaseLease(key).catch(() => undefined);
+            throw error;
+        }
+    }
+
+    // A new thread starts from its parent's conversation: its log and latest state, as an import.
+    async #inheritParent(key: string, parent: string): Promise<void> {
+        const {store, engine: {info: descriptor}} = this.#options.services;
+        try {
+            const file = await store.exportConversation(parent, descriptor);
+            await store.importConversation(key, file, descriptor);
+        } catch (error) {
+            if (!(error instanceof BotError && error.code === "store/not_found")) throw error;
+        }
+    }
+
+    async #evict(key: string, slot: number, reason: "eviction" | "shutdown" = "eviction"): Promise<void> {
+        const conversation = this.#live.get(key);
+        this.#live.delete(key);
+        if (conversation === undefined) return;
+        try {
+            await conversation.checkpoint(slot, reason);
+        } catch (error) {
+            this.#options.log.warn(`checkpoint of ${key} on ${reason} failed; its log still restores it`, error);
+        }
+        await this.#options.services.store.releaseLease(key).catch((error: unknown) => this.#options.log.warn(`releasing the lease of ${key} failed`, error));
+    }
+
+    #drop(key: string): void {
+        this.#live.delete(key);
+        this.#slots.forget(key);
+        void this.#options.services.store.releaseLease(key).catch(() => undefined);
+    }
+
+    // Renews the leases of held conversations and checkpoints the quiet ones, each in its own queue.
+    async #maintain(): Promise<void> {
+        const {store, checkpointPolicy} = this.#options.services;
+        for (const [key, conversation] of this.#live) {
+            if (this.#queue.isBusy(key)) continue;
+            const quiet = conversation.dirty && conversation.idleMs >= checkpointPolicy.quietMs;
+            void this.#queue.run(key, "control", async () => {
+                const slot = this.#slots.slotOf(key);
+                if (slot === undefined || this.#live.get(key) !== conversation) return;
+                try {
+                    await store.acquireLease(key);
+                } catch (error) {
+                    this.#options.log.warn(`lost the lease of ${key}; dropping it from its slot`, error);
+                    this.#drop(key);
+                    return;
+                }
+                if (quiet) await conversation.checkpoint(slot, "quiet");
+            }).catch((error: unknown) => this.#options.log.warn(`maintenance of ${key} failed`, error));
+        }
+    }
+
+    #toReply(error: unknown, turn: Turn): BotError {
+        if (error instanceof UserFacingError) return error;
+        if (turn.signal.aborted) return new UserFacingError("turn/aborted", "(cancelled)");
+        const botError = asBotError(error);
+        this.#options.log.warn(`turn ${turn.id} in ${turn.conversation} failed (${botError.code})`, botError);
+        if (botError.code === "store/unavailable") return new UserFacingError("store/unavailable", "The database is unavailable, try again.");
+        if (botError.code === "store/busy_elsewhere") return new UserFacingError("store/busy_elsewhere", "Another instance of the bot is serving this conversation; try again shortly.");
+        return botError;
+    }
+}

@@ -1,0 +1,250 @@
+import {StoreError, UserFacingError} from "../errors/BotError.ts";
+import type {RwkvEngine} from "../inference/RwkvEngine.ts";
+import type {Sampler} from "../inference/Sampler.ts";
+import {mergeSamplingOptions} from "../inference/SamplingOptions.ts";
+import type {SamplingOptions} from "../inference/SamplingOptions.ts";
+import type {Tokenizer} from "../inference/Tokenizer.ts";
+import type {ReplySink} from "../app/ReplySink.ts";
+import type {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
+import {checkpointDue} from "../store/checkpointDue.ts";
+import type {CheckpointPolicy} from "../store/checkpointDue.ts";
+import {decodeExportFile, encodeExportFile} from "../store/exportFile.ts";
+import {restoreConversation} from "../store/restoreConversation.ts";
+import type {CheckpointReason, ConversationRecord, ConversationSettings, StateStore} from "../store/StateStore.ts";
+import {chatFormats, isChatFormatName, sanitizeUserText} from "./chatFormats.ts";
+import type {ChatFormat} from "./chatFormats.ts";
+import {createReplySampler} from "./createReplySampler.ts";
+import {EngineSlotReplayer} from "./EngineSlotReplayer.ts";
+import {generateReply} from "./generateReply.ts";
+
+/** What every conversation shares: the engine, the batcher, the store and the reply settings. */
+export interface ConversationServices {
+    /** The engine; its `info` describes the states the store keeps. */
+    readonly engine: Pick<RwkvEngine, "info" | "exportState" | "importState">;
+    readonly dispatcher: BatchDispatcher;
+    readonly tokenizer: Tokenizer;
+    readonly store: StateStore;
+    /** Sampling when a conversation sets none of its own. */
+    readonly sampling: SamplingOptions;
+    /** Longest reply, in tokens. */
+    readonly maxTokens: number;
+    /** Prompt tokens per engine step. */
+    readonly prefillChunkTokens: number;
+    readonly checkpointPolicy: CheckpointPolicy;
+}
+
+/** The last checkpoint this process knows of. */
+export interface CheckpointMark {
+    readonly logSeq: number;
+    /** When this process took it; null when found at restore. */
+    readonly at: Date | null;
+}
+
+/** The batcher's facade for one turn (see `BatchDispatcher.stepper`). */
+export type TurnStepper = Pick<RwkvEngine, "step">;
+
+/** Thrown when a finished reply could not be logged: the slot no longer matches the log and must be dropped. */
+export class CommitError extends UserFacingError {}
+
+/**
+ * One conversation held in an engine slot: formats and feeds a turn (chunked prefill through
+ * the shared batcher), generates with the format's stop rules, streams to the sink, and
+ * commits through the store. A turn that is aborted or fails leaves the slot exactly as
+ * before it (the pre-turn state is restored) and logs nothing.
+ */
+export class Conversation {
+    readonly key: string;
+    #record: ConversationRecord;
+    #tokensSinceCheckpoint = 0;
+    #lastActive = Date.now();
+    #lastCheckpoint: CheckpointMark | null = null;
+    #sampler: {settings: unknown, sampler: Sampler} | null = null;
+    readonly #services: ConversationServices;
+
+    constructor(services: ConversationServices, record: ConversationRecord) {
+        this.#services = services;
+        this.#record = record;
+        this.key = record.key;
+    }
+
+    /** The conversation as last known: epoch, log length, token count, settings. */
+    get record(): ConversationRecord {
+        return this.#record;
+    }
+
+    /** Whether the slot holds tokens no checkpoint has. */
+    get dirty(): boolean {
+        return this.#tokensSinceCheckpoint > 0;
+    }
+
+    /** Milliseconds since the last turn or restore. */
+    get idleMs(): number {
+        return Date.now() - this.#lastActive;
+    }
+
+    /** The last checkpoint known, or null when none. */
+    get lastCheckpoint(): CheckpointMark | null {
+        return this.#lastCheckpoint;
+    }
+
+    /** The chat format in use (the default one when the stored name is unknown). */
+    get format(): ChatFormat {
+        const name = this.#record.settings.chatFormat;
+        return isChatFormatName(name) ? chatFormats[name] : chatFormats.chat;
+    }
+
+    /**
+     * Loads the stored state into `slot`: the latest usable checkpoint plus a replay of the
+     * turns after it; a conversation with an empty log is primed with its persona.
+     */
+    async restore(slot: number): Promise<void> {
+        const {engine, dispatcher, prefillChunkTokens, store} = this.#services;
+        // The replay goes through the batcher: a restore shares steps with the other conversations.
+        const batched = {info: engine.info, importState: engine.importState.bind(engine), step: dispatcher.step.bind(dispatcher)};
+        const outcome = await restoreConversation(store, this.key, new EngineSlotReplayer(batched, slot, prefillChunkTokens), prefillChunkTokens);
+        this.#record = {...this.#record, epoch: outcome.epoch, logLength: outcome.logLength};
+        this.#tokensSinceCheckpoint = outcome.replayedTokens;
+        this.#lastCheckpoint = outcome.fromLogSeq > 0 ? {logSeq: outcome.fromLogSeq, at: null} : null;
+        this.#lastActive = Date.now();
+        if (outcome.logLength === 0) await this.#prime(slot);
+    }
+
+    /**
+     * Answers one chat message. Streams through `sink.update`, logs the exchange, then calls
+     * `sink.complete`. Rejects (with the slot restored to its pre-turn state) when `signal`
+     * aborts or the engine fails; rejects with a {@link CommitError} when logging failed.
+     */
+    async reply(slot: number, text: string, sink: ReplySink, stepper: TurnStepper, signal: AbortSignal): Promise<void> {
+        const {engine, tokenizer, maxTokens, prefillChunkTokens} = this.#services;
+        const epoch = this.#record.epoch;
+        const format = this.format;
+        const message = sanitizeUserText(text, format);
+        if (message === "") throw new UserFacingError("turn/empty", "There is nothing to answer in that message.");
+        const prompt = tokenizer.encode(format.userTurn(message));
+        let replyText: string;
+        let replyTokens: number[];
+        const before = await engine.exportState(slot);
+        void sink.typing();
+        try {
+            const reply = await generateReply({
+                engine: stepper, slot, tokenizer, sampler: this.#replySampler(), prompt, maxTokens, stop: format.stop, prefillChunkTokens, signal,
+                onText: (textSoFar) => void sink.update(textSoFar),
+            });
+            signal.throwIfAborted();
+            // A reply cut short still has to end its exchange, so the next turn starts cleanly.
+            const closing = reply.stopReason === "stop" ? format.afterReply : `${format.stop[0] ?? ""}${format.afterReply}`;
+            const closingTokens = closing === "" ? [] : tokenizer.encode(closing);
+            if (closingTokens.length > 0) await stepper.step([{slot, tokens: closingTokens, logits: "none"}]);
+            signal.throwIfAborted();
+            replyText = reply.text;
+            replyTokens = [...reply.tokens, ...closingTokens];
+        } catch (error) {
+            await engine.importState(slot, before);
+            throw error;
+        }
+        await this.#commit(epoch, message, prompt, replyText, replyTokens);
+        await sink.complete(replyText === "" ? "…" : replyText);
+        const due = checkpointDue(this.#services.checkpointPolicy, this.#tokensSinceCheckpoint, 0);
+        if (due !== null) await this.checkpoint(slot, due);
+    }
+
+    /** Saves the slot's state as a checkpoint at the current log position; skipped when nothing is unsaved. */
+    async checkpoint(slot: number, reason: CheckpointReason): Promise<void> {
+        if (!this.dirty) return;
+        const state = await this.#services.engine.exportState(slot);
+        const {epoch, logLength} = this.#record;
+        await this.#services.store.checkpoint(this.key, {epoch, logSeq: logLength, state, descriptor: this.#services.engine.info, reason});
+        this.#tokensSinceCheckpoint = 0;
+        this.#lastCheckpoint = {logSeq: logLength, at: new Date()};
+    }
+
+    /** Starts a new epoch: the slot goes back to the initial state (empty, or primed with the persona). */
+    async reset(slot: number): Promise<void> {
+        const epoch = await this.#services.store.reset(this.key);
+        this.#record = {...this.#record, epoch, logLength: 0, tokenCount: 0};
+        this.#tokensSinceCheckpoint = 0;
+        this.#lastCheckpoint = null;
+        await this.#services.engine.importState(slot, null);
+        await this.#prime(slot);
+    }
+
+    /** The portable export file of the conversation (checkpoint first to spare the importer a replay). */
+    async exportFile(): Promise<Uint8Array> {
+        return this.#services.store.exportConversation(this.key, this.#services.engine.info);
+    }
+
+    /** Replaces the conversation with an exported file's (a new epoch) and loads it into `slot`; returns its turn count. */
+    async importFile(slot: number, file: Uint8Array): Promise<number> {
+        try {
+            await this.#services.store.importConversation(this.key, file, this.#services.engine.info);
+        } catch (error) {
+            if (error instanceof StoreError && error.code === "store/import_refused") throw new UserFacingError(error.code, error.message, {cause: error});
+            throw error;
+        }
+        await this.#reload(slot);
+        return this.#record.logLength;
+    }
+
+    /**
+     * Changes the conversation's settings, keeping its history: the conversation is copied into
+     * a new epoch (export, then import with the new settings), so the change is one transaction.
+     */
+    async changeSettings(slot: number, settings: Partial<Pick<ConversationSettings, "chatFormat" | "sampling" | "persona">>): Promise<void> {
+        const {store, engine: {info: descriptor}} = this.#services;
+        await this.checkpoint(slot, "export");
+        const decoded = decodeExportFile(await store.exportConversation(this.key, descriptor), descriptor);
+        if (!decoded.ok) throw new StoreError("store/invalid_export", `re-reading ${this.key} failed: ${decoded.message}`);
+        const {manifest, snapshot} = decoded.contents;
+        await store.importConversation(this.key, encodeExportFile({...manifest, settings: {...manifest.settings, ...settings}}, snapshot), descriptor);
+        await this.#reload(slot);
+    }
+
+    async #reload(slot: number): Promise<void> {
+        this.#record = await this.#services.store.openConversation(this.key, this.#record.settings);
+        this.#sampler = null;
+        await this.restore(slot);
+    }
+
+    // Feeds the persona as a logged system turn: the primed state is then restorable like any other.
+    async #prime(slot: number): Promise<void> {
+        const persona = this.#record.settings.persona;
+        if (persona === null || persona === "") return;
+        const tokens = this.#services.tokenizer.encode(persona);
+        await this.#services.dispatcher.step([{slot, tokens, logits: "none"}]);
+        const logged = await this.#services.store.appendTurn(this.key, {epoch: this.#record.epoch, role: "system", text: persona, tokens});
+        this.#advance(logged.seq, tokens.length);
+    }
+
+    async #commit(epoch: number, message: string, prompt: number[], replyText: string, replyTokens: number[]): Promise<void> {
+        const {store} = this.#services;
+        try {
+            await store.appendTurn(this.key, {epoch, role: "user", text: loggableText(message), tokens: prompt});
+            const logged = await store.appendTurn(this.key, {epoch, role: "assistant", text: loggableText(replyText), tokens: replyTokens});
+            this.#advance(logged.seq, prompt.length + replyTokens.length);
+        } catch (error) {
+            const unavailable = error instanceof StoreError && error.code === "store/unavailable";
+            throw new CommitError("turn/not_saved", unavailable ? "The database is unavailable, try again." : "That reply could not be saved, try again.", {cause: error});
+        }
+    }
+
+    #advance(logSeq: number, tokens: number): void {
+        this.#record = {...this.#record, logLength: logSeq, tokenCount: this.#record.tokenCount + tokens};
+        this.#tokensSinceCheckpoint += tokens;
+        this.#lastActive = Date.now();
+    }
+
+    #replySampler(): Sampler {
+        const settings = this.#record.settings.sampling;
+        if (this.#sampler?.settings !== settings) {
+            const merged = mergeSamplingOptions(this.#services.sampling, settings as Partial<SamplingOptions>);
+            const options = merged.ok ? merged.options : this.#services.sampling;
+            this.#sampler = {settings, sampler: createReplySampler(options, this.#services.tokenizer, this.#services.engine.info.nVocab)};
+        }
+        return this.#sampler.sampler;
+    }
+}
+
+// Postgres text cannot hold NUL, which a byte-level model can generate; the tokens keep the exact bytes.
+function loggableText(text: string): string {
+    return text.replaceAll("\u0000", "\ufffd");
+}

@@ -1,0 +1,73 @@
+import {spawn} from "node:child_process";
+import {existsSync, readFileSync, rmSync} from "node:fs";
+import {join} from "node:path";
+import {fileURLToPath} from "node:url";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import {modelPath} from "../engine/engineFixtures.ts";
+import {scratchDir} from "../engine/runtimeHelpers.ts";
+
+const mainFile = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+
+/** `npm start` as a user runs it (through tsx) in `cwd`, with `script` piped to stdin. */
+function runBot(cwd: string, env: Record<string, string>, script: string): Promise<{code: number | null, stdout: string, stderr: string}> {
+    // Only what the bot needs: no platform tokens leak in from the test's environment.
+    const base = {PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd};
+    return new Promise((resolve, reject) => {
+        const child = spawn(join(repo, "node_modules/.bin/tsx"), [mainFile], {cwd, env: {...base, ...env}});
+        let stdout = "";
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({code, stdout, stderr}));
+        child.stdin.end(script);
+    });
+}
+
+describe("npm start with no platform configured: the console", () => {
+    let dir: string;
+    let env: Record<string, string>;
+    beforeAll(() => {
+        dir = scratchDir();
+        env = {
+            RWKV_MODEL_PATH: modelPath("tiny-L3-C128-V1024.fp32.pth"), RWKV_VOCAB: join(dir, "vocab.txt"), ENGINE_PRECISION: "fp32",
+            ENGINE_THREADS: "1", ENGINE_SLOTS: "2", BOT_DATA_DIR: join(dir, "data"), SAMPLING_TEMPERATURE: "0", REPLY_MAX_TOKENS: "16", USER_COOLDOWN_MS: "0",
+        };
+    });
+    afterAll(() => rmSync(dir, {recursive: true, force: true}));
+
+    it("chats, runs slash commands, and keeps the conversation across restarts", async () => {
+        const first = await runBot(dir, env, "hello there\n/status\n/export saved.rwkvconv\n\nsecond message\n/help\n/nonsense words\n");
+        expect(first.code).toBe(0);
+        const lines = first.stdout.split("\n");
+        expect(lines.filter((line) => line.startsWith("bot: ")).length).toBeGreaterThanOrEqual(6);
+        expect(first.stdout).toContain("this conversation: ");
+        expect(first.stdout).toContain("tokens in 2 turn(s), epoch 0, format chat");
+        expect(first.stdout).toContain("(saved saved.rwkvconv)");
+        expect(first.stdout).toContain("Commands:\n  status: model, backend");
+        expect(first.stdout).toContain("bot: Unknown command \"nonsense\".");
+        expect(readFileSync(join(dir, "saved.rwkvconv")).subarray(0, 8).toString("latin1")).toBe("RWKVCONV");
+
+        const second = await runBot(dir, env, "/status\n/reset\n/status\n/import saved.rwkvconv\n/status\n");
+        expect(second.code).toBe(0);
+        const statuses = second.stdout.split("\n").filter((line) => line.startsWith("this conversation:"));
+        expect(statuses).toEqual([
+            expect.stringContaining("in 4 turn(s), epoch 0"),
+            expect.stringContaining("0 tokens in 0 turn(s), epoch 1"),
+            expect.stringContaining("in 2 turn(s), epoch 2"),
+        ]);
+        expect(second.stdout).toContain("bot: Conversation reset.");
+        expect(second.stdout).toContain("bot: Imported saved.rwkvconv: 2 turn(s).");
+        expect(existsSync(join(dir, "data"))).toBe(true);
+    });
+
+    it("lists every configuration problem and exits non-zero without a model", async () => {
+        const result = await runBot(dir, {ENGINE_SLOTS: "many", QUEUE_MAX: "-3"}, "");
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("RWKV_MODEL_PATH is required");
+        expect(result.stderr).toContain("ENGINE_SLOTS must be an integer");
+        expect(result.stderr).toContain("QUEUE_MAX must be an integer");
+        expect(result.stderr).toContain("(config/invalid)");
+    });
+});

@@ -1,0 +1,138 @@
+import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {PassThrough} from "node:stream";
+import {fileURLToPath} from "node:url";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import type {Adapter} from "../../src/app/Adapter.ts";
+import {createAdapters} from "../../src/app/createAdapters.ts";
+import {createApp} from "../../src/app/createApp.ts";
+import type {App} from "../../src/app/createApp.ts";
+import {loadConfig} from "../../src/config/loadConfig.ts";
+import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
+import type {FakeDiscord, RecordedCall} from "./fakes/FakeDiscord.ts";
+import {dmMessage, guildMessage, ids, slashCommand, users} from "./fakes/discordPayloads.ts";
+import type {FakeUser} from "./fakes/discordPayloads.ts";
+import {startFakeDiscord, TEST_TOKEN} from "./fakes/discordHarness.ts";
+
+// The whole bot as `npm start` composes it (config → createApp → createAdapters), with the
+// real discord.js against a loopback Discord, the real engine on the tiny fp32 fixture model
+// (greedy, byte-level vocabulary) and the real embedded database in a temporary directory.
+// A DM with the same history is the control for a channel: greedy decoding of the same
+// state gives the same answer.
+const modelPath = fileURLToPath(new URL("../fixtures/models/tiny-L3-C128-V1024.fp32.pth", import.meta.url));
+const quiet = {info: () => {}, warn: () => {}, error: () => {}};
+
+let fake: FakeDiscord;
+let dir: string;
+let app: App | undefined;
+const finished = new Set<string>();
+
+async function startBot(): Promise<void> {
+    const config = loadConfig({
+        RWKV_MODEL_PATH: modelPath, RWKV_VOCAB: path.join(dir, "vocab.txt"),
+        ENGINE_PRECISION: "fp32", ENGINE_BACKEND: "cpu", ENGINE_THREADS: "1", ENGINE_SLOTS: "2",
+        SAMPLING_TEMPERATURE: "0", REPLY_MAX_TOKENS: "8", USER_COOLDOWN_MS: "0", EDIT_MIN_INTERVAL_MS: "50", EDITS_PER_SECOND: "100",
+        BOT_DATA_DIR: path.join(dir, "db"),
+        DISCORD_TOKEN: TEST_TOKEN, DISCORD_API_URL: fake.apiBase, DISCORD_GUILD_ID: ids.guild, DISCORD_ALLOW_DMS: "1",
+    });
+    app = await createApp(config, {
+        log: quiet,
+        adapters: (context) => createAdapters(config, {...context, log: quiet, console: {input: new PassThrough(), output: new PassThrough()}}).map(observed),
+    });
+    await app.start();
+}
+
+/** The adapter as built, reporting each turn the core has finished with. */
+function observed(adapter: Adapter): Adapter {
+    expect(adapter.platform).toBe("discord");
+    return {
+        platform: adapter.platform,
+        start: (handler) => adapter.start(async (turn, sink) => {
+            await handler(turn, sink);
+            finished.add(turn.id);
+        }),
+        stop: () => adapter.stop(),
+    };
+}
+
+/** Sends a message and resolves to the bot's reply to it, as last edited. */
+async function send(payload: Record<string, unknown>): Promise<string> {
+    fake.dispatch("MESSAGE_CREATE", payload);
+    await fake.waitFor(() => finished.has(payload.id as string), 30_000, `the turn ${String(payload.content)}`);
+    const reply = fake.calls.find((call) => call.method === "POST" && call.status === 200 && (call.body?.message_reference as {message_id?: string} | undefined)?.message_id === payload.id);
+    return fake.messages.get((reply?.response as {id: string} | undefined)?.id ?? "")?.content ?? "(no reply)";
+}
+
+const ask = (text: string, user: FakeUser = users.member, channelId: string = ids.channel) => send(guildMessage(user, text, {channelId}));
+const askDm = (text: string, channelId: string = ids.dmChannel) => send(dmMessage(users.member, text, channelId));
+
+/** Runs `/rwkv …` and resolves to the deferred reply's last edit (text and files). */
+async function slash(payload: Record<string, unknown>): Promise<RecordedCall> {
+    fake.dispatch("INTERACTION_CREATE", payload);
+    await fake.waitFor(() => finished.has(payload.id as string), 30_000, "the slash command");
+    const edits = fake.calls.filter((call) => call.method === "PATCH" && call.path.endsWith(`/${String(payload.token)}/messages/@original`));
+    const last = edits.at(-1);
+    if (last === undefined) throw new Error("the slash command was not answered");
+    return last;
+}
+
+beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "rwkv-discord-e2e-"));
+    writeFileSync(path.join(dir, "vocab.txt"), smallVocabText());
+    fake = await startFakeDiscord();
+    await startBot();
+});
+
+afterAll(async () => {
+    await app?.stop();
+    await fake?.close();
+    if (dir !== undefined) rmSync(dir, {recursive: true, force: true});
+});
+
+describe("the bot on Discord, end to end", () => {
+    it("keeps, refuses, resets, exports, imports and restores channel state", async () => {
+        // A mention is answered with typing first, a reply that pings nobody, and the same
+        // greedy answer as a DM with the same history; a 429 on the way loses nothing.
+        fake.injectRateLimit(1, (call) => call.method === "POST" && call.path === `/channels/${ids.channel}/messages`);
+        const first = await ask("hi");
+        expect(first).not.toBe("(no reply)");
+        expect(fake.calls.some((call) => call.status === 429)).toBe(true);
+        expect(fake.callsTo("POST", new RegExp(`^/channels/${ids.channel}/typing$`)).length).toBeGreaterThan(0);
+        expect(fake.callsTo("POST", new RegExp(`^/channels/${ids.channel}/messages$`)).every((call) => JSON.stringify(call.body?.allowed_mentions) === JSON.stringify({parse: []}))).toBe(true);
+        expect(await askDm("hi")).toBe(first);
+
+        // A thread starts from its channel's state; a fresh conversation does not.
+        const inThread = await ask("more", users.member, ids.thread);
+        expect(await ask("more")).toBe(inThread);
+        expect(await askDm("more")).toBe(inThread);
+        expect(await askDm("more", ids.otherDmChannel)).not.toBe(inThread);
+
+        // A member's reset is refused, by slash command and by mention, and changes nothing.
+        expect((await slash(slashCommand(users.member, "reset"))).body?.content).toBe("⚠️ Sorry, only admins can use reset here.");
+        expect(await ask("/reset")).toBe("⚠️ Sorry, only admins can use reset here.");
+        const unchanged = await ask("still");
+        expect(await askDm("still")).toBe(unchanged);
+
+        // An admin exports (a file on the reply), resets (the channel starts afresh), and imports the export back.
+        const exported = await slash(slashCommand(users.admin, "export"));
+        expect(exported.body?.content).toMatch(/^Exported \d+ bytes\.$/);
+        const file = exported.files[0];
+        expect(file?.name).toBe(`discord_${ids.channel}.rwkvconv`);
+        expect(file?.bytes.byteLength).toBe(Number(/(\d+)/.exec(String(exported.body?.content))?.[1]));
+        expect(await ask("/reset", users.manager)).toMatch(/./);
+        expect(await ask("hi")).toBe(first);
+        const imported = await slash(slashCommand(users.owner, "import", {attachment: fake.attachment(file?.name ?? "", file?.bytes ?? new Uint8Array())}));
+        expect(imported.body?.content).toMatch(/^Imported /);
+        const afterImport = await ask("again");
+        expect(await askDm("again")).toBe(afterImport);
+
+        // After a restart the channel continues from the same persisted state.
+        await app?.stop();
+        app = undefined;
+        await startBot();
+        const afterRestart = await ask("once more");
+        expect(await askDm("once more")).toBe(afterRestart);
+        expect(await askDm("once more", ids.otherDmChannel)).not.toBe(afterRestart);
+    });
+});

@@ -1,0 +1,38 @@
+import type {DiscordConfig} from "../../../adapters/discord/discordConfig.ts";
+import type {DiscordLogger} from "../../../adapters/discord/DiscordAdapter.ts";
+import {FakeDiscord} from "./FakeDiscord.ts";
+import type {FakeDiscordOptions} from "./FakeDiscord.ts";
+import {botUser, guildCreate, ids, threadCreate} from "./discordPayloads.ts";
+
+/** The token the fake accepts. */
+export const TEST_TOKEN = "fake-bot-token";
+
+/** A fake with the test server, its thread, and the bot of {@link discordPayloads}. */
+export function startFakeDiscord(overrides: Partial<FakeDiscordOptions> = {}): Promise<FakeDiscord> {
+    return FakeDiscord.start({token: TEST_TOKEN, botUser, applicationId: ids.application, guilds: [guildCreate()], threads: [threadCreate()], ...overrides});
+}
+
+/** Adapter settings pointing at `fake`, registering `/rwkv` in the test server, DMs on. */
+export function fakeDiscordConfig(fake: FakeDiscord, overrides: Partial<DiscordConfig> = {}): DiscordConfig {
+    return {
+        token: TEST_TOKEN,
+        apiUrl: fake.apiBase,
+        guildId: ids.guild,
+        registerCommands: true,
+        allowDms: true,
+        messageContentIntent: true,
+        maxAttachmentBytes: 1024 * 1024,
+        ...overrides,
+    };
+}
+
+/** A logger that keeps its lines, for assertions and for quiet test output. */
+export function recordingLogger(): DiscordLogger & {lines: string[]} {
+    const lines: string[] = [];
+    return {
+        lines,
+        info: (line) => lines.push(`info ${line}`),
+        warn: (line) => lines.push(`warn ${line}`),
+        error: (line) => lines.push(`error ${line}`),
+    };
+}

@@ -1,0 +1,243 @@
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from "vitest";
+import {LogLevel} from "@slack/bolt";
+import {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
+import type {SlackConfig} from "../../adapters/slack/slackConfig.ts";
+import type {TurnHandler} from "../../src/app/Adapter.ts";
+import type {ReplySink} from "../../src/app/ReplySink.ts";
+import type {Turn} from "../../src/app/Turn.ts";
+import {UserFacingError} from "../../src/errors/BotError.ts";
+import {EditThrottle} from "../../src/scheduler/EditThrottle.ts";
+import {appMentionEnvelope, FakeSlack, signedPost, slashCommandFields} from "./fakes/FakeSlack.ts";
+
+// The real Bolt (HTTP receiver, WebClient) against a loopback Slack; the core is a scripted
+// TurnHandler, so this file proves the adapter alone.
+const secret = "test-signing-secret";
+const editIntervalMs = 250;
+
+let fake: FakeSlack;
+let adapter: SlackAdapter;
+let eventsUrl: string;
+let handler: (turn: Turn, sink: ReplySink) => Promise<void>;
+const turns: Turn[] = [];
+
+beforeAll(async () => {
+    fake = await FakeSlack.start();
+    fake.users.set("UALICE", {name: "alice"});
+    fake.users.set("UADMIN", {name: "boss", isAdmin: true});
+    const config: SlackConfig = {
+        botToken: "xoxb-test", mode: {kind: "http", signingSecret: secret, port: 0, host: "127.0.0.1"},
+        apiUrl: fake.apiUrl, adminUserIds: new Set(["UALLOWED"]), command: "/rwkv", botUserId: "UBOT", botId: "BBOT",
+    };
+    adapter = new SlackAdapter({
+        config, boltLogLevel: LogLevel.ERROR, throttle: new EditThrottle({minIntervalMs: editIntervalMs, globalEditsPerSecond: 50}),
+        logger: {info: () => {}, warn: () => {}, error: () => {}},
+    });
+    const onTurn: TurnHandler = async (turn, sink) => {
+        turns.push(turn);
+        await handler(turn, sink);
+    };
+    await adapter.start(onTurn);
+    eventsUrl = `http://127.0.0.1:${adapter.port}/slack/events`;
+});
+
+afterAll(async () => {
+    await adapter?.stop();
+    await fake?.close();
+});
+
+beforeEach(() => {
+    turns.length = 0;
+    handler = async (turn, sink) => sink.complete(`echo: ${turn.text}`);
+});
+
+const postEvent = (body: Record<string, unknown>, options: {retryNum?: number; badSignature?: boolean; ageSec?: number} = {}) =>
+    signedPost(eventsUrl, JSON.stringify(body), {secret, contentType: "application/json", ...options});
+const postCommand = (fields: Record<string, string>, options: {badSignature?: boolean; ageSec?: number} = {}) =>
+    signedPost(eventsUrl, new URLSearchParams(fields).toString(), {secret, contentType: "application/x-www-form-urlencoded", ...options});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("SlackAdapter over HTTP against a fake Slack", () => {
+    it("streams a mention's answer into its thread: placeholder, throttled edits, final text", async () => {
+        handler = async (_turn, sink) => {
+            await sink.typing();
+            let text = "";
+            for (let i = 0; i < 20; i += 1) {
+                text += `word${i} `;
+                await sink.update(text);
+                await sleep(40);
+            }
+            await sink.complete(`${text}<!channel> & done`);
+        };
+        const response = await postEvent(appMentionEnvelope({eventId: "Ev1", text: "<@UBOT> hello   there", ts: "100.000001"}));
+        expect(response.status).toBe(200);
+        const [message] = await fake.waitFor(() => {
+            const thread = fake.thread("C1", "100.000001");
+            return thread[0]?.text.endsWith("done") === true ? thread : undefined;
+        });
+        expect(message?.text).toBe(`${Array.from({length: 20}, (_, i) => `word${i} `).join("")}&lt;!channel&gt; &amp; done`);
+        expect(turns[0]).toMatchObject({
+            id: "Ev1", platform: "slack", conversation: "slack:T1:C1", text: "hello there",
+            author: {id: "UALICE", name: "alice", isAdmin: false}, platformIds: {team: "T1", channel: "C1"},
+        });
+        expect(turns[0]?.parent).toBeUndefined();
+        const posts = fake.callsOf("chat.postMessage");
+        expect(posts).toHaveLength(1);
+        expect(posts[0]?.args).toMatchObject({channel: "C1", thread_ts: "100.000001", text: "_…thinking_"});
+        const edits = fake.callsOf("chat.update");
+        expect(edits.length).toBeGreaterThanOrEqual(2);
+        expect(edits.length).toBeLessThan(20);
+        for (let i = 1; i < edits.length; i += 1) {
+            expect((edits[i]?.at ?? 0) - (edits[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(editIntervalMs - 30);
+        }
+    });
+
+    it("keys a mention inside a thread by the thread, with the channel as parent", async () => {
+        await postEvent(appMentionEnvelope({eventId: "Ev2", text: "<@UBOT> in a thread", ts: "101.000002", threadTs: "100.000001"}));
+        await fake.waitFor(() => fake.thread("C1", "100.000001").find((message) => message.text === "echo: in a thread"));
+        expect(turns[0]).toMatchObject({conversation: "slack:T1:C1:100.000001", parent: "slack:T1:C1"});
+    });
+
+    it("splits a long answer near 3,500 characters into follow-up messages in the thread", async () => {
+        const paragraph = `${"lorem ipsum ".repeat(60).trim()}\n\n`;
+        const answer = paragraph.repeat(12);
+        handler = async (_turn, sink) => {
+            await sink.update(answer.slice(0, 5000));
+            await sink.complete(answer);
+        };
+        await postEvent(appMentionEnvelope({eventId: "Ev3", text: "<@UBOT> long", ts: "102.000001"}));
+        const thread = await fake.waitFor(() => {
+            const messages = fake.thread("C1", "102.000001");
+            return messages.map((message) => message.text).join("") === answer ? messages : undefined;
+        });
+        expect(thread.length).toBe(3);
+        for (const message of thread) {
+            expect(message.text.length).toBeLessThanOrEqual(3500);
+            expect(message.text.length).toBeGreaterThan(2800);
+            expect(message.text.endsWith("\n\n")).toBe(true);
+        }
+    });
+
+    it("acknowledges a signed slash command within 3 s while the work continues, then answers", async () => {
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let finished = false;
+        handler = async (turn, sink) => {
+            await released;
+            await sink.complete(`answer to ${turn.text}`);
+            finished = true;
+        };
+        const started = Date.now();
+        const response = await postCommand(slashCommandFields({text: "ask what is rwkv", responseUrl: fake.responseUrl("r1")}));
+        const ackMs = Date.now() - started;
+        expect(response.status).toBe(200);
+        expect(ackMs).toBeLessThan(3000);
+        await fake.waitFor(() => turns.length === 1);
+        expect(finished).toBe(false);
+        expect(turns[0]).toMatchObject({conversation: "slack:T1:C1", text: "what is rwkv"});
+        expect(turns[0]?.command).toBeUndefined();
+        release();
+        await fake.waitFor(() => fake.thread("C1", undefined).find((message) => message.text === "answer to what is rwkv"));
+    });
+
+    it("passes admin sub-commands parsed, and answers a refusal privately", async () => {
+        handler = async (turn, sink) => {
+            if (!turn.author.isAdmin) return sink.fail(new UserFacingError("app/not_admin", "Only workspace admins can reset."));
+            await sink.complete("State reset.");
+        };
+        await postCommand(slashCommandFields({text: "reset", responseUrl: fake.responseUrl("r2")}));
+        const refusal = await fake.waitFor(() => fake.responses.find((response) => response.id === "r2"));
+        expect(refusal.body).toMatchObject({response_type: "ephemeral", text: ":warning: Only workspace admins can reset."});
+        expect(turns[0]?.command).toEqual({name: "reset", args: ""});
+
+        await postCommand(slashCommandFields({text: "reset now", user: "UADMIN", responseUrl: fake.responseUrl("r3")}));
+        await fake.waitFor(() => fake.thread("C1", undefined).find((message) => message.text === "State reset."));
+        expect(turns[1]).toMatchObject({author: {id: "UADMIN", name: "boss", isAdmin: true}, command: {name: "reset", args: "now"}});
+
+        await postCommand(slashCommandFields({text: "status", user: "UALLOWED", responseUrl: fake.responseUrl("r4")}));
+        await fake.waitFor(() => turns.length === 3);
+        expect(turns[2]?.author.isAdmin).toBe(true);
+    });
+
+    it("refuses a bad signature and a stale timestamp with 401, and runs nothing", async () => {
+        const mention = appMentionEnvelope({eventId: "Ev4", text: "<@UBOT> sneaky", ts: "103.000001"});
+        expect((await postEvent(mention, {badSignature: true})).status).toBe(401);
+        expect((await postEvent(mention, {ageSec: 600})).status).toBe(401);
+        const command = slashCommandFields({text: "reset", user: "UADMIN", responseUrl: fake.responseUrl("r5")});
+        expect((await postCommand(command, {badSignature: true})).status).toBe(401);
+        expect((await postCommand(command, {ageSec: 600})).status).toBe(401);
+        await sleep(200);
+        expect(turns).toHaveLength(0);
+        expect(fake.thread("C1", "103.000001")).toHaveLength(0);
+    });
+
+    it("runs a redelivered event (x-slack-retry-num) once", async () => {
+        const mention = appMentionEnvelope({eventId: "Ev5", text: "<@UBOT> once", ts: "104.000001"});
+        expect((await postEvent(mention)).status).toBe(200);
+        expect((await postEvent(mention, {retryNum: 1})).status).toBe(200);
+        expect((await postEvent(mention, {retryNum: 2})).status).toBe(200);
+        await fake.waitFor(() => fake.thread("C1", "104.000001").find((message) => message.text === "echo: once"));
+        await sleep(200);
+        expect(turns).toHaveLength(1);
+        expect(fake.thread("C1", "104.000001")).toHaveLength(1);
+    });
+
+    it("ignores the bot's own messages and edits", async () => {
+        const own = appMentionEnvelope({eventId: "Ev6", text: "<@UBOT> me", ts: "105.000001", user: "UBOT"});
+        await postEvent(own);
+        const edited = appMentionEnvelope({eventId: "Ev7", text: "<@UBOT> edited", ts: "105.000002"});
+        (edited.event as Record<string, unknown>).edited = {user: "UALICE", ts: "105.000003"};
+        await postEvent(edited);
+        await sleep(200);
+        expect(turns).toHaveLength(0);
+    });
+
+    it("absorbs 429s from Slack without losing the reply", async () => {
+        fake.injectRateLimit("chat.postMessage", 1, 1);
+        fake.injectRateLimit("chat.update", 1, 1);
+        handler = async (_turn, sink) => {
+            await sink.typing();
+            await sink.update("partial");
+            await sink.complete("the whole answer");
+        };
+        await postEvent(appMentionEnvelope({eventId: "Ev8", text: "<@UBOT> busy", ts: "106.000001"}));
+        const [message] = await fake.waitFor(() => {
+            const thread = fake.thread("C1", "106.000001");
+            return thread[0]?.text === "the whole answer" ? thread : undefined;
+        }, 8000);
+        expect(message).toBeDefined();
+        expect(fake.thread("C1", "106.000001")).toHaveLength(1);
+        expect(fake.callsOf("chat.postMessage").filter((call) => call.args.thread_ts === "106.000001")).toHaveLength(2);
+    });
+
+    it("uploads an export into the thread with its bytes intact, and hands an attached file to import", async () => {
+        const state = new Uint8Array(new Float32Array([1.5, -2.25, Math.PI, 0]).buffer);
+        handler = async (turn, sink) => {
+            if (turn.attachment !== undefined) return sink.complete(`got ${turn.attachment.name} (${turn.attachment.bytes.length} bytes)`);
+            await sink.complete("Here is the state.", {name: "state.rwkvstate", bytes: state});
+        };
+        await postEvent(appMentionEnvelope({eventId: "Ev9", text: "<@UBOT> export", ts: "107.000001", user: "UADMIN"}));
+        const upload = await fake.waitFor(() => fake.uploads.find((candidate) => candidate.filename === "state.rwkvstate" && candidate.channel !== undefined));
+        expect(upload).toMatchObject({channel: "C1", threadTs: "107.000001"});
+        expect(upload.bytes).toEqual(state);
+
+        const url = fake.hostFile("state.rwkvstate", upload.bytes as Uint8Array);
+        await postEvent(appMentionEnvelope({
+            eventId: "Ev10", text: "<@UBOT> import", ts: "108.000001", user: "UADMIN", files: [{name: "state.rwkvstate", url, size: state.length}],
+        }));
+        await fake.waitFor(() => fake.thread("C1", "108.000001").find((message) => message.text === "got state.rwkvstate (16 bytes)"));
+        expect(turns[1]?.attachment?.bytes).toEqual(state);
+        expect(turns[1]?.text).toBe("import");
+    });
+
+    it("answers a failed turn visibly and briefly", async () => {
+        handler = async () => {
+            throw new Error("database exploded with password=hunter2");
+        };
+        await postEvent(appMentionEnvelope({eventId: "Ev11", text: "<@UBOT> boom", ts: "109.000001"}));
+        const [message] = await fake.waitFor(() => {
+            const thread = fake.thread("C1", "109.000001");
+            return thread.length > 0 ? thread : undefined;
+        });
+        expect(message?.text).toBe(":warning: Sorry, something went wrong (internal/unexpected).");
+    });
+});

@@ -1,0 +1,68 @@
+import {describe, expect, it} from "vitest";
+import {loadConfig} from "../../../src/config/loadConfig.ts";
+import {ConfigError} from "../../../src/errors/BotError.ts";
+
+function problemsOf(env: Record<string, string>): string[] {
+    try {
+        loadConfig(env);
+    } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).code).toBe("config/invalid");
+        return (error as Error).message.split("\n").slice(1).map((line) => line.replace(/^ {2}- /, ""));
+    }
+    return [];
+}
+
+describe("loadConfig", () => {
+    it("needs only the model path, and defaults the rest", () => {
+        const config = loadConfig({RWKV_MODEL_PATH: "/models/m.pth"});
+        expect(config.model).toEqual({path: "/models/m.pth", vocabPath: "/models/rwkv_vocab_v20230424.txt", precision: "fast", backend: "auto", threads: 0});
+        expect(config.scheduler).toEqual({slots: 8, maxBatchTokens: 512, prefillChunkTokens: 128, strategy: "fairRoundRobin"});
+        expect(config.storage.databaseUrl).toBeUndefined();
+        expect(config.storage.dataDir).toBe(".data/pglite");
+        expect(config.redisUrl).toBeUndefined();
+        expect(config.discord).toBeNull();
+        expect(config.slack).toBeNull();
+        expect(config.reply.sampling.temperature).toBe(1);
+    });
+
+    it("lists every problem at once", () => {
+        const problems = problemsOf({
+            ENGINE_SLOTS: "zero", ENGINE_PRECISION: "fp8", QUEUE_MAX: "-1", REDIS_URL: "http://x", DB_AUTO_MIGRATE: "maybe",
+            SAMPLING_TOP_P: "2", DATABASE_URL: "not a url", BATCH_STRATEGY: "random",
+        });
+        expect(problems).toEqual(expect.arrayContaining([
+            expect.stringContaining("RWKV_MODEL_PATH is required"),
+            expect.stringContaining("ENGINE_SLOTS must be an integer"),
+            expect.stringContaining("ENGINE_PRECISION must be one of fp32, fast"),
+            expect.stringContaining("QUEUE_MAX must be an integer"),
+            expect.stringContaining("REDIS_URL must start with redis:// or rediss://"),
+            expect.stringContaining("DB_AUTO_MIGRATE must be true or false"),
+            expect.stringContaining("topP must be in [0, 1]"),
+            "DATABASE_URL is not a valid URL",
+            expect.stringContaining("BATCH_STRATEGY must be one of fairRoundRobin, firstInFirstOut"),
+        ]));
+        expect(problems).toHaveLength(9);
+    });
+
+    it("never echoes a secret-bearing URL", () => {
+        expect(problemsOf({RWKV_MODEL_PATH: "m.pth", DATABASE_URL: "post gres://u:hunter2@h/db"}).join("\n")).not.toContain("hunter2");
+    });
+
+    it("includes the platform sections' problems", () => {
+        const problems = problemsOf({RWKV_MODEL_PATH: "m.pth", SLACK_BOT_TOKEN: "xoxb-1"});
+        expect(problems.some((p) => p.includes("SLACK_SIGNING_SECRET"))).toBe(true);
+    });
+
+    it("refuses a batch budget smaller than the slot count", () => {
+        expect(problemsOf({RWKV_MODEL_PATH: "m.pth", ENGINE_SLOTS: "16", ENGINE_MAX_BATCH_TOKENS: "8"})).toEqual([
+            expect.stringContaining("ENGINE_MAX_BATCH_TOKENS (8) must be at least ENGINE_SLOTS (16)"),
+        ]);
+    });
+
+    it("reads the persona with \\n as newlines, and the sampling overrides", () => {
+        const config = loadConfig({RWKV_MODEL_PATH: "m.pth", BOT_PERSONA: "User: hi\\n\\nAssistant: Hello.\\n\\n", SAMPLING_TEMPERATURE: "0", SAMPLING_SEED: "7"});
+        expect(config.reply.persona).toBe("User: hi\n\nAssistant: Hello.\n\n");
+        expect(config.reply.sampling).toMatchObject({temperature: 0, seed: 7, topP: 0.3});
+    });
+});

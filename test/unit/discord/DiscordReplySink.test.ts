@@ -1,0 +1,122 @@
+import {afterEach, describe, expect, it} from "vitest";
+import {DiscordReplySink} from "../../../adapters/discord/DiscordReplySink.ts";
+import type {ReplyPayload, ReplyTarget} from "../../../adapters/discord/ReplyTarget.ts";
+import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
+import {EditThrottle} from "../../../src/scheduler/EditThrottle.ts";
+
+type Sent = {kind: "typing"} | {kind: "post", index: number, first: boolean, payload: ReplyPayload} | {kind: "edit", index: number, payload: ReplyPayload};
+
+/** A target that records what the sink sends, in order. */
+function recordingTarget(): ReplyTarget & {sent: Sent[]} {
+    const sent: Sent[] = [];
+    let posts = 0;
+    return {
+        sent,
+        typing: async () => void sent.push({kind: "typing"}),
+        async post(payload, first) {
+            const index = posts++;
+            sent.push({kind: "post", index, first, payload});
+            return async (edit) => void sent.push({kind: "edit", index, payload: edit});
+        },
+    };
+}
+
+const throttle = new EditThrottle({minIntervalMs: 10, globalEditsPerSecond: 1000});
+const deliveryErrors: unknown[] = [];
+const sink = (target: ReplyTarget, typingIntervalMs = 1000) => new DiscordReplySink(target, {throttle, typingIntervalMs, onDeliveryError: (_, error) => deliveryErrors.push(error)});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until the target has posted something (sends go through the throttle's timers). */
+async function posted(target: {sent: Sent[]}): Promise<void> {
+    while (!target.sent.some((s) => s.kind === "post")) await sleep(2);
+}
+const contents = (sent: Sent[]) => sent.flatMap((s) => (s.kind === "typing" ? ["typing"] : [`${s.kind}${s.index}:${s.payload.content ?? ""}`]));
+
+afterEach(() => {
+    expect(deliveryErrors).toEqual([]);
+});
+
+describe("DiscordReplySink", () => {
+    it("re-sends typing until the first text, then stops", async () => {
+        const target = recordingTarget();
+        const reply = sink(target, 20);
+        await reply.typing();
+        await reply.typing();
+        await sleep(70);
+        await reply.update("   ");
+        await sleep(30);
+        const typed = target.sent.length;
+        expect(typed).toBeGreaterThanOrEqual(3);
+        await reply.update("Hello");
+        await sleep(50);
+        await reply.complete("Hello there");
+        expect(target.sent.slice(typed).map((s) => s.kind)).toEqual(["post", "edit"]);
+        expect(contents(target.sent).slice(typed)).toEqual(["post0:Hello", "edit0:Hello there"]);
+    });
+
+    it("sends only the newest text, never without empty allowed mentions", async () => {
+        const target = recordingTarget();
+        const reply = sink(target);
+        await reply.update("a");
+        await posted(target);
+        for (const text of ["ab", "abc", "abcd"]) await reply.update(text);
+        await reply.complete("abcde");
+        const texts = contents(target.sent);
+        expect(texts[0]).toBe("post0:a");
+        expect(texts.at(-1)).toBe("edit0:abcde");
+        expect(texts.length).toBeLessThanOrEqual(3);
+        expect(target.sent.every((s) => s.kind === "typing" || JSON.stringify(s.payload.allowedMentions) === JSON.stringify({parse: []}))).toBe(true);
+    });
+
+    it("continues past 2000 characters in more messages, editing only parts that changed", async () => {
+        const target = recordingTarget();
+        const reply = sink(target);
+        const first = `${"a".repeat(1500)}\n${"b".repeat(400)}`;
+        await reply.update(first);
+        await sleep(30);
+        await reply.complete(`${first}\n${"c".repeat(900)}`);
+        expect(contents(target.sent)).toEqual([`post0:${first}`, `edit0:${"a".repeat(1500)}\n${"b".repeat(400)}`, `post1:${"c".repeat(900)}`].filter((entry, i) => i !== 1));
+        expect(target.sent.filter((s) => s.kind === "post").map((s) => s.kind === "post" && s.first)).toEqual([true, false]);
+    });
+
+    it("attaches a file to the answer's last part, or posts it after a streamed answer", async () => {
+        const bytes = new Uint8Array([1, 2, 3]);
+        const direct = recordingTarget();
+        await sink(direct).complete("Exported.", {name: "s.rwkv", bytes});
+        expect(direct.sent).toHaveLength(1);
+        expect(direct.sent[0]).toMatchObject({kind: "post", first: true, payload: {content: "Exported.", files: [{name: "s.rwkv"}]}});
+
+        const streamed = recordingTarget();
+        const reply = sink(streamed);
+        await reply.update("Working");
+        await posted(streamed);
+        await reply.complete("Done.", {name: "s.rwkv", bytes});
+        const posts = streamed.sent.filter((s) => s.kind === "post");
+        expect(posts).toHaveLength(2);
+        expect(posts[1]).toMatchObject({first: false, payload: {files: [{name: "s.rwkv"}]}});
+        expect(posts[1]?.kind === "post" && posts[1].payload.content).toBeUndefined();
+    });
+
+    it("shows a user-facing failure after what was streamed, and a generic line for other errors", async () => {
+        const streamed = recordingTarget();
+        const reply = sink(streamed);
+        await reply.update("Partial");
+        await posted(streamed);
+        await reply.update("Partial answer");
+        await reply.fail(new UserFacingError("scheduler/overloaded", "Busy."));
+        expect(contents(streamed.sent)).toEqual(["post0:Partial", "edit0:Partial answer\n\n⚠️ Busy."]);
+
+        const other = recordingTarget();
+        await sink(other).fail(new BotError("store/unavailable", "connection refused to 10.0.0.5"));
+        expect(contents(other.sent)).toEqual(["post0:⚠️ Something went wrong; the details are in the bot's log."]);
+    });
+
+    it("answers an empty reply visibly, and ignores calls after the end", async () => {
+        const target = recordingTarget();
+        const reply = sink(target);
+        await reply.complete("  ");
+        await reply.update("late");
+        await reply.fail(new UserFacingError("x/y", "late"));
+        await reply.complete("late");
+        expect(contents(target.sent)).toEqual(["post0:(no reply)"]);
+    });
+});
