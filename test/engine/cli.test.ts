@@ -1,32 +1,15 @@
-import {execFile} from "node:child_process";
 import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
-import {fileURLToPath} from "node:url";
-import {promisify} from "node:util";
 import {afterAll, describe, expect, it} from "vitest";
+import {runCli} from "../helpers/runCli.ts";
 import {fixturesDir, fp32Tolerance, golden, goldenFloats, maxAbsDiff, modelPath, readF32, stateDiff} from "./engineFixtures.ts";
 
 // The CLI contract used by external checks: `logits` and `info` as a user runs them.
-const repo = fileURLToPath(new URL("../..", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "rwkv-cli-"));
 afterAll(() => rmSync(work, {recursive: true, force: true}));
 
-interface CliResult {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-
-async function cli(...args: string[]): Promise<CliResult> {
-    try {
-        const {stdout, stderr} = await promisify(execFile)("npx", ["tsx", "src/cli/main.ts", ...args], {cwd: repo});
-        return {code: 0, stdout, stderr};
-    } catch (error) {
-        const failed = error as {code: number; stdout: string; stderr: string};
-        return {code: failed.code, stdout: failed.stdout, stderr: failed.stderr};
-    }
-}
+const cli = (...args: string[]) => runCli(args);
 
 const set = golden("tiny-L3-C128-V1024");
 const model = modelPath("tiny-L3-C128-V1024.fp32.pth");

@@ -8,7 +8,7 @@ import {chatSamplingDefaults} from "../../src/inference/SamplingOptions.ts";
 import {Tokenizer} from "../../src/inference/Tokenizer.ts";
 import {chatFormats} from "../../src/session/chatFormats.ts";
 import {generateReply} from "../../src/session/generateReply.ts";
-import {runCli} from "../unit/tokenizer/cliRunner.ts";
+import {runCli} from "../helpers/runCli.ts";
 import {fixturesDir, sharedFile, sharedRwkvDir, worldVocab} from "../unit/tokenizer/sharedRwkv.ts";
 import {smallTokenizer} from "../unit/tokenizer/smallVocab.ts";
 

@@ -1,7 +1,7 @@
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {describe, expect, it} from "vitest";
-import {runCli} from "./cliRunner.ts";
+import {runCli} from "../../helpers/runCli.ts";
 import {fixturesDir, worldVocab} from "./sharedRwkv.ts";
 
 interface Golden {
