@@ -9,6 +9,9 @@ export interface Adapter {
     readonly platform: Platform;
     /** Connects and starts delivering turns; resolves once ready. */
     start(onTurn: TurnHandler): Promise<void>;
-    /** Stops delivering turns and disconnects. */
+    /**
+     * Stops delivering turns, aborts the ones still in flight, and disconnects. The app calls it
+     * only once the core has finished its turns, so that their replies are delivered first.
+     */
     stop(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import {randomBytes} from "node:crypto";
 import {hostname} from "node:os";
 import type {BotConfig} from "../config/BotConfig.ts";
+import {ConfigError} from "../errors/BotError.ts";
 import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import {RwkvModel} from "../inference/RwkvModel.ts";
 import type {ModelInfo} from "../inference/RwkvModel.ts";
@@ -43,8 +44,9 @@ export interface App {
     /** Starts every adapter. */
     start(): Promise<void>;
     /**
-     * Graceful shutdown (idempotent): stop admitting (adapters first), finish or abort the turns
-     * in flight, checkpoint every conversation with unsaved tokens, close engine and database.
+     * Graceful shutdown (idempotent): stop admitting (later turns get a "shutting down" reply),
+     * finish or abort the turns in flight and deliver their replies, checkpoint every conversation
+     * with unsaved tokens, then disconnect the adapters and close engine and database.
      */
     stop(): Promise<void>;
 }
@@ -54,14 +56,25 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
     const log = options.log ?? stderrLogger;
     const undo: (() => Promise<void>)[] = [];
     try {
-        const [model, tokenizer] = await Promise.all([
+        const [loadedModel, loadedTokenizer] = await Promise.allSettled([
             RwkvModel.load(config.model.path, {
                 precision: config.model.precision, backend: config.model.backend, threads: config.model.threads,
                 ...(options.onLoadProgress === undefined ? {} : {onProgress: options.onLoadProgress}),
             }),
             Tokenizer.load(config.model.vocabPath),
         ]);
-        undo.push(() => model.dispose());
+        if (loadedModel.status === "fulfilled") undo.push(() => loadedModel.value.dispose());
+        // The model's problem first: a missing model also means a missing default vocabulary.
+        if (loadedModel.status === "rejected") throw loadedModel.reason;
+        if (loadedTokenizer.status === "rejected") throw loadedTokenizer.reason;
+        const model = loadedModel.value;
+        const tokenizer = loadedTokenizer.value;
+        if (tokenizer.vocabSize > model.info.nVocab) {
+            throw new ConfigError(
+                "config/vocab_mismatch",
+                `the vocabulary ${config.model.vocabPath} has ids up to ${tokenizer.vocabSize - 1}, but the model ${config.model.path} has only ${model.info.nVocab} tokens: they do not belong together (set RWKV_VOCAB)`,
+            );
+        }
         const {slots, maxBatchTokens, prefillChunkTokens, strategy} = config.scheduler;
         const engine: RwkvEngine = await model.createEngine({slots, threads: config.model.threads, maxBatchTokens});
         const database: Database = await openDatabase({
@@ -93,8 +106,10 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
 
         let stopping: Promise<void> | null = null;
         const stop = async (): Promise<void> => {
-            for (const adapter of adapters) await adapter.stop().catch((error: unknown) => log.warn(`stopping the ${adapter.platform} adapter failed`, error));
+            // The core closes its intake first and finishes its turns while the adapters can still
+            // deliver their replies; stopping an adapter aborts whatever it still has in flight.
             await scheduler.shutdown(options.shutdownGraceMs);
+            for (const adapter of adapters) await adapter.stop().catch((error: unknown) => log.warn(`stopping the ${adapter.platform} adapter failed`, error));
             await editThrottle.stop();
             await engine.dispose();
             await model.dispose();

@@ -15,7 +15,7 @@ export const personaCommand: AdminCommand = {
         }
         const persona = args === "off" ? null : args.replace(/\\n/g, "\n");
         await scheduler.exclusive(turn, async (conversation, slot) => {
-            await conversation.changeSettings(slot, {persona});
+            await conversation.changeSettings({persona});
             await conversation.reset(slot);
         }, true);
         return {text: persona === null ? "Persona cleared; conversation reset." : "Persona set; conversation reset to it."};

@@ -10,11 +10,11 @@ export const settingsCommand: AdminCommand = {
     summary: "settings [format=chat|seed|completion] [temperature=… top_p=… top_k=… presence=… frequency=… decay=… seed=…|default]: show or change",
     adminOnly: true,
     async run({turn, args, scheduler, sampling}) {
-        return scheduler.exclusive(turn, async (conversation, slot) => {
+        return scheduler.exclusive(turn, async (conversation) => {
             if (args !== "") {
                 const parsed = parseSettings(args, conversation.record.settings.sampling, sampling);
                 if (!parsed.ok) throw new UserFacingError("command/bad_settings", `Settings not changed: ${parsed.problems.join("; ")}.`);
-                await conversation.changeSettings(slot, parsed.change);
+                await conversation.changeSettings(parsed.change);
             }
             const merged = mergeSamplingOptions(sampling, conversation.record.settings.sampling as Partial<SamplingOptions>);
             const effective = merged.ok ? merged.options : sampling;

@@ -38,6 +38,9 @@ const cancelled = {
     stop: () => new UserFacingError("turn/aborted", "(stopped by an admin)"),
 };
 
+/** The answer to a turn or command that arrives once shutdown has begun. */
+const shuttingDown = () => new UserFacingError("scheduler/shutting_down", "The bot is shutting down; try again in a minute.");
+
 /**
  * The runtime core: admits chat turns (limits), runs one job at a time per conversation in
  * arrival order, keeps conversations in engine slots (restore on a miss, save before
@@ -77,7 +80,7 @@ export class Scheduler {
      */
     async chat(turn: Turn, sink: ReplySink): Promise<void> {
         try {
-            if (this.#stopping) throw cancelled.shutdown();
+            if (this.#stopping) throw shuttingDown();
             if (turn.text.length > this.#options.maxMessageChars) {
                 throw new UserFacingError("turn/too_long", `That message is too long (max ${this.#options.maxMessageChars} characters).`);
             }
@@ -102,7 +105,7 @@ export class Scheduler {
      * cancelled first (reset, import): nothing started before can write back afterwards.
      */
     async exclusive<T>(turn: Turn, job: ConversationJob<T>, cancelFirst = false): Promise<T> {
-        if (this.#stopping) throw cancelled.shutdown();
+        if (this.#stopping) throw shuttingDown();
         if (cancelFirst) this.#queue.cancel(turn.conversation, cancelled.reset());
         return this.#queue.run(turn.conversation, "control", (signal) => this.#withSlot(turn, signal, job));
     }
@@ -118,9 +121,11 @@ export class Scheduler {
     }
 
     /**
-     * Graceful shutdown: stops admitting, lets running turns finish for up to `graceMs`, then
-     * aborts what is left (rolled back, not logged), checkpoints every held conversation that
-     * has unsaved tokens and gives up its leases.
+     * Graceful shutdown: stops admitting (new turns and commands are refused with a "shutting
+     * down" reply), lets the admitted ones finish for up to `graceMs`, then aborts what is left
+     * (rolled back, not logged), checkpoints every held conversation that has unsaved tokens and
+     * gives up its leases. Replies are delivered through their sinks before it resolves, so the
+     * adapters must stay connected until then.
      */
     async shutdown(graceMs = 10_000): Promise<void> {
         this.#stopping = true;

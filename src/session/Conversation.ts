@@ -8,9 +8,8 @@ import type {ReplySink} from "../app/ReplySink.ts";
 import type {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
 import {checkpointDue} from "../store/checkpointDue.ts";
 import type {CheckpointPolicy} from "../store/checkpointDue.ts";
-import {decodeExportFile, encodeExportFile} from "../store/exportFile.ts";
 import {restoreConversation} from "../store/restoreConversation.ts";
-import type {CheckpointReason, ConversationRecord, ConversationSettings, StateStore} from "../store/StateStore.ts";
+import type {CheckpointReason, ConversationRecord, SettingsUpdate, StateStore} from "../store/StateStore.ts";
 import {chatFormats, isChatFormatName, sanitizeUserText} from "./chatFormats.ts";
 import type {ChatFormat} from "./chatFormats.ts";
 import {createReplySampler} from "./createReplySampler.ts";
@@ -186,17 +185,11 @@ export class Conversation {
     }
 
     /**
-     * Changes the conversation's settings, keeping its history: the conversation is copied into
-     * a new epoch (export, then import with the new settings), so the change is one transaction.
+     * Changes the chat format, sampling or persona: the next turn uses them; the state, the log
+     * and the epoch stay as they are (a persona is primed at the start of the next epoch).
      */
-    async changeSettings(slot: number, settings: Partial<Pick<ConversationSettings, "chatFormat" | "sampling" | "persona">>): Promise<void> {
-        const {store, engine: {info: descriptor}} = this.#services;
-        await this.checkpoint(slot, "export");
-        const decoded = decodeExportFile(await store.exportConversation(this.key, descriptor), descriptor);
-        if (!decoded.ok) throw new StoreError("store/invalid_export", `re-reading ${this.key} failed: ${decoded.message}`);
-        const {manifest, snapshot} = decoded.contents;
-        await store.importConversation(this.key, encodeExportFile({...manifest, settings: {...manifest.settings, ...settings}}, snapshot), descriptor);
-        await this.#reload(slot);
+    async changeSettings(update: SettingsUpdate): Promise<void> {
+        this.#record = await this.#services.store.updateSettings(this.key, update);
     }
 
     async #reload(slot: number): Promise<void> {

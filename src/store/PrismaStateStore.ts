@@ -10,7 +10,7 @@ import type {SnapshotDtype} from "./snapshotCodec.ts";
 import {stateElementCount} from "./StateDescriptor.ts";
 import type {StateDescriptor} from "./StateDescriptor.ts";
 import type {
-    CheckpointInput, CheckpointRefusal, ConversationRecord, ConversationSettings, LoggedTurn, RestorePlan, StateStore, TurnInput, TurnRole,
+    CheckpointInput, CheckpointRefusal, ConversationRecord, ConversationSettings, LoggedTurn, RestorePlan, SettingsUpdate, StateStore, TurnInput, TurnRole,
 } from "./StateStore.ts";
 
 /** Options of {@link PrismaStateStore}. */
@@ -65,6 +65,17 @@ export class PrismaStateStore implements StateStore {
             },
         });
         return toRecord(row);
+    }
+
+    async updateSettings(key: string, update: SettingsUpdate): Promise<ConversationRecord> {
+        return this.prisma.$transaction(async (tx) => {
+            const conversation = await this.lockForWrite(tx, key, null);
+            return toRecord(await tx.conversation.update({where: {id: conversation.id}, data: {
+                chatFormat: update.chatFormat,
+                sampling: update.sampling as Prisma.InputJsonObject | undefined,
+                persona: update.persona,
+            }}));
+        });
     }
 
     async acquireLease(key: string): Promise<void> {

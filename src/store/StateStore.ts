@@ -17,6 +17,9 @@ export interface ConversationSettings {
     readonly persona?: string | null;
 }
 
+/** A change of a conversation's settings; absent fields keep their value. */
+export type SettingsUpdate = Partial<Pick<ConversationSettings, "chatFormat" | "sampling" | "persona">>;
+
 /** A conversation as stored. */
 export interface ConversationRecord {
     readonly key: string;
@@ -90,6 +93,11 @@ export interface RestorePlan {
 export interface StateStore {
     /** Returns the conversation, creating it with `settings` when new. */
     openConversation(key: string, settings: ConversationSettings): Promise<ConversationRecord>;
+    /**
+     * Changes the conversation's chat format, sampling or persona; its epoch, log and
+     * checkpoints stay as they are. Needs the lease. Returns the conversation as changed.
+     */
+    updateSettings(key: string, update: SettingsUpdate): Promise<ConversationRecord>;
     /** Takes or renews the lease; `store/busy_elsewhere` when another live process holds it. */
     acquireLease(key: string): Promise<void>;
     /** Gives the lease up (on eviction or shutdown, after the last checkpoint). */

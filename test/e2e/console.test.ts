@@ -1,28 +1,20 @@
-import {spawn} from "node:child_process";
-import {existsSync, readFileSync, rmSync} from "node:fs";
+import {existsSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {join} from "node:path";
 import {fileURLToPath} from "node:url";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {modelPath} from "../engine/engineFixtures.ts";
+import {runProcess, type ProcessResult} from "../helpers/runProcess.ts";
 import {scratchDir} from "../engine/runtimeHelpers.ts";
+import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
 
 const mainFile = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 
 /** `npm start` as a user runs it (through tsx) in `cwd`, with `script` piped to stdin. */
-function runBot(cwd: string, env: Record<string, string>, script: string): Promise<{code: number | null, stdout: string, stderr: string}> {
+function runBot(cwd: string, env: Record<string, string>, script: string): Promise<ProcessResult> {
     // Only what the bot needs: no platform tokens leak in from the test's environment.
     const base = {PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd};
-    return new Promise((resolve, reject) => {
-        const child = spawn(join(repo, "node_modules/.bin/tsx"), [mainFile], {cwd, env: {...base, ...env}});
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({code, stdout, stderr}));
-        child.stdin.end(script);
-    });
+    return runProcess(join(repo, "node_modules/.bin/tsx"), [mainFile], {cwd, env: {...base, ...env}, stdin: script});
 }
 
 describe("npm start with no platform configured: the console", () => {
@@ -69,5 +61,17 @@ describe("npm start with no platform configured: the console", () => {
         expect(result.stderr).toContain("ENGINE_SLOTS must be an integer");
         expect(result.stderr).toContain("QUEUE_MAX must be an integer");
         expect(result.stderr).toContain("(config/invalid)");
+    });
+
+    it("refuses a vocabulary that does not belong to the model, naming both", async () => {
+        // 256 bytes + 800 two-byte tokens: ids up to 1056, beyond the tiny model's 1024.
+        const [first, second] = ["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", "abcdefghijklmnopqrstuvwxyz"];
+        const pairs = Array.from({length: 800}, (_, i) => [`'${first[Math.floor(i / 26)]}${second[i % 26]}'`, 2] as const);
+        const vocab = join(dir, "too-big-vocab.txt");
+        writeFileSync(vocab, smallVocabText(pairs));
+        const result = await runBot(dir, {...env, RWKV_VOCAB: vocab}, "hello\n");
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(/^error: the vocabulary .*too-big-vocab\.txt has ids up to 1056, but the model .*tiny-L3-C128-V1024\.fp32\.pth has only 1024 tokens.*\(config\/vocab_mismatch\)$/m);
+        expect(result.stdout).not.toContain("bot: ");
     });
 });

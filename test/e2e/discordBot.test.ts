@@ -27,6 +27,8 @@ let fake: FakeDiscord;
 let dir: string;
 let app: App | undefined;
 const finished = new Set<string>();
+/** Runs once, before the next reply is completed (see `observed`). */
+let beforeComplete: (() => Promise<void>) | null = null;
 
 async function startBot(): Promise<void> {
     const config = loadConfig({
@@ -43,13 +45,23 @@ async function startBot(): Promise<void> {
     await app.start();
 }
 
-/** The adapter as built, reporting each turn the core has finished with. */
+/** The adapter as built, reporting each turn the core has finished with, and running `beforeComplete`. */
 function observed(adapter: Adapter): Adapter {
     expect(adapter.platform).toBe("discord");
     return {
         platform: adapter.platform,
         start: (handler) => adapter.start(async (turn, sink) => {
-            await handler(turn, sink);
+            await handler(turn, {
+                typing: () => sink.typing(),
+                update: (text) => sink.update(text),
+                complete: async (text, file) => {
+                    const hook = beforeComplete;
+                    beforeComplete = null;
+                    await hook?.();
+                    await sink.complete(text, file);
+                },
+                fail: (error) => sink.fail(error),
+            });
             finished.add(turn.id);
         }),
         stop: () => adapter.stop(),
@@ -134,5 +146,23 @@ describe("the bot on Discord, end to end", () => {
         const afterRestart = await ask("once more");
         expect(await askDm("once more")).toBe(afterRestart);
         expect(await askDm("once more", ids.otherDmChannel)).not.toBe(afterRestart);
+    });
+
+    it("delivers the reply in flight at shutdown in full, and answers a message that arrives meanwhile", async () => {
+        let stopping: Promise<void> | undefined;
+        let late: string | undefined;
+        // The shutdown starts as the reply is about to be delivered; another message comes in before it is.
+        beforeComplete = async () => {
+            stopping = app?.stop();
+            late = await ask("too late", users.member, ids.thread);
+        };
+        const reply = await ask("finish this");
+        await stopping;
+        app = undefined;
+        expect(late).toBe("⚠️ The bot is shutting down; try again in a minute.");
+        await startBot();
+        const logged = await app!.store.transcript(`discord:${ids.channel}`);
+        expect(logged.slice(-2).map((turn) => turn.role)).toEqual(["user", "assistant"]);
+        expect(reply).toBe(logged.at(-1)!.text);
     });
 });

@@ -1,9 +1,14 @@
 import {rmSync} from "node:fs";
 import {join} from "node:path";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import type {Adapter, TurnHandler} from "../../src/app/Adapter.ts";
 import type {App} from "../../src/app/createApp.ts";
 import {conversationKey} from "../../src/app/Turn.ts";
+import type {Turn} from "../../src/app/Turn.ts";
+import {Tokenizer} from "../../src/inference/Tokenizer.ts";
+import {chatFormats} from "../../src/session/chatFormats.ts";
 import {loggedTokens, RecordingSink, scratchDir, send, startApp, stateOf, turnIn} from "./runtimeHelpers.ts";
+import type {Outcome} from "./runtimeHelpers.ts";
 
 const messages = [
     "hello", "how are you today?", "tell me a story about a cat", "x",
@@ -92,16 +97,53 @@ describe("the runtime on the tiny model (greedy)", () => {
         expect(await loggedTokens(app, "thread:child")).toEqual(await loggedTokens(app, "thread:parent"));
     });
 
-    it("changes settings and persona per conversation", async () => {
-        const key = "settings:1";
-        expect(await send(app, turnIn(key, "/settings temperature=2 nonsense=1"))).toMatchObject({kind: "fail", error: {message: expect.stringContaining("unknown setting \"nonsense\"")}});
-        expect(await send(app, turnIn(key, "/settings format=seed top_p=0.5"))).toMatchObject({kind: "complete", text: expect.stringContaining("format: seed")});
-        await send(app, turnIn(key, "/persona User: hi\\n\\nAssistant: Hello.\\n\\n"));
-        const log = await loggedTokens(app, key);
-        expect(log.map((turn) => turn.role)).toEqual(["system"]);
-        const settingsReply = await send(app, turnIn(key, "/settings"));
-        expect(settingsReply).toMatchObject({kind: "complete", text: expect.stringContaining("top_p 0.5")});
+    it("changes settings without touching the state, the log or the epoch; the next turn uses them", async () => {
+        const tokenizer = await Tokenizer.load(join(dir, "vocab.txt"));
+        const [changed, control] = ["settings:changed", "settings:control"];
+        for (const key of [changed, control]) await send(app, turnIn(key, "hello"));
+        const state = await stateOf(app, changed);
+        const log = await loggedTokens(app, changed);
+        expect(await send(app, turnIn(changed, "/settings temperature=2 nonsense=1"))).toMatchObject({kind: "fail", error: {message: expect.stringContaining("unknown setting \"nonsense\"")}});
+        expect(await send(app, turnIn(changed, "/settings format=seed temperature=1.5 top_p=1 seed=3"))).toMatchObject({kind: "complete", text: expect.stringContaining("format: seed")});
+        expect(await send(app, turnIn(control, "/settings format=seed"))).toMatchObject({kind: "complete", text: expect.stringContaining("format: seed")});
+        expect(await send(app, turnIn(changed, "/settings"))).toMatchObject({kind: "complete", text: expect.stringContaining("temperature 1.5, top_p 1")});
+        expect(await epochOf(changed)).toBe(0);
+        expect(await loggedTokens(app, changed)).toEqual(log);
+        expect(await stateOf(app, changed)).toEqual(state);
+        expect(await stateOf(app, control)).toEqual(state);
+
+        // Same state and format: only the sampling differs (seeded, so the comparison is stable).
+        expect(await send(app, turnIn(changed, "next"))).not.toEqual(await send(app, turnIn(control, "next")));
+        const userTurn = {role: "user", tokens: tokenizer.encode(chatFormats.seed.userTurn("next"))};
+        expect((await loggedTokens(app, changed))[2]).toEqual(userTurn);
+        expect((await loggedTokens(app, control))[2]).toEqual(userTurn);
     });
+
+    it("sets a persona by resetting to it; the history stays in its epoch, and later resets prime the persona", async () => {
+        const key = "persona:1";
+        const persona = "User: hi\n\nAssistant: Hello.\n\n";
+        await send(app, turnIn(key, "hi"));
+        const history = await loggedTokens(app, key);
+        expect(await send(app, turnIn(key, "/persona User: hi\\n\\nAssistant: Hello.\\n\\n"))).toEqual({kind: "complete", text: "Persona set; conversation reset to it."});
+        const primed = await stateOf(app, key);
+        expect((await app.store.transcript(key)).map((turn) => [turn.epoch, turn.role, turn.text])).toEqual([[1, "system", persona]]);
+        expect((await app.store.transcript(key, 0)).map(({role, tokens}) => ({role, tokens}))).toEqual(history);
+
+        await send(app, turnIn(key, "more"));
+        expect(await send(app, turnIn(key, "/reset"))).toEqual({kind: "complete", text: "Conversation reset."});
+        expect((await app.store.transcript(key)).map((turn) => [turn.epoch, turn.role, turn.text])).toEqual([[2, "system", persona]]);
+        expect(await stateOf(app, key)).toEqual(primed);
+
+        expect(await send(app, turnIn(key, "/persona off"))).toEqual({kind: "complete", text: "Persona cleared; conversation reset."});
+        expect(await epochOf(key)).toBe(3);
+        expect(await loggedTokens(app, key)).toEqual([]);
+        expect((await stateOf(app, key)).every((value) => value === 0)).toBe(true);
+    });
+
+    /** The epoch as stored. */
+    async function epochOf(key: string): Promise<number> {
+        return (await app.store.openConversation(key, {platform: "console", chatFormat: "chat"})).epoch;
+    }
 });
 
 describe("admission under load", () => {
@@ -151,15 +193,73 @@ describe("checkpoints by policy", () => {
     });
 });
 
+/** An adapter that hands turns to the app and notes whether it was still connected when each reply ended. */
+class LoopbackAdapter implements Adapter {
+    readonly platform = "console";
+    connected = false;
+    #onTurn: TurnHandler | null = null;
+
+    async start(onTurn: TurnHandler): Promise<void> {
+        this.#onTurn = onTurn;
+        this.connected = true;
+    }
+
+    async stop(): Promise<void> {
+        this.connected = false;
+    }
+
+    async send(turn: Turn, sink = new RecordingSink()): Promise<{outcome: Outcome, connected: boolean}> {
+        // Read as the sink settles, not once the handler returns.
+        const ended = sink.outcome.then((outcome) => ({outcome, connected: this.connected}));
+        await this.#onTurn!(turn, sink);
+        return ended;
+    }
+}
+
 describe("shutdown", () => {
-    it("aborts what runs, checkpoints every conversation, and a restart restores each exactly", async () => {
+    it("lets a turn in flight finish and deliver its reply before the adapters disconnect, and refuses later turns", async () => {
+        const env = {BOT_DATA_DIR: join(dir, "pglite-grace"), CHECKPOINT_EVERY_TOKENS: "100000"};
+        const adapter = new LoopbackAdapter();
+        const first = await startApp(dir, env, {shutdownGraceMs: 60_000, adapters: () => [adapter]});
+        await first.start();
+        const key = "grace:1";
+        await adapter.send(turnIn(key, "hello"));
+        const running = new RecordingSink();
+        let stopping: Promise<void> | undefined;
+        let late: Promise<{outcome: Outcome}> | undefined;
+        running.onUpdate = () => {
+            stopping ??= first.stop();
+            late ??= adapter.send(turnIn("grace:2", "too late"));
+        };
+        const answered = await adapter.send(turnIn(key, "answered while the bot shuts down"), running);
+        await stopping;
+        expect(answered).toMatchObject({outcome: {kind: "complete"}, connected: true});
+        expect((await late)?.outcome).toEqual({kind: "fail", error: expect.objectContaining({code: "scheduler/shutting_down", message: "The bot is shutting down; try again in a minute."})});
+        expect(adapter.connected).toBe(false);
+
+        const second = await startApp(dir, env);
+        try {
+            const log = await second.store.transcript(key);
+            expect(log.map((turn) => turn.role)).toEqual(["user", "assistant", "user", "assistant"]);
+            expect(answered.outcome).toEqual({kind: "complete", text: log[3]!.text});
+            await stateOf(second, key);
+            expect(second.scheduler.held(key)!.lastCheckpoint?.logSeq).toBe(4);
+            await expect(second.store.transcript("grace:2")).rejects.toMatchObject({code: "store/not_found"});
+        } finally {
+            await second.stop();
+        }
+    });
+
+    it("aborts what runs past the grace period, checkpoints every conversation, and a restart restores each exactly", async () => {
         const dataDir = join(dir, "pglite");
         const env = {ENGINE_SLOTS: "2", BOT_DATA_DIR: dataDir, CHECKPOINT_EVERY_TOKENS: "100000", REPLY_MAX_TOKENS: "200"};
-        const first = await startApp(dir, env, 0);
+        const first = await startApp(dir, env, {shutdownGraceMs: 0});
         const keys = ["down:0", "down:1", "down:2"];
         for (const key of keys) await send(first, turnIn(key, `hello ${key}`));
         const states = new Map<string, Float32Array>();
         for (const key of keys) states.set(key, await stateOf(first, key));
+        const logs = new Map<string, unknown>();
+        for (const key of keys) logs.set(key, await loggedTokens(first, key));
         const cut = new RecordingSink();
         let stopping: Promise<void> | undefined;
         cut.onUpdate = () => void (stopping ??= first.stop());
@@ -171,6 +271,7 @@ describe("shutdown", () => {
         try {
             for (const key of keys) {
                 expect(await stateOf(second, key)).toEqual(states.get(key));
+                expect(await loggedTokens(second, key)).toEqual(logs.get(key));
                 const conversation = second.scheduler.held(key)!;
                 expect(conversation.lastCheckpoint?.logSeq).toBe(conversation.record.logLength);
                 expect(conversation.dirty).toBe(false);

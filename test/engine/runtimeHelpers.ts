@@ -6,7 +6,7 @@ import type {ReplyFile, ReplySink} from "../../src/app/ReplySink.ts";
 import {conversationKey} from "../../src/app/Turn.ts";
 import type {Turn} from "../../src/app/Turn.ts";
 import {createApp} from "../../src/app/createApp.ts";
-import type {App} from "../../src/app/createApp.ts";
+import type {App, AppOptions} from "../../src/app/createApp.ts";
 import type {Logger} from "../../src/app/Logger.ts";
 import {loadConfig} from "../../src/config/loadConfig.ts";
 import type {BotError} from "../../src/errors/BotError.ts";
@@ -24,13 +24,13 @@ export function scratchDir(): string {
 export const quietLog: Logger = {info: () => undefined, warn: (m, e) => console.warn(m, e), error: (m, e) => console.error(m, e)};
 
 /** The app on tiny-L3-C128-V1024 in fp32 with greedy sampling and an in-memory database, unless `env` says otherwise. */
-export function startApp(dir: string, env: Record<string, string> = {}, shutdownGraceMs?: number): Promise<App> {
+export function startApp(dir: string, env: Record<string, string> = {}, options: Pick<AppOptions, "shutdownGraceMs" | "adapters"> = {}): Promise<App> {
     const config = loadConfig({
         RWKV_MODEL_PATH: modelPath("tiny-L3-C128-V1024.fp32.pth"), RWKV_VOCAB: join(dir, "vocab.txt"), ENGINE_PRECISION: "fp32",
         ENGINE_THREADS: "1", BOT_DATA_DIR: "memory://", SAMPLING_TEMPERATURE: "0", REPLY_MAX_TOKENS: "24", USER_COOLDOWN_MS: "0",
         PREFILL_CHUNK_TOKENS: "32", ...env,
     });
-    return createApp(config, {log: quietLog, ...(shutdownGraceMs === undefined ? {} : {shutdownGraceMs})});
+    return createApp(config, {log: quietLog, ...options});
 }
 
 let turnNumber = 0;

@@ -119,6 +119,29 @@ describe.each(databaseKinds)("PrismaStateStore on %s", (kind) => {
         await other.releaseLease(key);
     });
 
+    it("changes settings in place: epoch, log and checkpoints stay, and only the lease holder may", async () => {
+        const key = newKey();
+        const live = await conversationWith(key, 3, 2);
+        const before = await store.openConversation(key, settings);
+        const transcript = await store.transcript(key);
+        const checkpoints = await db.prisma.checkpoint.findMany({where: {conversation: {key}}});
+        const changed = await store.updateSettings(key, {chatFormat: "seed", sampling: {temperature: 0.5}});
+        expect(changed).toEqual({...before, settings: {...before.settings, chatFormat: "seed", sampling: {temperature: 0.5}}});
+        const cleared = await store.updateSettings(key, {persona: null});
+        expect(cleared).toEqual({...changed, settings: {...changed.settings, persona: null}});
+        expect(await store.openConversation(key, settings)).toEqual(cleared);
+        expect(await store.transcript(key)).toEqual(transcript);
+        expect(await db.prisma.checkpoint.findMany({where: {conversation: {key}}})).toEqual(checkpoints);
+        const {outcome, state} = await restore(key);
+        expect(outcome).toMatchObject({epoch: 0, logLength: 6, fromLogSeq: 4, refusals: []});
+        expect(sameBits(state, live)).toBe(true);
+
+        const other = new PrismaStateStore(db, {owner: "process-b"});
+        expect((await refusal(other.updateSettings(key, {chatFormat: "chat"}))).code).toBe("store/busy_elsewhere");
+        expect((await refusal(store.updateSettings(newKey(), {chatFormat: "chat"}))).code).toBe("store/not_found");
+        expect(await store.openConversation(key, settings)).toEqual(cleared);
+    });
+
     it("lets another process take a lease whose holder stopped renewing it", async () => {
         const key = newKey();
         await store.openConversation(key, settings);
