@@ -10,6 +10,7 @@
 
 #include "AlignedBuffer.h"
 #include "Backend.h"
+#include "ForwardDims.h"
 #include "Model.h"
 #include "ThreadPool.h"
 #include "cpu/half.h"
@@ -74,32 +75,21 @@ struct MatJob {
 class CpuBackend final : public Backend {
 public:
     CpuBackend(const Model &m, int32_t n_slots, int32_t n_threads, int32_t max_tokens)
-        : m_(m), kern_(cpu::host_kernels()), pool_(n_threads) {
-        const rwkv5_model_info &in = m.info();
-        C_ = in.n_embd;
-        A_ = in.dim_att;
-        F_ = in.dim_ffn;
-        V_ = in.n_vocab;
-        H_ = in.n_head;
-        N_ = in.head_size;
-        L_ = in.n_layer;
-        T_ = max_tokens;
-        layer_floats_ = 2 * C_ + H_ * N_ * N_;
-        state_floats_ = L_ * layer_floats_;
-        states_ = AlignedBuffer(size_t(n_slots) * size_t(state_floats_) * 4);
+        : m_(m), kern_(cpu::host_kernels()), pool_(n_threads), d_(m.info()), T_(max_tokens) {
+        states_ = AlignedBuffer(size_t(n_slots) * size_t(d_.slot_floats) * 4);
         std::memset(states_.data(), 0, states_.size());
-        const int64_t CA = std::max(C_, A_);
+        const int64_t CA = std::max(d_.C, d_.A);
         auto rows = [&](int64_t width) { return AlignedBuffer(size_t(T_) * size_t(width) * 4); };
-        x_ = rows(C_);
-        a_ = rows(C_);
-        for (AlignedBuffer &b : mix_) b = rows(C_);
+        x_ = rows(d_.C);
+        a_ = rows(d_.C);
+        for (AlignedBuffer &b : mix_) b = rows(d_.C);
         r_ = rows(CA);
-        k_ = rows(A_);
-        v_ = rows(A_);
-        g_ = rows(A_);
-        o_ = rows(A_);
-        out_ = rows(C_);
-        fk_ = rows(F_);
+        k_ = rows(d_.A);
+        v_ = rows(d_.A);
+        g_ = rows(d_.A);
+        o_ = rows(d_.A);
+        out_ = rows(d_.C);
+        fk_ = rows(d_.F);
         item_begin_.resize(size_t(n_slots) + 1);
         row_item_.resize(size_t(T_));
         head_row_.resize(size_t(T_));
@@ -107,19 +97,20 @@ public:
     }
 
     void get_state(int32_t slot, float *dst) const override {
-        std::memcpy(dst, state(slot), size_t(state_floats_) * 4);
+        std::memcpy(dst, state(slot), size_t(d_.slot_floats) * 4);
     }
 
     void set_state(int32_t slot, const float *src) override {
         if (src) {
-            std::memcpy(state(slot), src, size_t(state_floats_) * 4);
+            std::memcpy(state(slot), src, size_t(d_.slot_floats) * 4);
         } else {
-            std::memset(state(slot), 0, size_t(state_floats_) * 4);
+            std::memset(state(slot), 0, size_t(d_.slot_floats) * 4);
         }
     }
 
     void decode(const rwkv5_batch_item *items, int32_t n_items, const int64_t *row_offset, float *logits) override {
         items_ = items;
+        const int64_t C = d_.C, A = d_.A, F = d_.F, H = d_.H;
         int64_t T = 0;
         for (int32_t i = 0; i < n_items; ++i) {
             item_begin_[size_t(i)] = T;
@@ -133,51 +124,51 @@ public:
         float *r = r_.as<float>(), *k = k_.as<float>(), *v = v_.as<float>(), *g = g_.as<float>();
         float *o = o_.as<float>(), *out = out_.as<float>(), *fk = fk_.as<float>();
 
-        rows(T, C_, [&](int64_t t) {
+        rows(T, C, [&](int64_t t) {
             const rwkv5_batch_item &it = items[row_item_[size_t(t)]];
-            embedding_row(m_.emb(), it.tokens[t - item_begin_[size_t(row_item_[size_t(t)])]], x + t * C_);
+            embedding_row(m_.emb(), it.tokens[t - item_begin_[size_t(row_item_[size_t(t)])]], x + t * C);
         });
-        for (int64_t l = 0; l < L_; ++l) {
+        for (int64_t l = 0; l < d_.L; ++l) {
             const LayerWeights &w = m_.layers()[size_t(l)];
             // ---- time mixing ----
-            rows(T, C_, [&](int64_t t) {
-                layer_norm(x + t * C_, w.ln1_w.data(), w.ln1_b.data(), a + t * C_, C_);
+            rows(T, C, [&](int64_t t) {
+                layer_norm(x + t * C, w.ln1_w.data(), w.ln1_b.data(), a + t * C, C);
             });
-            rows(T, 4 * C_, [&](int64_t t) {
+            rows(T, 4 * C, [&](int64_t t) {
                 const float *prev = previous(t, a, l, 0);
-                shift_mix(a + t * C_, prev, w.att_mix_r.data(), m0 + t * C_, C_);
-                shift_mix(a + t * C_, prev, w.att_mix_k.data(), m1 + t * C_, C_);
-                shift_mix(a + t * C_, prev, w.att_mix_v.data(), m2 + t * C_, C_);
-                shift_mix(a + t * C_, prev, w.att_mix_g.data(), m3 + t * C_, C_);
+                shift_mix(a + t * C, prev, w.att_mix_r.data(), m0 + t * C, C);
+                shift_mix(a + t * C, prev, w.att_mix_k.data(), m1 + t * C, C);
+                shift_mix(a + t * C, prev, w.att_mix_v.data(), m2 + t * C, C);
+                shift_mix(a + t * C, prev, w.att_mix_g.data(), m3 + t * C, C);
             });
             save_last(a, l, 0, n_items);
-            matmuls({{&w.att_r, m0, r, A_}, {&w.att_k, m1, k, A_}, {&w.att_v, m2, v, A_}, {&w.att_g, m3, g, A_}}, T);
-            pool_.run(int64_t(n_items) * H_, [&](int64_t job) { wkv(w, l, int32_t(job / H_), job % H_, r, k, v, g, o); });
-            matmuls({{&w.att_o, o, out, C_}}, T);
+            matmuls({{&w.att_r, m0, r, A}, {&w.att_k, m1, k, A}, {&w.att_v, m2, v, A}, {&w.att_g, m3, g, A}}, T);
+            pool_.run(int64_t(n_items) * H, [&](int64_t job) { wkv(w, l, int32_t(job / H), job % H, r, k, v, g, o); });
+            matmuls({{&w.att_o, o, out, C}}, T);
             // ---- channel mixing ----
-            rows(T, 3 * C_, [&](int64_t t) {
-                float *xt = x + t * C_;
-                for (int64_t c = 0; c < C_; ++c) xt[c] += out[t * C_ + c];
-                layer_norm(xt, w.ln2_w.data(), w.ln2_b.data(), a + t * C_, C_);
+            rows(T, 3 * C, [&](int64_t t) {
+                float *xt = x + t * C;
+                for (int64_t c = 0; c < C; ++c) xt[c] += out[t * C + c];
+                layer_norm(xt, w.ln2_w.data(), w.ln2_b.data(), a + t * C, C);
             });
-            rows(T, 2 * C_, [&](int64_t t) {
-                const float *prev = previous(t, a, l, C_ + H_ * N_ * N_);
-                shift_mix(a + t * C_, prev, w.ffn_mix_k.data(), m0 + t * C_, C_);
-                shift_mix(a + t * C_, prev, w.ffn_mix_r.data(), m1 + t * C_, C_);
+            rows(T, 2 * C, [&](int64_t t) {
+                const float *prev = previous(t, a, l, d_.ffn_part);
+                shift_mix(a + t * C, prev, w.ffn_mix_k.data(), m0 + t * C, C);
+                shift_mix(a + t * C, prev, w.ffn_mix_r.data(), m1 + t * C, C);
             });
-            save_last(a, l, C_ + H_ * N_ * N_, n_items);
-            matmuls({{&w.ffn_k, m0, fk, F_}, {&w.ffn_r, m1, r, C_}}, T);
-            rows(T, F_, [&](int64_t t) {
-                float *f = fk + t * F_;
-                for (int64_t i = 0; i < F_; ++i) {
+            save_last(a, l, d_.ffn_part, n_items);
+            matmuls({{&w.ffn_k, m0, fk, F}, {&w.ffn_r, m1, r, C}}, T);
+            rows(T, F, [&](int64_t t) {
+                float *f = fk + t * F;
+                for (int64_t i = 0; i < F; ++i) {
                     const float z = std::max(f[i], 0.0f);
                     f[i] = z * z;
                 }
             });
-            matmuls({{&w.ffn_v, fk, out, C_}}, T);
-            rows(T, 2 * C_, [&](int64_t t) {
-                float *xt = x + t * C_;
-                for (int64_t c = 0; c < C_; ++c) xt[c] += sigmoid(r[t * C_ + c]) * out[t * C_ + c];
+            matmuls({{&w.ffn_v, fk, out, C}}, T);
+            rows(T, 2 * C, [&](int64_t t) {
+                float *xt = x + t * C;
+                for (int64_t c = 0; c < C; ++c) xt[c] += sigmoid(r[t * C + c]) * out[t * C + c];
             });
         }
         // ---- head, only for the rows whose logits were asked for ----
@@ -190,27 +181,27 @@ public:
             n_head = std::max(n_head, row_offset[i] + item_begin_[size_t(i) + 1] - first);
         }
         if (n_head == 0) return;
-        rows(n_head, C_, [&](int64_t j) {
-            layer_norm(x + head_row_[size_t(j)] * C_, m_.ln_out_w().data(), m_.ln_out_b().data(), m0 + j * C_, C_);
+        rows(n_head, C, [&](int64_t j) {
+            layer_norm(x + head_row_[size_t(j)] * C, m_.ln_out_w().data(), m_.ln_out_b().data(), m0 + j * C, C);
         });
-        matmuls({{&m_.head(), m0, logits, V_}}, n_head);
+        matmuls({{&m_.head(), m0, logits, d_.V}}, n_head);
     }
 
 private:
-    float *state(int32_t slot) const { return states_.as<float>() + int64_t(slot) * state_floats_; }
+    float *state(int32_t slot) const { return states_.as<float>() + int64_t(slot) * d_.slot_floats; }
 
     // The token-shift input of row t: the previous row of the same item, or
     // the slot's saved LayerNorm output (at `part` inside layer l).
     const float *previous(int64_t t, const float *rows_, int64_t l, int64_t part) const {
         const int32_t i = row_item_[size_t(t)];
-        if (t > item_begin_[size_t(i)]) return rows_ + (t - 1) * C_;
-        return state(items_[i].slot) + l * layer_floats_ + part;
+        if (t > item_begin_[size_t(i)]) return rows_ + (t - 1) * d_.C;
+        return state(items_[i].slot) + l * d_.layer_floats + part;
     }
 
     void save_last(const float *rows_, int64_t l, int64_t part, int32_t n_items) {
         for (int32_t i = 0; i < n_items; ++i)
-            std::memcpy(state(items_[i].slot) + l * layer_floats_ + part,
-                        rows_ + (item_begin_[size_t(i) + 1] - 1) * C_, size_t(C_) * 4);
+            std::memcpy(state(items_[i].slot) + l * d_.layer_floats + part,
+                        rows_ + (item_begin_[size_t(i) + 1] - 1) * d_.C, size_t(d_.C) * 4);
     }
 
     template <class F>
@@ -258,14 +249,14 @@ private:
     // GroupNorm, ln_x and the silu gate into o.
     void wkv(const LayerWeights &w, int64_t l, int32_t item, int64_t h, const float *r, const float *k,
              const float *v, const float *g, float *o) {
-        const int64_t N = N_;
-        float *S = state(items_[item].slot) + l * layer_floats_ + C_ + h * N * N;
+        const int64_t N = d_.N;
+        float *S = state(items_[item].slot) + l * d_.layer_floats + d_.C + h * N * N;
         const float *decay = w.decay.data() + h * N, *bonus = w.bonus.data() + h * N;
         const float *lw = w.lnx_w.data() + h * N, *lb = w.lnx_b.data() + h * N;
         for (int64_t t = item_begin_[size_t(item)]; t < item_begin_[size_t(item) + 1]; ++t) {
-            const float *rt = r + t * A_ + h * N, *kt = k + t * A_ + h * N, *vt = v + t * A_ + h * N;
-            const float *gt = g + t * A_ + h * N;
-            float *ot = o + t * A_ + h * N;
+            const float *rt = r + t * d_.A + h * N, *kt = k + t * d_.A + h * N, *vt = v + t * d_.A + h * N;
+            const float *gt = g + t * d_.A + h * N;
+            float *ot = o + t * d_.A + h * N;
             kern_.wkv(rt, kt, vt, bonus, decay, S, ot, N);
             double sum = 0;
             for (int64_t j = 0; j < N; ++j) sum += ot[j];
@@ -284,7 +275,8 @@ private:
     const Model &m_;
     const cpu::Kernels &kern_;
     ThreadPool pool_;
-    int64_t C_, A_, F_, V_, H_, N_, L_, T_, layer_floats_, state_floats_;
+    const ForwardDims d_;
+    int64_t T_;
     AlignedBuffer states_;
     AlignedBuffer x_, a_, mix_[4], r_, k_, v_, g_, o_, out_, fk_;
     const rwkv5_batch_item *items_ = nullptr;

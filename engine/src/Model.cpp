@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "Error.h"
+#include "ForwardDims.h"
 #include "ThreadPool.h"
 #include "cpu/half.h"
 #ifdef RWKV5_WITH_CUDA
@@ -290,7 +291,7 @@ std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_pa
     info.file_dtype = s.file_dtype;
     info.weight_type = params.weight_type;
     info.backend = RWKV5_BACKEND_CPU;
-    info.state_size = uint64_t(s.n_layer) * (2ull * uint64_t(s.n_embd) + uint64_t(s.n_head) * s.head_size * s.head_size) * 4;
+    info.state_size = uint64_t(ForwardDims(info).slot_floats) * 4;
     auto mat_bytes = [](const cpu::MatView &v) { return uint64_t(v.rows * v.cols) * cpu::weight_type_size(v.type); };
     uint64_t per_step = 0, vectors = 0;
     for (const LayerWeights &w : m->layers_) {

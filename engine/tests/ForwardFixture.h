@@ -127,12 +127,50 @@ inline StateDiff state_diff(const std::vector<float> &a, const std::vector<float
     return d;
 }
 
-inline rwkv5_model *load(const std::string &path, rwkv5_weight_type type) {
+// The CPU backend unless told otherwise: most callers are the CPU backend's
+// tests (bit-exact checks), which a CUDA build on a GPU host would otherwise
+// run on CUDA under AUTO.
+// One golden set (RWKV5.md §11): a model file and its golden dir's manifest.
+struct Golden {
+    std::string name, dir, model_path, json;
+    bool rows_only = false;  // the 65536-vocab model stores selected rows only
+};
+
+inline Golden golden(const std::string &name, const std::string &dir, const std::string &model_path, bool rows_only) {
+    return Golden{name, dir, model_path, read_text(dir + "/manifest.json"), rows_only};
+}
+
+// Appends the shared world model's golden set, or says why it is skipped.
+inline void add_world_golden(std::vector<Golden> &models) {
+    const std::string world = shared_dir() + "/fixtures";
+    if (file_exists(world + "/models/world-L2-C64-V65536.bf16.pth")) {
+        models.push_back(golden("world-L2-C64-V65536", world + "/golden/world-L2-C64-V65536",
+                                world + "/models/world-L2-C64-V65536.bf16.pth", true));
+    } else {
+        std::printf("SKIP world-L2-C64-V65536: %s/models/world-L2-C64-V65536.bf16.pth not found (set RWKV_SHARED_DIR)\n",
+                    world.c_str());
+    }
+}
+
+// Logits rows of the golden file `key` ("rnn", "seq", "resume_rnn") and, in
+// `rows`, the engine row each corresponds to (all n rows unless the golden
+// file holds selected rows only).
+inline std::vector<float> golden_logits(const Golden &g, const std::string &key, const std::string &file, size_t n,
+                                        std::vector<int32_t> &rows) {
+    if (g.rows_only) {
+        rows = int_array_at(g.json, find_key(g.json, "rows", find_key(g.json, key, find_key(g.json, "logits"))));
+        return read_f32(g.dir + "/" + file.substr(0, file.size() - 4) + "_rows.f32");
+    }
+    rows.resize(n);
+    for (size_t i = 0; i < n; ++i) rows[i] = int32_t(i);
+    return read_f32(g.dir + "/" + file);
+}
+
+inline rwkv5_model *load(const std::string &path, rwkv5_weight_type type,
+                         rwkv5_backend backend = RWKV5_BACKEND_CPU) {
     rwkv5_model_params p = rwkv5_model_default_params();
     p.weight_type = type;
-    // These are the CPU backend's tests (bit-exact checks); a CUDA build on a GPU host
-    // would otherwise pick CUDA under AUTO. The GPU tier has its own tests.
-    p.backend = RWKV5_BACKEND_CPU;
+    p.backend = backend;
     rwkv5_error err{};
     rwkv5_model *m = rwkv5_model_load(path.c_str(), &p, &err);
     if (!m) std::fprintf(stderr, "load %s failed: %d %s\n", path.c_str(), int(err.code), err.message);
@@ -163,6 +201,17 @@ inline std::vector<float> feed(rwkv5_context *ctx, int32_t n_vocab, int32_t slot
     return std::vector<float>(l, l + size_t(rows) * size_t(n_vocab));
 }
 
+// RNN mode: one decode per token; the last-token logits rows, concatenated.
+inline std::vector<float> feed_each(rwkv5_context *ctx, int32_t n_vocab, int32_t slot,
+                                    const std::vector<int32_t> &tokens) {
+    std::vector<float> out;
+    for (const int32_t &t : tokens) {
+        const std::vector<float> l = feed(ctx, n_vocab, slot, &t, 1, RWKV5_LOGITS_LAST);
+        out.insert(out.end(), l.begin(), l.end());
+    }
+    return out;
+}
+
 inline std::vector<float> get_state(rwkv5_context *ctx, int32_t slot) {
     std::vector<float> s(rwkv5_state_size(ctx) / 4);
     rwkv5_error err{};
@@ -173,6 +222,76 @@ inline std::vector<float> get_state(rwkv5_context *ctx, int32_t slot) {
 inline void set_state(rwkv5_context *ctx, int32_t slot, const std::vector<float> &s) {
     rwkv5_error err{};
     CHECK_MSG(rwkv5_slot_set_state(ctx, slot, s.data(), s.size() * 4, &err) == RWKV5_OK, err.message);
+}
+
+// One stream's run: every logits row it asked for, in order, and its final state.
+struct StreamRun {
+    std::vector<float> logits, state;
+};
+
+// The batching tests' workload: four streams of mixed prefill chunks and
+// single tokens (tokens wrap at the model's vocabulary), run each alone in
+// its own context and all together, one chunk per stream per decode, in
+// slots deliberately not in stream order.
+struct BatchAndSeparate {
+    std::vector<StreamRun> alone, batched;  // per stream
+};
+
+inline BatchAndSeparate run_batch_and_separate(rwkv5_model *model) {
+    rwkv5_model_info info{};
+    rwkv5_model_get_info(model, &info);
+    const int32_t V = info.n_vocab;
+    struct Stream {
+        std::vector<int32_t> tokens, chunks;  // chunk lengths sum to tokens.size()
+    };
+    std::vector<Stream> streams = {
+        {{5, 17, 300, 2, 9, 44, 81, 600, 7, 3, 1000, 12}, {7, 1, 1, 1, 1, 1}},
+        {{901, 33, 64, 128, 256, 512}, {1, 1, 1, 1, 1, 1}},
+        {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, {3, 5, 1, 9}},
+        {{1023, 0, 77}, {2, 1}},
+    };
+    for (Stream &s : streams)
+        for (int32_t &t : s.tokens) t %= V;
+    const size_t n = streams.size();
+    BatchAndSeparate out{std::vector<StreamRun>(n), std::vector<StreamRun>(n)};
+    for (size_t s = 0; s < n; ++s) {
+        rwkv5_context *ctx = context(model, 1);
+        size_t pos = 0;
+        for (int32_t len : streams[s].chunks) {
+            const std::vector<float> l = feed(ctx, V, 0, &streams[s].tokens[pos], len, RWKV5_LOGITS_ALL);
+            out.alone[s].logits.insert(out.alone[s].logits.end(), l.begin(), l.end());
+            pos += size_t(len);
+        }
+        out.alone[s].state = get_state(ctx, 0);
+        rwkv5_context_free(ctx);
+    }
+    const int32_t slot_of[] = {2, 0, 3, 1};
+    rwkv5_context *ctx = context(model, 4);
+    std::vector<size_t> pos(n, 0), step(n, 0);
+    for (;;) {
+        std::vector<rwkv5_batch_item> items;
+        std::vector<size_t> which;
+        for (size_t s = 0; s < n; ++s) {
+            if (step[s] == streams[s].chunks.size()) continue;
+            items.push_back({slot_of[s], &streams[s].tokens[pos[s]], streams[s].chunks[step[s]], RWKV5_LOGITS_ALL});
+            which.push_back(s);
+        }
+        if (items.empty()) break;
+        rwkv5_error err{};
+        CHECK_MSG(rwkv5_decode(ctx, items.data(), int32_t(items.size()), &err) == RWKV5_OK, err.message);
+        for (size_t i = 0; i < items.size(); ++i) {
+            int32_t rows = 0;
+            const float *l = rwkv5_get_logits(ctx, int32_t(i), &rows);
+            CHECK(rows == items[i].n_tokens);
+            std::vector<float> &dst = out.batched[which[i]].logits;
+            if (l) dst.insert(dst.end(), l, l + size_t(rows) * size_t(V));
+            pos[which[i]] += size_t(items[i].n_tokens);
+            ++step[which[i]];
+        }
+    }
+    for (size_t s = 0; s < n; ++s) out.batched[s].state = get_state(ctx, slot_of[s]);
+    rwkv5_context_free(ctx);
+    return out;
 }
 
 }  // namespace fx

@@ -7,65 +7,13 @@ namespace {
 
 const std::string kFix = RWKV5_FIXTURES_DIR;
 
-struct Stream {
-    std::vector<int32_t> tokens;
-    std::vector<int32_t> chunks;  // chunk lengths, summing to tokens.size()
-};
-
-// Runs every stream alone (its own context, same chunks) and all of them
-// together, one chunk per stream per batch, and compares logits and states.
+// A batch of N slots equals N separate runs bit for bit (logits and states).
 void check_batch_equals_separate(rwkv5_model *model, const char *what) {
-    rwkv5_model_info info{};
-    rwkv5_model_get_info(model, &info);
-    const int32_t V = info.n_vocab;
-    const std::vector<Stream> streams = {
-        {{5, 17, 300, 2, 9, 44, 81, 600, 7, 3, 1000, 12}, {7, 1, 1, 1, 1, 1}},
-        {{901, 33, 64, 128, 256, 512}, {1, 1, 1, 1, 1, 1}},
-        {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, {3, 5, 1, 9}},
-        {{1023, 0, 77}, {2, 1}},
-    };
-    std::vector<std::vector<float>> alone_logits(streams.size()), alone_state(streams.size());
-    for (size_t s = 0; s < streams.size(); ++s) {
-        rwkv5_context *ctx = fx::context(model, 1);
-        size_t pos = 0;
-        for (int32_t len : streams[s].chunks) {
-            std::vector<float> l = fx::feed(ctx, V, 0, &streams[s].tokens[pos], len, RWKV5_LOGITS_ALL);
-            alone_logits[s].insert(alone_logits[s].end(), l.begin(), l.end());
-            pos += size_t(len);
-        }
-        alone_state[s] = fx::get_state(ctx, 0);
-        rwkv5_context_free(ctx);
+    const fx::BatchAndSeparate run = fx::run_batch_and_separate(model);
+    for (size_t s = 0; s < run.alone.size(); ++s) {
+        CHECK_MSG(run.batched[s].logits == run.alone[s].logits, fx::fmt("%s stream %zu: batched logits differ", what, s));
+        CHECK_MSG(run.batched[s].state == run.alone[s].state, fx::fmt("%s stream %zu: batched state differs", what, s));
     }
-    // Slots deliberately not in stream order.
-    const int32_t slot_of[] = {2, 0, 3, 1};
-    rwkv5_context *ctx = fx::context(model, 4);
-    std::vector<std::vector<float>> batch_logits(streams.size());
-    std::vector<size_t> pos(streams.size(), 0), step(streams.size(), 0);
-    for (;;) {
-        std::vector<rwkv5_batch_item> items;
-        std::vector<size_t> which;
-        for (size_t s = 0; s < streams.size(); ++s) {
-            if (step[s] == streams[s].chunks.size()) continue;
-            items.push_back({slot_of[s], &streams[s].tokens[pos[s]], streams[s].chunks[step[s]], RWKV5_LOGITS_ALL});
-            which.push_back(s);
-        }
-        if (items.empty()) break;
-        rwkv5_error err{};
-        CHECK_MSG(rwkv5_decode(ctx, items.data(), int32_t(items.size()), &err) == RWKV5_OK, err.message);
-        for (size_t i = 0; i < items.size(); ++i) {
-            int32_t rows = 0;
-            const float *l = rwkv5_get_logits(ctx, int32_t(i), &rows);
-            CHECK(rows == items[i].n_tokens);
-            batch_logits[which[i]].insert(batch_logits[which[i]].end(), l, l + size_t(rows) * size_t(V));
-            pos[which[i]] += size_t(items[i].n_tokens);
-            ++step[which[i]];
-        }
-    }
-    for (size_t s = 0; s < streams.size(); ++s) {
-        CHECK_MSG(batch_logits[s] == alone_logits[s], fx::fmt("%s stream %zu: batched logits differ", what, s));
-        CHECK_MSG(fx::get_state(ctx, slot_of[s]) == alone_state[s], fx::fmt("%s stream %zu: batched state differs", what, s));
-    }
-    rwkv5_context_free(ctx);
 }
 
 void check_state_round_trip(rwkv5_model *model) {

@@ -6,11 +6,6 @@
 
 namespace {
 
-struct Golden {
-    std::string name, dir, model_path, json;
-    bool rows_only = false;  // the 65536-vocab model stores selected rows only
-};
-
 struct Compare {
     double max_abs = 0, kl = 0;
 };
@@ -28,19 +23,13 @@ Compare compare_rows(const std::vector<float> &golden, const std::vector<float> 
     return c;
 }
 
-std::vector<int32_t> all_rows(size_t n) {
-    std::vector<int32_t> r(n);
-    for (size_t i = 0; i < n; ++i) r[i] = int32_t(i);
-    return r;
-}
-
-void check_logits(const char *what, const Golden &g, const Compare &c, const fx::Tolerance &tol) {
+void check_logits(const char *what, const fx::Golden &g, const Compare &c, const fx::Tolerance &tol) {
     std::printf("  %-28s max|dlogits| %.3g  max KL %.3g\n", what, c.max_abs, c.kl);
     CHECK_MSG(c.max_abs <= tol.logits, fx::fmt("%s %s: max |dlogits| %g > %g", g.name.c_str(), what, c.max_abs, tol.logits));
     CHECK_MSG(c.kl <= tol.kl, fx::fmt("%s %s: KL %g > %g", g.name.c_str(), what, c.kl, tol.kl));
 }
 
-void check_state(const char *what, const Golden &g, const std::vector<float> &golden, const std::vector<float> &mine,
+void check_state(const char *what, const fx::Golden &g, const std::vector<float> &golden, const std::vector<float> &mine,
                  const rwkv5_model_info &info, const fx::Tolerance &tol) {
     CHECK_MSG(golden.size() == mine.size(), fx::fmt("%s %s: state size", g.name.c_str(), what));
     if (golden.size() != mine.size()) return;
@@ -48,19 +37,6 @@ void check_state(const char *what, const Golden &g, const std::vector<float> &go
     std::printf("  %-28s max|datt_x,ffn_x| %.3g  max|dS| %.3g\n", what, d.att_ffn, d.wkv);
     CHECK_MSG(d.att_ffn <= tol.att_ffn, fx::fmt("%s %s: att_x/ffn_x %g > %g", g.name.c_str(), what, d.att_ffn, tol.att_ffn));
     CHECK_MSG(d.wkv <= tol.wkv, fx::fmt("%s %s: wkv %g > %g", g.name.c_str(), what, d.wkv, tol.wkv));
-}
-
-// Logits rows of the golden file `key` ("rnn", "seq", "resume_rnn") and the
-// engine rows they correspond to.
-std::vector<float> golden_logits(const Golden &g, const std::string &key, const std::string &file, size_t n,
-                                 std::vector<int32_t> &rows) {
-    if (g.rows_only) {
-        rows = fx::int_array_at(g.json, fx::find_key(g.json, "rows", fx::find_key(g.json, key, fx::find_key(g.json, "logits"))));
-        const std::string stem = file.substr(0, file.size() - 4);
-        return fx::read_f32(g.dir + "/" + stem + "_rows.f32");
-    }
-    rows = all_rows(n);
-    return fx::read_f32(g.dir + "/" + file);
 }
 
 // RWKV5.md §9 penalties, greedy (the manifest's greedy_generation rule).
@@ -87,7 +63,7 @@ std::vector<int32_t> greedy(rwkv5_context *ctx, int32_t V, std::vector<float> lo
     return out;
 }
 
-void run_fp32(const Golden &g) {
+void run_fp32(const fx::Golden &g) {
     std::printf("%s (fp32 path)\n", g.name.c_str());
     rwkv5_model *model = fx::load(g.model_path, RWKV5_WEIGHTS_FP32);
     CHECK_MSG(model != nullptr, g.model_path);
@@ -104,19 +80,15 @@ void run_fp32(const Golden &g) {
     std::vector<int32_t> rows;
 
     // RNN mode: one decode per token.
-    std::vector<float> rnn;
-    for (int32_t t = 0; t < n; ++t) {
-        std::vector<float> l = fx::feed(ctx, V, 0, &tokens[size_t(t)], 1, RWKV5_LOGITS_LAST);
-        rnn.insert(rnn.end(), l.begin(), l.end());
-    }
-    std::vector<float> gold = golden_logits(g, "rnn", "logits_rnn.f32", size_t(n), rows);
+    const std::vector<float> rnn = fx::feed_each(ctx, V, 0, tokens);
+    std::vector<float> gold = fx::golden_logits(g, "rnn", "logits_rnn.f32", size_t(n), rows);
     check_logits("rnn logits", g, compare_rows(gold, rnn, size_t(V), rows), tol);
     check_state("rnn state_final", g, state_final, fx::get_state(ctx, 0), info, tol);
 
     // Sequence mode: one decode of every token, all rows.
     rwkv5_slot_reset(ctx, 0, nullptr);
     const std::vector<float> seq = fx::feed(ctx, V, 0, tokens.data(), n, RWKV5_LOGITS_ALL);
-    gold = golden_logits(g, "seq", "logits_seq.f32", size_t(n), rows);
+    gold = fx::golden_logits(g, "seq", "logits_seq.f32", size_t(n), rows);
     check_logits("seq logits", g, compare_rows(gold, seq, size_t(V), rows), tol);
     const std::vector<float> seq_state = fx::get_state(ctx, 0);
     check_state("seq state_final", g, state_final, seq_state, info, tol);
@@ -141,12 +113,8 @@ void run_fp32(const Golden &g) {
 
     // Resume from the split state, one token per decode.
     fx::set_state(ctx, 0, fx::read_f32(g.dir + "/state_split.f32"));
-    std::vector<float> res;
-    for (int32_t t : resume) {
-        std::vector<float> l = fx::feed(ctx, V, 0, &t, 1, RWKV5_LOGITS_LAST);
-        res.insert(res.end(), l.begin(), l.end());
-    }
-    gold = golden_logits(g, "resume_rnn", "logits_resume.f32", resume.size(), rows);
+    const std::vector<float> res = fx::feed_each(ctx, V, 0, resume);
+    gold = fx::golden_logits(g, "resume_rnn", "logits_resume.f32", resume.size(), rows);
     check_logits("resume logits", g, compare_rows(gold, res, size_t(V), rows), tol);
     check_state("resume state", g, fx::read_f32(g.dir + "/state_resume_final.f32"), fx::get_state(ctx, 0), info, tol);
 
@@ -171,14 +139,14 @@ std::vector<float> seq_logits(const std::string &path, rwkv5_weight_type type, c
 
 // The 16-bit path: weights are the file's bf16 values, activations fp32, so
 // the deviation comes from rounding the ln0-folded embedding once to bf16.
-void run_fast(const Golden &g) {
+void run_fast(const fx::Golden &g) {
     const std::vector<int32_t> tokens = fx::int_array_at(g.json, fx::find_key(g.json, "tokens"));
     int32_t V = 0;
     const std::vector<float> mine = seq_logits(g.model_path, RWKV5_WEIGHTS_16BIT, tokens, V);
     CHECK_MSG(!mine.empty(), g.model_path);
     if (mine.empty()) return;
     std::vector<int32_t> rows;
-    const std::vector<float> gold = golden_logits(g, "seq", "logits_seq.f32", tokens.size(), rows);
+    const std::vector<float> gold = fx::golden_logits(g, "seq", "logits_seq.f32", tokens.size(), rows);
     const Compare c = compare_rows(gold, mine, size_t(V), rows);
     const fx::Tolerance tol = fx::tolerance(g.json, "fp16");
     std::printf("%s (16-bit path): max|dlogits| %.4g  max KL %.3g (fp16-row tolerance %.3g / %.3g)\n", g.name.c_str(),
@@ -186,28 +154,17 @@ void run_fast(const Golden &g) {
     CHECK_MSG(c.max_abs <= tol.logits && c.kl <= tol.kl, g.name + ": 16-bit path outside the fp16 tolerances");
 }
 
-Golden golden(const std::string &name, const std::string &golden_dir, const std::string &model_path, bool rows_only) {
-    Golden g{name, golden_dir, model_path, fx::read_text(golden_dir + "/manifest.json"), rows_only};
-    return g;
-}
-
 }  // namespace
 
 int main() {
     const std::string fix = RWKV5_FIXTURES_DIR;
-    std::vector<Golden> models = {
-        golden("tiny-L3-C128-V1024", fix + "/golden/tiny-L3-C128-V1024", fix + "/models/tiny-L3-C128-V1024.fp32.pth", false),
-        golden("deep-L7-C64-V512", fix + "/golden/deep-L7-C64-V512", fix + "/models/deep-L7-C64-V512.bf16.pth", false),
+    std::vector<fx::Golden> models = {
+        fx::golden("tiny-L3-C128-V1024", fix + "/golden/tiny-L3-C128-V1024", fix + "/models/tiny-L3-C128-V1024.fp32.pth",
+                   false),
+        fx::golden("deep-L7-C64-V512", fix + "/golden/deep-L7-C64-V512", fix + "/models/deep-L7-C64-V512.bf16.pth", false),
     };
-    const std::string world = fx::shared_dir() + "/fixtures";
-    if (fx::file_exists(world + "/models/world-L2-C64-V65536.bf16.pth")) {
-        models.push_back(golden("world-L2-C64-V65536", world + "/golden/world-L2-C64-V65536",
-                                world + "/models/world-L2-C64-V65536.bf16.pth", true));
-    } else {
-        std::printf("SKIP world-L2-C64-V65536: %s/models/world-L2-C64-V65536.bf16.pth not found (set RWKV_SHARED_DIR)\n",
-                    world.c_str());
-    }
-    for (const Golden &g : models) run_fp32(g);
+    fx::add_world_golden(models);
+    for (const fx::Golden &g : models) run_fp32(g);
 
     // The three tiny files hold the same values: identical numbers on the fp32 path.
     const std::vector<int32_t> tokens = fx::int_array_at(models[0].json, fx::find_key(models[0].json, "tokens"));
@@ -219,7 +176,7 @@ int main() {
         CHECK_MSG(!l.empty() && l == ref, std::string("tiny ") + dtype + " file gives other fp32 logits than the fp32 file");
     }
 
-    Golden tiny_bf16 = models[0];
+    fx::Golden tiny_bf16 = models[0];
     tiny_bf16.model_path = fix + "/models/tiny-L3-C128-V1024.bf16.pth";
     run_fast(tiny_bf16);
     for (size_t i = 1; i < models.size(); ++i) run_fast(models[i]);

@@ -9,17 +9,23 @@
 
 namespace rwkv5 {
 
-static inline float bf16_to_f32(uint16_t h) {
-    uint32_t bits = uint32_t(h) << 16;
+static inline uint32_t float_bits(float f) {
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    return bits;
+}
+
+static inline float bits_float(uint32_t bits) {
     float f;
     std::memcpy(&f, &bits, 4);
     return f;
 }
 
+static inline float bf16_to_f32(uint16_t h) { return bits_float(uint32_t(h) << 16); }
+
 // Round to nearest even; NaN stays NaN.
 static inline uint16_t f32_to_bf16(float f) {
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
+    uint32_t bits = float_bits(f);
     if ((bits & 0x7fffffffu) > 0x7f800000u) return uint16_t((bits >> 16) | 0x40);
     bits += 0x7fffu + ((bits >> 16) & 1u);
     return uint16_t(bits >> 16);
@@ -44,15 +50,12 @@ static inline float f16_to_f32(uint16_t h) {
         } while ((mant & 0x400u) == 0);
         bits = sign | (uint32_t(112 - e) << 23) | ((mant & 0x3ffu) << 13);
     }
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
+    return bits_float(bits);
 }
 
 // Round to nearest even, overflow to inf.
 static inline uint16_t f32_to_f16(float f) {
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
+    const uint32_t bits = float_bits(f);
     uint32_t sign = (bits >> 16) & 0x8000u;
     uint32_t abs = bits & 0x7fffffffu;
     if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);

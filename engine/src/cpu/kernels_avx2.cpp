@@ -6,11 +6,10 @@
 #include <cstring>
 
 #include "cpu/kernels.h"
+#include "cpu/kernels_common.h"
 
 namespace rwkv5::cpu {
 namespace {
-
-constexpr int64_t kBlockBytes = 1 << 20;
 
 template <WeightType WT>
 inline __m256 load_w(const uint8_t *row, int64_t k) {
@@ -29,8 +28,7 @@ inline __m256 load_w(const uint8_t *row, int64_t k) {
 template <WeightType WT>
 inline __m256 load_w_tail(const uint8_t *row, int64_t k, int64_t n) {
     alignas(32) uint8_t buf[32] = {};
-    const size_t es = WT == WeightType::F32 ? 4 : 2;
-    std::memcpy(buf, row + es * k, size_t(n) * es);
+    std::memcpy(buf, row + kWeightSize<WT> * k, size_t(n) * kWeightSize<WT>);
     return load_w<WT>(buf, 0);
 }
 
@@ -95,10 +93,9 @@ inline void row_block(const uint8_t *w, size_t wstride, const float *x, int64_t 
 template <WeightType WT>
 void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
               int64_t r1) {
-    const size_t wstride = size_t(w.stride) * (WT == WeightType::F32 ? 4 : 2);
+    const size_t wstride = size_t(w.stride) * kWeightSize<WT>;
     const uint8_t *base = static_cast<const uint8_t *>(w.data);
-    int64_t block = kBlockBytes / (w.cols * 4 + 1);
-    block = block < 8 ? 8 : (block > 64 ? 64 : block & ~int64_t(3));
+    const int64_t block = token_block(w.cols);
     for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
         int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
         const float *xb = x + t0 * ldx;
@@ -111,11 +108,7 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
 
 void matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
             int64_t r1) {
-    switch (w.type) {
-        case WeightType::F32: return matmul_t<WeightType::F32>(w, x, ldx, n_tokens, y, ldy, r0, r1);
-        case WeightType::BF16: return matmul_t<WeightType::BF16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
-        case WeightType::F16: return matmul_t<WeightType::F16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
-    }
+    visit_weight_type(w.type, [&](auto wt) { matmul_t<decltype(wt)::value>(w, x, ldx, n_tokens, y, ldy, r0, r1); });
 }
 
 float read_sum(const void *data, size_t bytes) {

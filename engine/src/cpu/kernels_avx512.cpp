@@ -7,13 +7,11 @@
 #include <immintrin.h>
 
 #include "cpu/kernels.h"
+#include "cpu/kernels_common.h"
 
 namespace rwkv5::cpu {
 namespace {
 
-// Tokens per cache block: the activations of one block stay in L2 while every
-// weight row tile of the thread's range streams past them once.
-constexpr int64_t kBlockBytes = 1 << 20;
 constexpr int64_t kPrefetchBytes = 1024;
 
 template <WeightType WT>
@@ -117,10 +115,9 @@ inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *x
 template <WeightType WT>
 void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
               int64_t r1) {
-    constexpr size_t esize = WT == WeightType::F32 ? 4 : 2;
+    constexpr size_t esize = kWeightSize<WT>;
     const uint8_t *base = static_cast<const uint8_t *>(w.data);
-    int64_t block = kBlockBytes / (w.cols * 4 + 1);
-    block = block < 8 ? 8 : (block > 64 ? 64 : block & ~int64_t(3));
+    const int64_t block = token_block(w.cols);
     for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
         const int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
         const float *xb = x + t0 * ldx;
@@ -142,11 +139,7 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
 
 void matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
             int64_t r1) {
-    switch (w.type) {
-        case WeightType::F32: return matmul_t<WeightType::F32>(w, x, ldx, n_tokens, y, ldy, r0, r1);
-        case WeightType::BF16: return matmul_t<WeightType::BF16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
-        case WeightType::F16: return matmul_t<WeightType::F16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
-    }
+    visit_weight_type(w.type, [&](auto wt) { matmul_t<decltype(wt)::value>(w, x, ldx, n_tokens, y, ldy, r0, r1); });
 }
 
 // Vectorised over j: per output the same operations in the same order as

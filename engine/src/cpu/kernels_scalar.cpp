@@ -1,6 +1,7 @@
 // The reference kernels: plain loops, in-order fp32 summation.
 #include "cpu/half.h"
 #include "cpu/kernels.h"
+#include "cpu/kernels_common.h"
 
 namespace rwkv5::cpu {
 namespace {
@@ -19,7 +20,7 @@ float weight_at(const void *row, int64_t k) {
 template <WeightType WT>
 void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
               int64_t r1) {
-    const size_t esize = weight_type_size(WT);
+    constexpr size_t esize = kWeightSize<WT>;
     for (int64_t r = r0; r < r1; ++r) {
         const void *row = static_cast<const uint8_t *>(w.data) + size_t(r) * size_t(w.stride) * esize;
         for (int64_t t = 0; t < n_tokens; ++t) {
@@ -33,11 +34,7 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
 
 void matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
             int64_t r1) {
-    switch (w.type) {
-        case WeightType::F32: return matmul_t<WeightType::F32>(w, x, ldx, n_tokens, y, ldy, r0, r1);
-        case WeightType::BF16: return matmul_t<WeightType::BF16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
-        case WeightType::F16: return matmul_t<WeightType::F16>(w, x, ldx, n_tokens, y, ldy, r0, r1);
-    }
+    visit_weight_type(w.type, [&](auto wt) { matmul_t<decltype(wt)::value>(w, x, ldx, n_tokens, y, ldy, r0, r1); });
 }
 
 float read_sum(const void *data, size_t bytes) {

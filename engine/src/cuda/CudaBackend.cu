@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "DeviceWeights.cuh"
+#include "ForwardDims.h"
 #include "Model.h"
 #include "kernels.cuh"
 
@@ -24,17 +25,8 @@ constexpr int64_t kHeadChunk = 64;
 class CudaBackend final : public Backend {
 public:
     CudaBackend(const Model &m, int32_t n_slots, int32_t max_tokens)
-        : m_(m), w_(*m.device_weights()), n_slots_(n_slots), T_(max_tokens) {
-        const rwkv5_model_info &in = m.info();
-        C_ = in.n_embd;
-        A_ = in.dim_att;
-        F_ = in.dim_ffn;
-        V_ = in.n_vocab;
-        H_ = in.n_head;
-        L_ = in.n_layer;
-        layer_floats_ = 2 * C_ + H_ * kHeadSize * kHeadSize;
-        slot_floats_ = L_ * layer_floats_;
-        emb_row_bytes_ = size_t(C_) * cpu::weight_type_size(m.emb().type);
+        : m_(m), w_(*m.device_weights()), n_slots_(n_slots), T_(max_tokens), d_(m.info()) {
+        emb_row_bytes_ = size_t(d_.C) * cpu::weight_type_size(m.emb().type);
         use_device();
         check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
         check(cublasCreate(&blas_), "cublasCreate");
@@ -42,7 +34,7 @@ public:
         workspace_ = DeviceBuffer(kCublasWorkspace);
         check(cublasSetWorkspace(blas_, workspace_.as<void>(), kCublasWorkspace), "cublasSetWorkspace");
 
-        states_ = DeviceBuffer(size_t(n_slots) * size_t(slot_floats_) * 4);
+        states_ = DeviceBuffer(size_t(n_slots) * size_t(d_.slot_floats) * 4);
         check(cudaMemsetAsync(states_.as<void>(), 0, states_.size(), stream_), "state reset");
         const size_t T = size_t(T_);
         meta_ints_ = 2 * T + 2 * size_t(n_slots) + 1;
@@ -50,24 +42,24 @@ public:
         meta_dev_ = DeviceBuffer(meta_ints_ * 4);
         emb_host_ = PinnedBuffer(T * emb_row_bytes_);
         emb_dev_ = DeviceBuffer(T * emb_row_bytes_);
-        x_ = DeviceBuffer(T * size_t(C_) * 4);
-        a_ = DeviceBuffer(T * size_t(C_) * 4);
-        prev0_ = DeviceBuffer(size_t(n_slots) * size_t(C_) * 4);
-        mix_ = DeviceBuffer(4 * T * size_t(C_) * 2);
-        rkvg_ = DeviceBuffer(4 * T * size_t(A_) * 4);
-        og_ = DeviceBuffer(T * size_t(A_) * 2);
-        out_ = DeviceBuffer(T * size_t(C_) * 4);
-        fr_ = DeviceBuffer(T * size_t(C_) * 4);
-        fk_ = DeviceBuffer(T * size_t(F_) * 4);
-        fk16_ = DeviceBuffer(T * size_t(F_) * 2);
+        x_ = DeviceBuffer(T * size_t(d_.C) * 4);
+        a_ = DeviceBuffer(T * size_t(d_.C) * 4);
+        prev0_ = DeviceBuffer(size_t(n_slots) * size_t(d_.C) * 4);
+        mix_ = DeviceBuffer(4 * T * size_t(d_.C) * 2);
+        rkvg_ = DeviceBuffer(4 * T * size_t(d_.A) * 4);
+        og_ = DeviceBuffer(T * size_t(d_.A) * 2);
+        out_ = DeviceBuffer(T * size_t(d_.C) * 4);
+        fr_ = DeviceBuffer(T * size_t(d_.C) * 4);
+        fk_ = DeviceBuffer(T * size_t(d_.F) * 4);
+        fk16_ = DeviceBuffer(T * size_t(d_.F) * 2);
         const size_t head_rows = size_t(std::min<int64_t>(T_, kHeadChunk));
-        head_in_ = DeviceBuffer(head_rows * size_t(C_) * 2);
-        logits_ = DeviceBuffer(head_rows * size_t(V_) * 4);
+        head_in_ = DeviceBuffer(head_rows * size_t(d_.C) * 2);
+        logits_ = DeviceBuffer(head_rows * size_t(d_.V) * 4);
         check(cudaStreamSynchronize(stream_), "context setup");
 
         int32_t *md = meta_dev_.as<int32_t>();
         meta_ = BatchMeta{md, md + T, md + T + n_slots, md + T + 2 * size_t(n_slots) + 1};
-        st_ = StateView{states_.as<float>(), slot_floats_, layer_floats_};
+        st_ = StateView{states_.as<float>(), d_.slot_floats, d_.layer_floats};
     }
 
     ~CudaBackend() override {
@@ -80,7 +72,7 @@ public:
 
     void get_state(int32_t slot, float *dst) const override {
         use_device();
-        check(cudaMemcpyAsync(dst, slot_state(slot), size_t(slot_floats_) * 4, cudaMemcpyDeviceToHost, stream_),
+        check(cudaMemcpyAsync(dst, slot_state(slot), size_t(d_.slot_floats) * 4, cudaMemcpyDeviceToHost, stream_),
               "state export");
         check(cudaStreamSynchronize(stream_), "state export");
     }
@@ -88,10 +80,10 @@ public:
     void set_state(int32_t slot, const float *src) override {
         use_device();
         if (src) {
-            check(cudaMemcpyAsync(slot_state(slot), src, size_t(slot_floats_) * 4, cudaMemcpyHostToDevice, stream_),
+            check(cudaMemcpyAsync(slot_state(slot), src, size_t(d_.slot_floats) * 4, cudaMemcpyHostToDevice, stream_),
                   "state import");
         } else {
-            check(cudaMemsetAsync(slot_state(slot), 0, size_t(slot_floats_) * 4, stream_), "state reset");
+            check(cudaMemsetAsync(slot_state(slot), 0, size_t(d_.slot_floats) * 4, stream_), "state reset");
         }
         check(cudaStreamSynchronize(stream_), "state import");
     }
@@ -108,10 +100,10 @@ public:
             const int64_t rows = std::min(kHeadChunk, n_head_ - j0);
             BatchMeta meta = meta_;
             meta.head_rows += j0;
-            head_norm(x_.as<float>(), out_.as<float>(), fr_.as<float>(), residual_scale(L_), w_.ln_out_w, w_.ln_out_b,
-                      head_in_.as<__half>(), rows, C_, meta, stream_);
-            gemm(w_.head, V_, C_, head_in_.as<__half>(), logits_.as<float>(), rows);
-            check(cudaMemcpyAsync(logits + j0 * V_, logits_.as<float>(), size_t(rows) * size_t(V_) * 4,
+            head_norm(x_.as<float>(), out_.as<float>(), fr_.as<float>(), residual_scale(d_.L), w_.ln_out_w, w_.ln_out_b,
+                      head_in_.as<__half>(), rows, d_.C, meta, stream_);
+            gemm(w_.head, d_.V, d_.C, head_in_.as<__half>(), logits_.as<float>(), rows);
+            check(cudaMemcpyAsync(logits + j0 * d_.V, logits_.as<float>(), size_t(rows) * size_t(d_.V) * 4,
                                   cudaMemcpyDeviceToHost, stream_),
                   "logits copy");
         }
@@ -121,7 +113,7 @@ public:
 private:
     void use_device() const { check(cudaSetDevice(w_.device), "cudaSetDevice"); }
 
-    float *slot_state(int32_t slot) const { return states_.as<float>() + int64_t(slot) * slot_floats_; }
+    float *slot_state(int32_t slot) const { return states_.as<float>() + int64_t(slot) * d_.slot_floats; }
 
     // The residual is halved after every kRescaleLayer-th layer: applied when
     // layer l (or the head, l = L) adds the previous layer's channel mix.
@@ -204,6 +196,7 @@ private:
     // The whole layer stack for T rows of n_items items; leaves the last
     // layer's channel-mix output in out_/fr_ for the head.
     void forward(int64_t T, int32_t n_items) {
+        const int64_t C = d_.C, A = d_.A, F = d_.F, H = d_.H;
         check(cudaMemcpyAsync(meta_dev_.as<void>(), meta_host_.as<void>(), meta_ints_ * 4, cudaMemcpyHostToDevice,
                               stream_),
               "batch upload");
@@ -213,37 +206,36 @@ private:
         float *x = x_.as<float>(), *a = a_.as<float>(), *prev0 = prev0_.as<float>();
         float *rkvg = rkvg_.as<float>(), *out = out_.as<float>(), *fr = fr_.as<float>(), *fk = fk_.as<float>();
         __half *mix = mix_.as<__half>(), *og = og_.as<__half>(), *fk16 = fk16_.as<__half>();
-        const int64_t mix_plane = T_ * C_, rkvg_plane = T_ * A_;
-        const int64_t ffn_part = C_ + H_ * kHeadSize * kHeadSize;
+        const int64_t mix_plane = T_ * C, rkvg_plane = T_ * A;
         const bool decode_only = T == n_items;
-        embed(emb_dev_.as<void>(), m_.emb().type, x, T, C_, stream_);
-        for (int64_t l = 0; l < L_; ++l) {
+        embed(emb_dev_.as<void>(), m_.emb().type, x, T, C, stream_);
+        for (int64_t l = 0; l < d_.L; ++l) {
             const DeviceLayer &w = w_.layers[size_t(l)];
             // ---- time mixing ----
             if (decode_only) {
                 add_norm_mix(x, l ? out : nullptr, l ? fr : nullptr, residual_scale(l), w.ln1_w, w.ln1_b, w.att_mix, 4,
-                             mix, mix_plane, T, C_, meta_, st_, l, 0, stream_);
+                             mix, mix_plane, T, C, meta_, st_, l, 0, stream_);
             } else {
-                add_layer_norm(x, l ? out : nullptr, l ? fr : nullptr, residual_scale(l), w.ln1_w, w.ln1_b, a, T, C_,
+                add_layer_norm(x, l ? out : nullptr, l ? fr : nullptr, residual_scale(l), w.ln1_w, w.ln1_b, a, T, C,
                                meta_, st_, l, 0, prev0, stream_);
-                shift_mix(a, prev0, w.att_mix, 4, mix, mix_plane, T, C_, meta_, st_, l, 0, stream_);
+                shift_mix(a, prev0, w.att_mix, 4, mix, mix_plane, T, C, meta_, st_, l, 0, stream_);
             }
-            gemm(w.att_rkvg, A_, C_, mix, rkvg, T, 4, A_ * C_, mix_plane, rkvg_plane);
-            wkv(rkvg, rkvg_plane, w.decay, w.bonus, w.lnx_w, w.lnx_b, og, n_items, H_, A_, meta_, st_, l, C_, stream_);
-            gemm(w.att_o, C_, A_, og, out, T);
+            gemm(w.att_rkvg, A, C, mix, rkvg, T, 4, A * C, mix_plane, rkvg_plane);
+            wkv(rkvg, rkvg_plane, w.decay, w.bonus, w.lnx_w, w.lnx_b, og, n_items, H, A, meta_, st_, l, C, stream_);
+            gemm(w.att_o, C, A, og, out, T);
             // ---- channel mixing ----
             if (decode_only) {
-                add_norm_mix(x, out, nullptr, 1.0f, w.ln2_w, w.ln2_b, w.ffn_mix, 2, mix, mix_plane, T, C_, meta_, st_, l,
-                             ffn_part, stream_);
+                add_norm_mix(x, out, nullptr, 1.0f, w.ln2_w, w.ln2_b, w.ffn_mix, 2, mix, mix_plane, T, C, meta_, st_, l,
+                             d_.ffn_part, stream_);
             } else {
-                add_layer_norm(x, out, nullptr, 1.0f, w.ln2_w, w.ln2_b, a, T, C_, meta_, st_, l, ffn_part, prev0,
+                add_layer_norm(x, out, nullptr, 1.0f, w.ln2_w, w.ln2_b, a, T, C, meta_, st_, l, d_.ffn_part, prev0,
                                stream_);
-                shift_mix(a, prev0, w.ffn_mix, 2, mix, mix_plane, T, C_, meta_, st_, l, ffn_part, stream_);
+                shift_mix(a, prev0, w.ffn_mix, 2, mix, mix_plane, T, C, meta_, st_, l, d_.ffn_part, stream_);
             }
-            gemm(w.ffn_k, F_, C_, mix, fk, T);
-            gemm(w.ffn_r, C_, C_, mix + mix_plane, fr, T);
-            relu_square(fk, fk16, T * F_, stream_);
-            gemm(w.ffn_v, C_, F_, fk16, out, T);
+            gemm(w.ffn_k, F, C, mix, fk, T);
+            gemm(w.ffn_r, C, C, mix + mix_plane, fr, T);
+            relu_square(fk, fk16, T * F, stream_);
+            gemm(w.ffn_v, C, F, fk16, out, T);
         }
     }
 
@@ -251,7 +243,7 @@ private:
     const DeviceWeights &w_;
     int32_t n_slots_;
     int64_t T_;
-    int64_t C_, A_, F_, V_, H_, L_, layer_floats_, slot_floats_;
+    const ForwardDims d_;
     size_t emb_row_bytes_, meta_ints_ = 0;
     cudaStream_t stream_ = nullptr;
     cublasHandle_t blas_ = nullptr;

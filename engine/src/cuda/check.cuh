@@ -1,5 +1,5 @@
 // CUDA/cuBLAS status checks that turn failures into rwkv5::Error, plus the
-// small device buffer every CUDA file of the backend allocates through.
+// owned device and pinned host buffers every CUDA file of the backend allocates through.
 #pragma once
 
 #include <cublas_v2.h>
@@ -28,15 +28,32 @@ inline void check(cublasStatus_t s, const char *what) {
     }
 }
 
-// An owned device allocation (cudaMalloc); freed on the device it came from.
-class DeviceBuffer {
+// What CudaBuffer allocates: device memory (cudaMalloc), freed on the device
+// it came from, or page-locked host memory (cudaMallocHost) for asynchronous
+// copies.
+struct DeviceMemory {
+    static constexpr const char *kAllocName = "cudaMalloc";
+    static cudaError_t allocate(void **ptr, size_t bytes) { return cudaMalloc(ptr, bytes); }
+    static void deallocate(void *ptr) { cudaFree(ptr); }
+};
+struct PinnedMemory {
+    static constexpr const char *kAllocName = "cudaMallocHost";
+    static cudaError_t allocate(void **ptr, size_t bytes) { return cudaMallocHost(ptr, bytes); }
+    static void deallocate(void *ptr) { cudaFreeHost(ptr); }
+};
+
+// An owned allocation of `Memory`; move-only.
+template <class Memory>
+class CudaBuffer {
 public:
-    DeviceBuffer() = default;
-    explicit DeviceBuffer(size_t bytes) : size_(bytes) {
-        if (bytes) check(cudaMalloc(&ptr_, bytes), ("cudaMalloc of " + std::to_string(bytes) + " bytes").c_str());
+    CudaBuffer() = default;
+    explicit CudaBuffer(size_t bytes) : size_(bytes) {
+        if (bytes)
+            check(Memory::allocate(&ptr_, bytes),
+                  (std::string(Memory::kAllocName) + " of " + std::to_string(bytes) + " bytes").c_str());
     }
-    DeviceBuffer(DeviceBuffer &&o) noexcept : ptr_(o.ptr_), size_(o.size_) { o.ptr_ = nullptr; o.size_ = 0; }
-    DeviceBuffer &operator=(DeviceBuffer &&o) noexcept {
+    CudaBuffer(CudaBuffer &&o) noexcept : ptr_(o.ptr_), size_(o.size_) { o.ptr_ = nullptr; o.size_ = 0; }
+    CudaBuffer &operator=(CudaBuffer &&o) noexcept {
         if (this != &o) {
             release();
             ptr_ = o.ptr_;
@@ -46,50 +63,21 @@ public:
         }
         return *this;
     }
-    ~DeviceBuffer() { release(); }
+    ~CudaBuffer() { release(); }
     template <class T>
     T *as() const { return static_cast<T *>(ptr_); }
     size_t size() const { return size_; }
 
 private:
     void release() {
-        if (ptr_) cudaFree(ptr_);
+        if (ptr_) Memory::deallocate(ptr_);
         ptr_ = nullptr;
     }
     void *ptr_ = nullptr;
     size_t size_ = 0;
 };
 
-// Page-locked host memory (cudaMallocHost) for asynchronous copies.
-class PinnedBuffer {
-public:
-    PinnedBuffer() = default;
-    explicit PinnedBuffer(size_t bytes) : size_(bytes) {
-        if (bytes) check(cudaMallocHost(&ptr_, bytes), ("cudaMallocHost of " + std::to_string(bytes) + " bytes").c_str());
-    }
-    PinnedBuffer(PinnedBuffer &&o) noexcept : ptr_(o.ptr_), size_(o.size_) { o.ptr_ = nullptr; o.size_ = 0; }
-    PinnedBuffer &operator=(PinnedBuffer &&o) noexcept {
-        if (this != &o) {
-            release();
-            ptr_ = o.ptr_;
-            size_ = o.size_;
-            o.ptr_ = nullptr;
-            o.size_ = 0;
-        }
-        return *this;
-    }
-    ~PinnedBuffer() { release(); }
-    template <class T>
-    T *as() const { return static_cast<T *>(ptr_); }
-    size_t size() const { return size_; }
-
-private:
-    void release() {
-        if (ptr_) cudaFreeHost(ptr_);
-        ptr_ = nullptr;
-    }
-    void *ptr_ = nullptr;
-    size_t size_ = 0;
-};
+using DeviceBuffer = CudaBuffer<DeviceMemory>;
+using PinnedBuffer = CudaBuffer<PinnedMemory>;
 
 }  // namespace rwkv5::cuda

@@ -33,6 +33,34 @@ __device__ float block_sum(float v, float *shared) {
     return warp_sum(t);
 }
 
+// LayerNorm statistics of a row: its mean and 1 / sqrt(var + eps).
+struct RowNorm {
+    float mean, inv;
+};
+
+// The residual update of row t (one block per row), in place: xt += gate ?
+// sigmoid(gate) * delta : delta (when delta), then xt *= scale; returns the
+// updated row's LayerNorm statistics.
+__device__ __forceinline__ RowNorm add_residual_norm(float *xt, const float *delta, const float *gate, float scale,
+                                                     int64_t t, int64_t C) {
+    __shared__ float red[32];
+    float sum = 0.0f;
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+        float v = xt[c];
+        if (delta) v += gate ? sigmoidf(gate[t * C + c]) * delta[t * C + c] : delta[t * C + c];
+        v *= scale;
+        xt[c] = v;
+        sum += v;
+    }
+    const float mean = block_sum(sum, red) / float(C);
+    float var = 0.0f;
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+        const float d = xt[c] - mean;
+        var += d * d;
+    }
+    return RowNorm{mean, rsqrtf(block_sum(var, red) / float(C) + kLayerNormEps)};
+}
+
 __global__ void embed_kernel(const void *rows, cpu::WeightType type, float *x, int64_t C) {
     const int64_t t = blockIdx.x;
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
@@ -50,25 +78,10 @@ __global__ void embed_kernel(const void *rows, cpu::WeightType type, float *x, i
 __global__ void add_layer_norm_kernel(float *x, const float *delta, const float *gate, float scale, const float *g,
                                       const float *b, float *a, int64_t C, BatchMeta meta, StateView st, int64_t l,
                                       int64_t part, float *prev0) {
-    __shared__ float red[32];
     const int64_t t = blockIdx.x;
     float *xt = x + t * C;
-    float sum = 0.0f;
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-        float v = xt[c];
-        if (delta) v += gate ? sigmoidf(gate[t * C + c]) * delta[t * C + c] : delta[t * C + c];
-        v *= scale;
-        xt[c] = v;
-        sum += v;
-    }
-    const float mean = block_sum(sum, red) / float(C);
-    float var = 0.0f;
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-        const float d = xt[c] - mean;
-        var += d * d;
-    }
-    const float inv = rsqrtf(block_sum(var, red) / float(C) + kLayerNormEps);
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) a[t * C + c] = (xt[c] - mean) * inv * g[c] + b[c];
+    const RowNorm n = add_residual_norm(xt, delta, gate, scale, t, C);
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) a[t * C + c] = (xt[c] - n.mean) * n.inv * g[c] + b[c];
     const int32_t item = meta.row_item[t];
     if (t == meta.item_begin[item]) {
         const float *saved = st.base + meta.item_slot[item] * st.slot_floats + l * st.layer_floats + part;
@@ -80,28 +93,13 @@ __global__ void add_norm_mix_kernel(float *x, const float *delta, const float *g
                                     const float *b, const float *m0, const float *m1, const float *m2, const float *m3,
                                     int n_mix, __half *out, int64_t out_stride, int64_t C, BatchMeta meta, StateView st,
                                     int64_t l, int64_t part) {
-    __shared__ float red[32];
     const int64_t t = blockIdx.x;
     float *xt = x + t * C;
-    float sum = 0.0f;
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-        float v = xt[c];
-        if (delta) v += gate ? sigmoidf(gate[t * C + c]) * delta[t * C + c] : delta[t * C + c];
-        v *= scale;
-        xt[c] = v;
-        sum += v;
-    }
-    const float mean = block_sum(sum, red) / float(C);
-    float var = 0.0f;
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-        const float d = xt[c] - mean;
-        var += d * d;
-    }
-    const float inv = rsqrtf(block_sum(var, red) / float(C) + kLayerNormEps);
+    const RowNorm n = add_residual_norm(xt, delta, gate, scale, t, C);
     const float *mix[4] = {m0, m1, m2, m3};
     float *saved = st.base + meta.item_slot[t] * st.slot_floats + l * st.layer_floats + part;
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-        const float at = (xt[c] - mean) * inv * g[c] + b[c], p = saved[c];
+        const float at = (xt[c] - n.mean) * n.inv * g[c] + b[c], p = saved[c];
 #pragma unroll
         for (int m = 0; m < 4; ++m)
             if (m < n_mix) out[m * out_stride + t * C + c] = __float2half_rn(at * mix[m][c] + p * (1.0f - mix[m][c]));

@@ -12,18 +12,11 @@ namespace {
 
 constexpr int kSkip = 77;
 
-struct Golden {
-    std::string name, dir, model_path, json;
-    bool rows_only = false;  // the 65536-vocab model stores selected rows only
-};
-
+// The CUDA backend with its fp16 weights, or the CPU backend at fp32.
 rwkv5_model *load(const std::string &path, rwkv5_backend backend) {
-    rwkv5_model_params p = rwkv5_model_default_params();
-    p.weight_type = backend == RWKV5_BACKEND_CUDA ? RWKV5_WEIGHTS_16BIT : RWKV5_WEIGHTS_FP32;
-    p.backend = backend;
-    rwkv5_error err{};
-    rwkv5_model *m = rwkv5_model_load(path.c_str(), &p, &err);
-    CHECK_MSG(m != nullptr, path + ": " + err.message);
+    rwkv5_model *m =
+        fx::load(path, backend == RWKV5_BACKEND_CUDA ? RWKV5_WEIGHTS_16BIT : RWKV5_WEIGHTS_FP32, backend);
+    CHECK_MSG(m != nullptr, path);
     return m;
 }
 
@@ -44,7 +37,7 @@ size_t argmax(const float *row, size_t V) { return size_t(std::max_element(row, 
 
 // Golden rows vs engine rows (`rows[i]` = engine row of golden row i): max
 // |Δ|, KL and argmax wherever the golden margin reaches the tolerance's.
-void check_logits(const Golden &g, const char *what, const std::vector<float> &golden, const std::vector<float> &mine,
+void check_logits(const fx::Golden &g, const char *what, const std::vector<float> &golden, const std::vector<float> &mine,
                   size_t V, const std::vector<int32_t> &rows, const fx::Tolerance &tol, double argmax_margin) {
     double max_abs = 0, kl = 0;
     int argmax_bad = 0, argmax_checked = 0;
@@ -69,7 +62,7 @@ void check_logits(const Golden &g, const char *what, const std::vector<float> &g
                                        argmax_bad, argmax_margin));
 }
 
-void check_state(const Golden &g, const char *what, const std::vector<float> &golden, const std::vector<float> &mine,
+void check_state(const fx::Golden &g, const char *what, const std::vector<float> &golden, const std::vector<float> &mine,
                  const rwkv5_model_info &info, const fx::Tolerance &tol) {
     CHECK_MSG(golden.size() == mine.size(), fx::fmt("%s %s: state size", g.name.c_str(), what));
     if (golden.size() != mine.size()) return;
@@ -80,26 +73,10 @@ void check_state(const Golden &g, const char *what, const std::vector<float> &go
     CHECK_MSG(d.wkv <= tol.wkv, fx::fmt("%s %s: wkv %g > %g", g.name.c_str(), what, d.wkv, tol.wkv));
 }
 
-std::vector<int32_t> all_rows(size_t n) {
-    std::vector<int32_t> r(n);
-    for (size_t i = 0; i < n; ++i) r[i] = int32_t(i);
-    return r;
-}
-
-std::vector<float> golden_logits(const Golden &g, const std::string &key, const std::string &file, size_t n,
-                                 std::vector<int32_t> &rows) {
-    if (g.rows_only) {
-        rows = fx::int_array_at(g.json, fx::find_key(g.json, "rows", fx::find_key(g.json, key, fx::find_key(g.json, "logits"))));
-        return fx::read_f32(g.dir + "/" + file.substr(0, file.size() - 4) + "_rows.f32");
-    }
-    rows = all_rows(n);
-    return fx::read_f32(g.dir + "/" + file);
-}
-
 // RWKV5.md §11 greedy rule for reduced precision: penalties and feeding follow
 // the golden tokens; the engine's pick must be golden wherever the margin is
 // >= argmax_margin.
-void check_greedy_teacher_forced(const Golden &g, rwkv5_context *ctx, int32_t V, std::vector<float> logits,
+void check_greedy_teacher_forced(const fx::Golden &g, rwkv5_context *ctx, int32_t V, std::vector<float> logits,
                                  double argmax_margin) {
     const size_t base = fx::find_key(g.json, "greedy_generation");
     const double presence = fx::number_at(g.json, fx::find_key(g.json, "presence", base));
@@ -136,7 +113,7 @@ void check_greedy_teacher_forced(const Golden &g, rwkv5_context *ctx, int32_t V,
     CHECK_MSG(bad == 0, fx::fmt("%s: %d teacher-forced greedy picks differ", g.name.c_str(), bad));
 }
 
-void run_goldens(const Golden &g) {
+void run_goldens(const fx::Golden &g) {
     std::printf("%s (%s)\n", g.name.c_str(), g.model_path.c_str());
     rwkv5_model *model = load(g.model_path, RWKV5_BACKEND_CUDA);
     if (!model) return;
@@ -154,18 +131,14 @@ void run_goldens(const Golden &g) {
     const std::vector<float> state_final = fx::read_f32(g.dir + "/state_final.f32");
     std::vector<int32_t> rows;
 
-    std::vector<float> rnn;
-    for (int32_t t = 0; t < n; ++t) {
-        const std::vector<float> l = fx::feed(ctx, int32_t(V), 0, &tokens[size_t(t)], 1, RWKV5_LOGITS_LAST);
-        rnn.insert(rnn.end(), l.begin(), l.end());
-    }
-    std::vector<float> gold = golden_logits(g, "rnn", "logits_rnn.f32", size_t(n), rows);
+    const std::vector<float> rnn = fx::feed_each(ctx, int32_t(V), 0, tokens);
+    std::vector<float> gold = fx::golden_logits(g, "rnn", "logits_rnn.f32", size_t(n), rows);
     check_logits(g, "rnn logits", gold, rnn, V, rows, tol, amargin);
     check_state(g, "rnn state_final", state_final, fx::get_state(ctx, 0), info, tol);
 
     rwkv5_slot_reset(ctx, 0, nullptr);
     const std::vector<float> seq = fx::feed(ctx, int32_t(V), 0, tokens.data(), n, RWKV5_LOGITS_ALL);
-    gold = golden_logits(g, "seq", "logits_seq.f32", size_t(n), rows);
+    gold = fx::golden_logits(g, "seq", "logits_seq.f32", size_t(n), rows);
     check_logits(g, "seq logits", gold, seq, V, rows, tol, amargin);
     check_state(g, "seq state_final", state_final, fx::get_state(ctx, 0), info, tol);
     check_greedy_teacher_forced(g, ctx, int32_t(V), std::vector<float>(seq.end() - long(V), seq.end()), amargin);
@@ -179,7 +152,7 @@ void run_goldens(const Golden &g) {
             l = fx::feed(ctx, int32_t(V), 0, tokens.data() + s, len, s + len == n ? RWKV5_LOGITS_LAST : RWKV5_LOGITS_NONE);
         }
         std::vector<int32_t> last_rows;
-        const std::vector<float> gold_seq = golden_logits(g, "seq", "logits_seq.f32", size_t(n), last_rows);
+        const std::vector<float> gold_seq = fx::golden_logits(g, "seq", "logits_seq.f32", size_t(n), last_rows);
         if (!g.rows_only || last_rows.back() == n - 1) {
             const std::vector<float> gold_last(gold_seq.end() - long(V), gold_seq.end());
             check_logits(g, fx::fmt("chunks of %d, last", chunk).c_str(), gold_last, l, V, {0}, tol, amargin);
@@ -188,12 +161,8 @@ void run_goldens(const Golden &g) {
     }
 
     fx::set_state(ctx, 0, fx::read_f32(g.dir + "/state_split.f32"));
-    std::vector<float> res;
-    for (int32_t t : resume) {
-        const std::vector<float> l = fx::feed(ctx, int32_t(V), 0, &t, 1, RWKV5_LOGITS_LAST);
-        res.insert(res.end(), l.begin(), l.end());
-    }
-    gold = golden_logits(g, "resume_rnn", "logits_resume.f32", resume.size(), rows);
+    const std::vector<float> res = fx::feed_each(ctx, int32_t(V), 0, resume);
+    gold = fx::golden_logits(g, "resume_rnn", "logits_resume.f32", resume.size(), rows);
     check_logits(g, "resume logits", gold, res, V, rows, tol, amargin);
     check_state(g, "resume state", fx::read_f32(g.dir + "/state_resume_final.f32"), fx::get_state(ctx, 0), info, tol);
     rwkv5_context_free(ctx);
@@ -208,69 +177,17 @@ void check_batch_equals_single(const std::string &path, const fx::Tolerance &tol
     if (!model) return;
     rwkv5_model_info info{};
     rwkv5_model_get_info(model, &info);
-    const int32_t V = info.n_vocab;
-    struct Stream {
-        std::vector<int32_t> tokens, chunks;
-    };
-    const std::vector<Stream> streams = {
-        {{5, 17, 300, 2, 9, 44, 81, 600, 7, 3, 1000, 12}, {7, 1, 1, 1, 1, 1}},
-        {{901, 33, 64, 128, 256, 512}, {1, 1, 1, 1, 1, 1}},
-        {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, {3, 5, 1, 9}},
-        {{1023, 0, 77}, {2, 1}},
-    };
-    std::vector<std::vector<float>> alone_logits(streams.size()), alone_state(streams.size());
-    for (size_t s = 0; s < streams.size(); ++s) {
-        rwkv5_context *ctx = fx::context(model, 1);
-        size_t pos = 0;
-        for (int32_t len : streams[s].chunks) {
-            std::vector<int32_t> toks(streams[s].tokens.begin() + long(pos), streams[s].tokens.begin() + long(pos) + len);
-            for (int32_t &t : toks) t %= V;
-            const std::vector<float> l = fx::feed(ctx, V, 0, toks.data(), len, RWKV5_LOGITS_ALL);
-            alone_logits[s].insert(alone_logits[s].end(), l.begin(), l.end());
-            pos += size_t(len);
-        }
-        alone_state[s] = fx::get_state(ctx, 0);
-        rwkv5_context_free(ctx);
-    }
-    const int32_t slot_of[] = {2, 0, 3, 1};
-    rwkv5_context *ctx = fx::context(model, 4);
-    std::vector<std::vector<float>> batch_logits(streams.size());
-    std::vector<std::vector<int32_t>> toks(streams.size());
-    for (size_t s = 0; s < streams.size(); ++s) {
-        toks[s] = streams[s].tokens;
-        for (int32_t &t : toks[s]) t %= V;
-    }
-    std::vector<size_t> pos(streams.size(), 0), step(streams.size(), 0);
-    for (;;) {
-        std::vector<rwkv5_batch_item> items;
-        std::vector<size_t> which;
-        for (size_t s = 0; s < streams.size(); ++s) {
-            if (step[s] == streams[s].chunks.size()) continue;
-            items.push_back({slot_of[s], &toks[s][pos[s]], streams[s].chunks[step[s]], RWKV5_LOGITS_ALL});
-            which.push_back(s);
-        }
-        if (items.empty()) break;
-        rwkv5_error err{};
-        CHECK_MSG(rwkv5_decode(ctx, items.data(), int32_t(items.size()), &err) == RWKV5_OK, err.message);
-        for (size_t i = 0; i < items.size(); ++i) {
-            int32_t rows = 0;
-            const float *l = rwkv5_get_logits(ctx, int32_t(i), &rows);
-            CHECK(rows == items[i].n_tokens);
-            if (l) batch_logits[which[i]].insert(batch_logits[which[i]].end(), l, l + size_t(rows) * size_t(V));
-            pos[which[i]] += size_t(items[i].n_tokens);
-            ++step[which[i]];
-        }
-    }
-    for (size_t s = 0; s < streams.size(); ++s) {
-        const bool same_size = batch_logits[s].size() == alone_logits[s].size();
+    const fx::BatchAndSeparate run = fx::run_batch_and_separate(model);
+    for (size_t s = 0; s < run.alone.size(); ++s) {
+        const std::vector<float> &batched = run.batched[s].logits, &alone = run.alone[s].logits;
+        const bool same_size = batched.size() == alone.size();
         CHECK_MSG(same_size, fx::fmt("stream %zu: logits rows differ", s));
-        const double d = same_size ? fx::max_abs_diff(batch_logits[s].data(), alone_logits[s].data(), batch_logits[s].size()) : 1e9;
-        const fx::StateDiff sd = fx::state_diff(alone_state[s], fx::get_state(ctx, slot_of[s]), info);
+        const double d = same_size ? fx::max_abs_diff(batched.data(), alone.data(), batched.size()) : 1e9;
+        const fx::StateDiff sd = fx::state_diff(run.alone[s].state, run.batched[s].state, info);
         std::printf("  stream %zu: max|dlogits| %.3g  max|datt_x,ffn_x| %.3g  max|dS| %.3g\n", s, d, sd.att_ffn, sd.wkv);
         CHECK_MSG(d <= tol.logits, fx::fmt("stream %zu: batched logits differ by %g", s, d));
         CHECK_MSG(sd.att_ffn <= tol.att_ffn && sd.wkv <= tol.wkv, fx::fmt("stream %zu: batched state differs", s));
     }
-    rwkv5_context_free(ctx);
     rwkv5_model_free(model);
 }
 
@@ -307,10 +224,6 @@ void check_state_crosses_backends(const std::string &path, const std::vector<int
     rwkv5_model_free(cpu);
 }
 
-Golden golden(const std::string &name, const std::string &dir, const std::string &model_path, bool rows_only) {
-    return Golden{name, dir, model_path, fx::read_text(dir + "/manifest.json"), rows_only};
-}
-
 }  // namespace
 
 int main() {
@@ -321,21 +234,14 @@ int main() {
     }
     const std::string fix = RWKV5_FIXTURES_DIR;
     const std::string tiny = fix + "/golden/tiny-L3-C128-V1024", deep = fix + "/golden/deep-L7-C64-V512";
-    std::vector<Golden> models = {
-        golden("tiny-L3-C128-V1024 fp32 file", tiny, fix + "/models/tiny-L3-C128-V1024.fp32.pth", false),
-        golden("tiny-L3-C128-V1024 bf16 file", tiny, fix + "/models/tiny-L3-C128-V1024.bf16.pth", false),
-        golden("tiny-L3-C128-V1024 fp16 file", tiny, fix + "/models/tiny-L3-C128-V1024.fp16.pth", false),
-        golden("deep-L7-C64-V512", deep, fix + "/models/deep-L7-C64-V512.bf16.pth", false),
+    std::vector<fx::Golden> models = {
+        fx::golden("tiny-L3-C128-V1024 fp32 file", tiny, fix + "/models/tiny-L3-C128-V1024.fp32.pth", false),
+        fx::golden("tiny-L3-C128-V1024 bf16 file", tiny, fix + "/models/tiny-L3-C128-V1024.bf16.pth", false),
+        fx::golden("tiny-L3-C128-V1024 fp16 file", tiny, fix + "/models/tiny-L3-C128-V1024.fp16.pth", false),
+        fx::golden("deep-L7-C64-V512", deep, fix + "/models/deep-L7-C64-V512.bf16.pth", false),
     };
-    const std::string world = fx::shared_dir() + "/fixtures";
-    if (fx::file_exists(world + "/models/world-L2-C64-V65536.bf16.pth")) {
-        models.push_back(golden("world-L2-C64-V65536", world + "/golden/world-L2-C64-V65536",
-                                world + "/models/world-L2-C64-V65536.bf16.pth", true));
-    } else {
-        std::printf("SKIP world-L2-C64-V65536: %s/models/world-L2-C64-V65536.bf16.pth not found (set RWKV_SHARED_DIR)\n",
-                    world.c_str());
-    }
-    for (const Golden &g : models) run_goldens(g);
+    fx::add_world_golden(models);
+    for (const fx::Golden &g : models) run_goldens(g);
     const fx::Tolerance tol = fx::tolerance(models[0].json, "fp16");
     check_batch_equals_single(models[0].model_path, tol);
     check_batch_equals_single(models[3].model_path, fx::tolerance(models[3].json, "fp16"));
