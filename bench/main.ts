@@ -1,11 +1,12 @@
 import type {Bench} from "./Bench.ts";
 import {engineBench} from "./engineBench.ts";
 import {runtimeBench} from "./runtimeBench.ts";
+import {samplerBench} from "./samplerBench.ts";
 import {storeBench} from "./storeBench.ts";
 import {tokenizerBench} from "./tokenizerBench.ts";
 
 /** Every benchmark, in the order a plain `npm run bench` runs them. */
-const benches: readonly Bench[] = [engineBench, tokenizerBench, storeBench, runtimeBench];
+const benches: readonly Bench[] = [engineBench, tokenizerBench, samplerBench, storeBench, runtimeBench];
 
 const names = process.argv.slice(2);
 const unknown = names.filter((name) => !benches.some((bench) => bench.name === name));

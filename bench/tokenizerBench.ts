@@ -1,7 +1,5 @@
 import {existsSync} from "node:fs";
 import {fileURLToPath} from "node:url";
-import {Sampler} from "../src/inference/Sampler.ts";
-import {chatSamplingDefaults} from "../src/inference/SamplingOptions.ts";
 import {StreamingDecoder} from "../src/inference/StreamingDecoder.ts";
 import {Tokenizer, worldVocabFileName} from "../src/inference/Tokenizer.ts";
 import type {Bench} from "./Bench.ts";
@@ -10,7 +8,6 @@ import type {Bench} from "./Bench.ts";
 const encodeAimMBps = 20;
 const corpusBytes = 8 * 1024 * 1024;
 const runs = 5;
-const sampledTokens = 200;
 
 /** Mixed text of chat traffic: English, code, CJK, emoji (with ZWJ sequences), Cyrillic. */
 const corpusParts = [
@@ -47,22 +44,9 @@ function vocabPath(): string | undefined {
     return candidates.find((path): path is string => typeof path === "string" && existsSync(path));
 }
 
-/** Gaussian logits with a few strong candidates, the rough shape of a language model's output. */
-function syntheticLogits(nVocab: number): Float32Array {
-    let state = 1;
-    const uniform = (): number => {
-        state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-        return (state + 0.5) / 2 ** 32;
-    };
-    const logits = new Float32Array(nVocab);
-    for (let i = 0; i < nVocab; i += 1) logits[i] = 2 * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-    for (let i = 0; i < 8; i += 1) logits[Math.floor(uniform() * nVocab)] = 12 + i;
-    return logits;
-}
-
 export const tokenizerBench: Bench = {
     name: "tokenizer",
-    summary: "World tokenizer encode/decode throughput on mixed text, and sampling time per token (one core)",
+    summary: "World tokenizer encode/decode throughput on mixed text (one core); sampling is the sampler bench",
     async run() {
         const path = vocabPath();
         if (path === undefined) {
@@ -88,22 +72,11 @@ export const tokenizerBench: Bench = {
             decoder.flush();
         });
 
-        const logits = syntheticLogits(65536);
-        const samplerMs = (topP: number): number => {
-            const sampler = new Sampler({...chatSamplingDefaults, topP, seed: 1});
-            return (medianSeconds(() => {
-                for (let i = 0; i < sampledTokens; i += 1) sampler.sample(logits.slice());
-            }) * 1000) / sampledTokens;
-        };
-
         const encodeMBps = megabytes / encodeSeconds;
         console.log(`vocab: ${path} (${tokenizer.vocabSize} ids, loaded and validated in ${loadMs.toFixed(0)} ms)`);
         console.log(`corpus: ${megabytes.toFixed(1)} MB mixed text, ${ids.length} tokens (${(bytes.length / ids.length).toFixed(2)} bytes/token); median of ${runs}`);
         console.log(`encode:            ${encodeMBps.toFixed(1)} MB/s  = ${(encodeMBps / encodeAimMBps).toFixed(2)}× the ${encodeAimMBps} MB/s aim, ${((utf8Seconds / encodeSeconds) * 100).toFixed(0)}% of TextEncoder's UTF-8 speed (${(megabytes / utf8Seconds).toFixed(0)} MB/s) measured alongside`);
         console.log(`decode:            ${(megabytes / decodeSeconds).toFixed(1)} MB/s`);
         console.log(`streaming decode:  ${(megabytes / streamSeconds).toFixed(1)} MB/s (${((streamSeconds / ids.length) * 1e9).toFixed(0)} ns/token)`);
-        for (const topP of [0.3, 0.85]) {
-            console.log(`sample (65536 logits, chat penalties, top-p ${topP}): ${samplerMs(topP).toFixed(2)} ms/token`);
-        }
     },
 };

@@ -1,5 +1,6 @@
 import {getRandomValues} from "node:crypto";
 import {BotError} from "../errors/BotError.ts";
+import {Nucleus} from "./Nucleus.ts";
 import {samplingOptionProblems} from "./SamplingOptions.ts";
 import type {SamplingOptions} from "./SamplingOptions.ts";
 
@@ -29,9 +30,8 @@ export class Sampler {
     readonly #uncounted: ReadonlySet<number>;
     readonly #occurrence = new Map<number, number>();
     readonly #random: () => number;
-    #probs = new Float32Array(0);
-    #bits = new Uint32Array(0);
-    #candidates = new Uint32Array(0);
+    readonly #nucleus = new Nucleus();
+    #weights = new Float64Array(0);
 
     /** Throws a `BotError` `sampling/invalid_options` listing every problem with `options`. */
     constructor(options: SamplingOptions, context: SamplerContext = {}) {
@@ -57,11 +57,15 @@ export class Sampler {
         if (this.options.temperature === 0) {
             token = argmax(logits);
         } else {
-            const {ids, probs} = this.distribution(logits);
+            const count = this.#nucleus.select(logits, this.options.topP, this.options.topK);
+            const total = this.#weigh(count);
+            const ids = this.#nucleus.ids;
+            const weights = this.#weights;
+            // One random number and the same subtractions in the same order as ever, so a seed keeps its tokens.
             let u = this.#random();
-            token = ids[ids.length - 1] as number;
-            for (let i = 0; i < ids.length; i += 1) {
-                u -= probs[i] as number;
+            token = ids[count - 1] as number;
+            for (let i = 0; i < count; i += 1) {
+                u -= (weights[i] as number) / total;
                 if (u < 0) {
                     token = ids[i] as number;
                     break;
@@ -105,94 +109,31 @@ export class Sampler {
             const ids = Int32Array.from(indicesWhere(logits, (value) => value === best));
             return {ids, probs: new Float64Array(ids.length).fill(1 / ids.length)};
         }
-        const probs = this.#softmax(logits);
-        // Upstream zeroes p < cutoff only, so ids tied with the cutoff survive.
-        let ids = keptByProbability(probs, this.#bits, this.#cutoffBits());
-        const {topK, temperature} = this.options;
-        if (topK > 0 && topK < ids.length) ids = ids.slice(0, topK);
-        const out = new Float64Array(ids.length);
-        let total = 0;
-        for (let i = 0; i < ids.length; i += 1) {
-            const p = probs[ids[i] as number] as number;
-            out[i] = temperature === 1 ? p : Math.fround(p ** (1 / temperature));
-            total += out[i] as number;
-        }
-        for (let i = 0; i < ids.length; i += 1) out[i] = (out[i] as number) / total;
-        return {ids, probs: out};
-    }
-
-    /** Softmax into a reused float32 buffer, like upstream's `F.softmax(logits.float())`. */
-    #softmax(logits: Float32Array): Float32Array {
-        if (this.#probs.length !== logits.length) {
-            this.#probs = new Float32Array(logits.length);
-            this.#bits = new Uint32Array(this.#probs.buffer);
-            this.#candidates = new Uint32Array(logits.length);
-        }
-        const probs = this.#probs;
-        const max = logits[argmax(logits)] as number;
-        let sum = 0;
-        for (let i = 0; i < logits.length; i += 1) {
-            const e = Math.exp((logits[i] as number) - max);
-            probs[i] = e;
-            sum += e;
-        }
-        for (let i = 0; i < probs.length; i += 1) probs[i] = (probs[i] as number) / sum;
-        return probs;
+        const count = this.#nucleus.select(logits, this.options.topP, this.options.topK);
+        const total = this.#weigh(count);
+        const probs = new Float64Array(count);
+        for (let i = 0; i < count; i += 1) probs[i] = (this.#weights[i] as number) / total;
+        return {ids: this.#nucleus.ids.slice(0, count), probs};
     }
 
     /**
-     * The top-p cutoff of the probabilities last computed by {@link Sampler.#softmax}, as float32
-     * bits: upstream sorts all probabilities and takes the first whose float32 running sum reaches
-     * top-p. Sorting 65536 values per token is wasteful, so the mass per float32 exponent picks
-     * the few ids that can matter, and only those are sorted (non-negative floats order as their bits).
+     * The temperature-adjusted weights of the `count` kept ids, in draw order, into a reused buffer;
+     * returns their sum (in that order, as the draw's normalisation always has).
      */
-    #cutoffBits(): number {
-        const bits = this.#bits;
-        const probs = this.#probs;
-        const topP = Math.fround(this.options.topP);
-        const massByExponent = new Float64Array(256);
-        let exponent = 0;
-        for (let i = 0; i < bits.length; i += 1) {
-            const bucket = (bits[i] as number) >>> 23;
-            massByExponent[bucket] = (massByExponent[bucket] as number) + (probs[i] as number);
-            if (bucket > exponent) exponent = bucket;
+    #weigh(count: number): number {
+        if (this.#weights.length < count) this.#weights = new Float64Array(this.#nucleus.probs.length);
+        const {temperature} = this.options;
+        const probs = this.#nucleus.probs;
+        const weights = this.#weights;
+        let total = 0;
+        for (let i = 0; i < count; i += 1) {
+            const p = probs[i] as number;
+            const weight = temperature === 1 ? p : Math.fround(p ** (1 / temperature));
+            weights[i] = weight;
+            total += weight;
         }
-        for (let mass = 0; exponent > 0; exponent -= 1) {
-            mass += massByExponent[exponent] as number;
-            if (mass >= topP) break;
-        }
-        for (;; exponent -= 1) {
-            let count = 0;
-            const floor = exponent << 23;
-            for (let i = 0; i < bits.length; i += 1) {
-                if ((bits[i] as number) >= floor) this.#candidates[count++] = bits[i] as number;
-            }
-            const sorted = this.#candidates.subarray(0, count).sort();
-            const values = new Float32Array(sorted.buffer, 0, count);
-            let cumulative = 0;
-            for (let i = count - 1; i >= 0; i -= 1) {
-                cumulative = Math.fround(cumulative + (values[i] as number));
-                if (cumulative >= topP) return sorted[i] as number;
-            }
-            // Rounding can keep the float32 sum of everything just under a top-p near 1:
-            // upstream then falls back to its first index (greedy), which is surely unintended; keep all.
-            if (exponent === 0) return sorted[0] as number;
-        }
+        return total;
     }
-}
-
-/** The ids whose probability's bits are ≥ `cutoff`, by probability (descending), ties by id. */
-function keptByProbability(probs: Float32Array, bits: Uint32Array, cutoff: number): Int32Array {
-    // One native numeric sort of keys that pack the probability's bits above the reversed id.
-    const idSpan = 2 ** Math.ceil(Math.log2(probs.length + 1));
-    const keys: number[] = [];
-    for (let i = 0; i < bits.length; i += 1) {
-        if ((bits[i] as number) >= cutoff) keys.push((bits[i] as number) * idSpan + (idSpan - 1 - i));
-    }
-    const sorted = Float64Array.from(keys).sort();
-    const ids = new Int32Array(sorted.length);
-    for (let i = 0; i < sorted.length; i += 1) ids[i] = idSpan - 1 - ((sorted[sorted.length - 1 - i] as number) % idSpan);
-    return ids;
 }
 
 function argmax(values: Float32Array): number {
