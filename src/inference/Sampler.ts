@@ -63,7 +63,11 @@ export class Sampler {
             const weights = this.#weights;
             // One random number and the same subtractions in the same order as ever, so a seed keeps its tokens.
             let u = this.#random();
-            token = ids[count - 1] as number;
+            // Rounding can leave u ≥ 0 after the last subtraction: fall back to the least likely
+            // id that has any weight, never to a banned (zero-probability) one kept by a top-p of 1.
+            let last = count - 1;
+            while (last > 0 && (weights[last] as number) === 0) last -= 1;
+            token = ids[last] as number;
             for (let i = 0; i < count; i += 1) {
                 u -= (weights[i] as number) / total;
                 if (u < 0) {
