@@ -1,4 +1,4 @@
-import {readFile} from "node:fs/promises";
+import {readFile, stat} from "node:fs/promises";
 import {userInfo} from "node:os";
 import {basename} from "node:path";
 import {createInterface} from "node:readline";
@@ -67,13 +67,14 @@ export class ConsoleAdapter implements Adapter {
         if (!this.#stopped.signal.aborted) this.#options.onEnd?.();
     }
 
-    // `/import FILE` carries the file's bytes, like an attachment on a chat platform.
+    // `/import FILE` carries the file, like an attachment on a chat platform, read only by the command.
     async #attachmentFor(line: string): Promise<{attachment?: TurnAttachment}> {
         const match = /^\/import\s+(.+)$/i.exec(line.trim());
         if (match === null) return {};
         const path = match[1]!.trim();
         try {
-            return {attachment: {name: basename(path), bytes: await readFile(path)}};
+            const {size} = await stat(path);
+            return {attachment: {name: basename(path), size, read: () => readFile(path)}};
         } catch (error) {
             this.#options.output.write(`(cannot read ${path}: ${(error as Error).message})\n`);
             return {};

@@ -1,18 +1,19 @@
 import {Client, DiscordjsErrorCodes, Events, GatewayIntentBits, MessageFlags, Partials} from "discord.js";
-import type {ChatInputCommandInteraction, Interaction, Message, PartialMessage} from "discord.js";
+import type {ChatInputCommandInteraction, GatewayDispatchPayload, Interaction, Message, PartialMessage} from "discord.js";
 import type {Adapter, TurnHandler} from "../../src/app/Adapter.ts";
 import type {ReplySink} from "../../src/app/ReplySink.ts";
 import type {Turn} from "../../src/app/Turn.ts";
 import {BotError, ConfigError, UserFacingError, asBotError} from "../../src/errors/BotError.ts";
 import type {EditThrottle} from "../../src/scheduler/EditThrottle.ts";
+import {remoteAttachment} from "../shared/remoteAttachment.ts";
+import type {RemoteFile} from "../shared/remoteAttachment.ts";
 import type {DiscordConfig} from "./discordConfig.ts";
 import {describeError} from "./describeError.ts";
 import {DiscordReplySink} from "./DiscordReplySink.ts";
 import {interactionReplyTarget} from "./interactionReplyTarget.ts";
 import {messageReplyTarget} from "./messageReplyTarget.ts";
-import {readAttachment} from "./readAttachment.ts";
-import type {AttachmentSource} from "./readAttachment.ts";
 import {readInteraction} from "./readInteraction.ts";
+import type {InteractionChannelPayload} from "./readInteraction.ts";
 import {readMessage} from "./readMessage.ts";
 import type {ReplyTarget} from "./ReplyTarget.ts";
 import {IMPORT_FILE_OPTION, PERSONA_OPTION, RWKV_COMMAND, SETTINGS_OPTION, rwkvCommand} from "./rwkvCommand.ts";
@@ -61,6 +62,8 @@ export class DiscordAdapter implements Adapter {
     readonly #typingIntervalMs: number | undefined;
     readonly #aborts = new Map<string, AbortController>();
     readonly #running = new Set<Promise<void>>();
+    // Interaction payloads' channels by interaction id, for threads discord.js has not cached.
+    readonly #interactionChannels = new Map<string, InteractionChannelPayload>();
     #client: Client | null = null;
 
     constructor(options: DiscordAdapterOptions) {
@@ -88,6 +91,7 @@ export class DiscordAdapter implements Adapter {
             ...(config.apiUrl !== undefined && {rest: {api: config.apiUrl}}),
         });
         this.#client = client;
+        client.on(Events.Raw, (packet: GatewayDispatchPayload) => this.#onRaw(packet));
         client.on(Events.MessageCreate, (message) => this.#onMessage(message, onTurn));
         client.on(Events.InteractionCreate, (interaction) => this.#onInteraction(interaction, onTurn));
         client.on(Events.MessageDelete, (message) => this.#abort(message, "the message was deleted"));
@@ -147,14 +151,28 @@ export class DiscordAdapter implements Adapter {
         this.#track(turn.id, controller, this.#handle(turn, sink, onTurn, message.attachments.first()));
     }
 
+    #onRaw(packet: GatewayDispatchPayload): void {
+        if (packet.t !== "INTERACTION_CREATE" || packet.d.channel === undefined) return;
+        // Entries are taken by #onInteraction; a bound keeps any it never sees from piling up.
+        if (this.#interactionChannels.size >= 1000) this.#interactionChannels.clear();
+        this.#interactionChannels.set(packet.d.id, packet.d.channel);
+    }
+
     #onInteraction(interaction: Interaction, onTurn: TurnHandler): void {
+        const rawChannel = this.#interactionChannels.get(interaction.id);
+        this.#interactionChannels.delete(interaction.id);
         if (!interaction.isChatInputCommand() || interaction.commandName !== RWKV_COMMAND) return;
         const controller = new AbortController();
-        const started = this.#command(interaction, controller, onTurn);
+        const started = this.#command(interaction, controller, onTurn, rawChannel);
         this.#track(interaction.id, controller, started);
     }
 
-    async #command(interaction: ChatInputCommandInteraction, controller: AbortController, onTurn: TurnHandler): Promise<void> {
+    async #command(
+        interaction: ChatInputCommandInteraction,
+        controller: AbortController,
+        onTurn: TurnHandler,
+        rawChannel: InteractionChannelPayload | undefined,
+    ): Promise<void> {
         const botUserId = this.#client?.user?.id;
         if (botUserId === undefined) return;
         try {
@@ -168,7 +186,7 @@ export class DiscordAdapter implements Adapter {
         const file = interaction.options.getAttachment(IMPORT_FILE_OPTION) ?? undefined;
         const args = interaction.options.getString(SETTINGS_OPTION) ?? interaction.options.getString(PERSONA_OPTION) ?? "";
         const command = {name: interaction.options.getSubcommand(), args: args.trim()};
-        const turn = toTurn(readInteraction(interaction, command, file !== undefined), {botUserId, allowDms: this.#config.allowDms, signal: controller.signal});
+        const turn = toTurn(readInteraction(interaction, command, file !== undefined, rawChannel), {botUserId, allowDms: this.#config.allowDms, signal: controller.signal});
         if (turn === null) {
             await sink.fail(new UserFacingError("adapter/dm_disabled", "This bot does not answer in direct messages."));
             return;
@@ -184,10 +202,10 @@ export class DiscordAdapter implements Adapter {
         });
     }
 
-    async #handle(turn: Turn, sink: ReplySink, onTurn: TurnHandler, file: AttachmentSource | undefined): Promise<void> {
+    async #handle(turn: Turn, sink: ReplySink, onTurn: TurnHandler, file: RemoteFile | undefined): Promise<void> {
         try {
-            const withFile = file === undefined ? turn : {...turn, attachment: await readAttachment(file, this.#config.maxAttachmentBytes, turn.signal)};
-            await onTurn(withFile, sink);
+            const attachment = file === undefined ? undefined : remoteAttachment(file, {maxBytes: this.#config.maxAttachmentBytes, signal: turn.signal, platform: "Discord"});
+            await onTurn(attachment === undefined ? turn : {...turn, attachment}, sink);
         } catch (error) {
             const failure = asBotError(error);
             if (!(failure instanceof UserFacingError)) this.#log.error(`discord: turn ${turn.id} in ${turn.conversation} failed: ${describeError(failure)}`);

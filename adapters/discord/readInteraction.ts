@@ -1,15 +1,36 @@
+import {ChannelType} from "discord.js";
 import type {ChatInputCommandInteraction} from "discord.js";
 import type {TurnCommand} from "../../src/app/Turn.ts";
 import type {DiscordEvent} from "./DiscordEvent.ts";
 
-/** Reads the facts {@link toTurn} needs from a slash command, already parsed into `command`. */
-export function readInteraction(interaction: ChatInputCommandInteraction, command: TurnCommand, hasAttachment: boolean): DiscordEvent {
+/** The part of an interaction payload's partial `channel` that tells a thread from a channel. */
+export interface InteractionChannelPayload {
+    readonly type: number;
+    readonly parent_id?: string | null;
+}
+
+const THREAD_TYPES: ReadonlySet<number> = new Set([ChannelType.AnnouncementThread, ChannelType.PublicThread, ChannelType.PrivateThread]);
+
+/**
+ * Reads the facts {@link toTurn} needs from a slash command, already parsed into `command`.
+ * `rawChannel` is the interaction payload's `channel`: when discord.js has not cached the
+ * channel (a thread it never saw), it alone says whether this is a thread and of which channel.
+ */
+export function readInteraction(
+    interaction: ChatInputCommandInteraction,
+    command: TurnCommand,
+    hasAttachment: boolean,
+    rawChannel?: InteractionChannelPayload,
+): DiscordEvent {
     const channel = interaction.channel;
     const member = interaction.member;
+    const threadParentId = channel !== null
+        ? (channel.isThread() ? channel.parentId : null)
+        : (rawChannel !== undefined && THREAD_TYPES.has(rawChannel.type) ? rawChannel.parent_id ?? null : null);
     return {
         id: interaction.id,
         channelId: interaction.channelId,
-        threadParentId: channel?.isThread() === true ? channel.parentId : null,
+        threadParentId,
         guildId: interaction.guildId,
         isDm: interaction.guildId === null,
         author: {

@@ -8,6 +8,7 @@ import type {Logger} from "../../src/app/Logger.ts";
 import type {TurnAttachment} from "../../src/app/Turn.ts";
 import {asBotError, UserFacingError} from "../../src/errors/BotError.ts";
 import {EditThrottle} from "../../src/scheduler/EditThrottle.ts";
+import {remoteAttachment} from "../shared/remoteAttachment.ts";
 import {RecentIds} from "./RecentIds.ts";
 import {slackClientOptions} from "./slackClientOptions.ts";
 import type {SlackConfig} from "./slackConfig.ts";
@@ -25,7 +26,7 @@ export interface SlackAdapterOptions {
     readonly logger?: Logger;
     /** Bolt's own log level (default warn). */
     readonly boltLogLevel?: LogLevel;
-    /** Largest attached file downloaded for a turn (default 256 MiB, a 12B state is ~43 MB). */
+    /** Largest attached file an `import` downloads (default 256 MiB, a 12B state is ~43 MB). */
     readonly maxAttachmentBytes?: number;
 }
 
@@ -119,9 +120,10 @@ export class SlackAdapter implements Adapter {
             onError: (message, error) => this.#logger.warn(`slack: ${message}`, error),
         });
         this.#track(async (signal) => {
-            const author = await this.#users.author((args) => client.users.info(args), teamId, authorId);
+            // The delivering workspace, never the author's own `event.team`: roles count only there.
+            const author = await this.#users.author((args) => client.users.info(args), body.team_id ?? context.teamId ?? "", authorId);
             const file = event.files?.[0];
-            const attachment = file === undefined ? undefined : await this.#download(file);
+            const attachment = file === undefined ? undefined : this.#attachment(file, signal);
             return {source, context: {author, receivedAt: Date.now(), signal, ...(attachment === undefined ? {} : {attachment})}};
         }, onTurn, sink);
     }
@@ -175,7 +177,8 @@ export class SlackAdapter implements Adapter {
                 return response.ts;
             },
             edit: async (ts, text) => {
-                await client.chat.update({channel, ts, text});
+                // chat.update parses like a client by default, which would turn a typed "@channel" into a mention.
+                await client.chat.update({channel, ts, text, parse: "none"});
             },
             remove: async (ts) => {
                 await client.chat.delete({channel, ts});
@@ -186,14 +189,11 @@ export class SlackAdapter implements Adapter {
         };
     }
 
-    /** Fetches a file shared with the mention (e.g. a state to import) with the bot token. */
-    async #download(file: MentionFile): Promise<TurnAttachment> {
-        if (file.size > this.#maxAttachmentBytes) {
-            throw new UserFacingError("slack/file_too_large", `That file is too large (over ${Math.floor(this.#maxAttachmentBytes / 1048576)} MiB).`);
-        }
-        const url = file.url_private_download ?? file.url_private;
-        const response = await fetch(url, {headers: {authorization: `Bearer ${this.#config.botToken}`}, signal: AbortSignal.timeout(120_000)});
-        if (!response.ok) throw new UserFacingError("slack/file_unavailable", "I couldn't download the attached file.");
-        return {name: file.name, bytes: new Uint8Array(await response.arrayBuffer())};
+    /** A file shared with the mention (e.g. a state to import), fetched with the bot token only if a command reads it. */
+    #attachment(file: MentionFile, signal: AbortSignal): TurnAttachment {
+        return remoteAttachment(
+            {name: file.name, size: file.size, url: file.url_private_download ?? file.url_private, headers: {authorization: `Bearer ${this.#config.botToken}`}},
+            {maxBytes: this.#maxAttachmentBytes, signal, timeoutMs: 120_000, platform: "Slack"},
+        );
     }
 }

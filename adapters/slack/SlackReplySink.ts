@@ -105,9 +105,17 @@ export class SlackReplySink implements ReplySink {
         }
     }
 
-    /** Split before escaping, so that no entity is cut in half; `splitAt` leaves room for the growth. */
+    /**
+     * Split before escaping, so that no entity is cut in half, with each window sized so that
+     * its escaped text, which is what Slack measures, fits `splitAt` (`&` alone grows to five).
+     */
     #chunks(text: string): string[] {
-        const chunks = splitMessage(text, this.#splitAt).map(escapeMrkdwn);
+        const chunks: string[] = [];
+        for (let rest = text; rest !== ""; ) {
+            const [part = rest] = splitMessage(rest, Math.max(2, escapedFit(rest, this.#splitAt)));
+            chunks.push(escapeMrkdwn(part));
+            rest = rest.slice(part.length);
+        }
         return chunks.length > 0 ? chunks : [""];
     }
 
@@ -183,6 +191,17 @@ export class SlackReplySink implements ReplySink {
     async #notice(text: string): Promise<void> {
         await this.messaging.notice?.(text).catch((error: unknown) => this.#onError("responding failed", error));
     }
+}
+
+/** How many leading characters of `text` escape to at most `limit` characters. */
+function escapedFit(text: string, limit: number): number {
+    let length = 0;
+    for (let index = 0; index < text.length; index += 1) {
+        const char = text[index];
+        length += char === "&" ? 5 : char === "<" || char === ">" ? 4 : 1;
+        if (length > limit) return index;
+    }
+    return text.length;
 }
 
 /** Slack reads `<…>` as mentions and links: escaping `&`, `<` and `>` keeps model text inert. */

@@ -26,10 +26,20 @@ export interface TurnAuthor {
     readonly isAdmin: boolean;
 }
 
-/** A file that came with the turn (e.g. a state file for `import`). */
+/**
+ * A file that came with the turn (e.g. a state file for `import`). Adapters build it without
+ * downloading anything: only a command that needs the file calls `read()`, after the router's
+ * permission check, so nobody can make the bot fetch large files just by attaching them.
+ */
 export interface TurnAttachment {
     readonly name: string;
-    readonly bytes: Uint8Array;
+    /** In bytes, as the platform declares it. */
+    readonly size: number;
+    /**
+     * Fetches the bytes. Rejects with a UserFacingError when the file is over the adapter's
+     * limit (declared or actual, checked while reading) or cannot be read.
+     */
+    read(): Promise<Uint8Array>;
 }
 
 /**

@@ -9,7 +9,9 @@ export const importCommand: AdminCommand = {
     async run({turn, scheduler}) {
         const file = turn.attachment;
         if (file === undefined) throw new UserFacingError("command/no_file", "Attach the file to import.");
-        const turns = await scheduler.exclusive(turn, (conversation, slot) => conversation.importFile(slot, file.bytes), true);
+        // Downloaded only now, past the router's admin check, and before the conversation is held.
+        const bytes = await file.read();
+        const turns = await scheduler.exclusive(turn, (conversation, slot) => conversation.importFile(slot, bytes), true);
         return {text: `Imported ${file.name}: ${turns} turn(s).`};
     },
 };

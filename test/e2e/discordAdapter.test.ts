@@ -56,7 +56,7 @@ async function scriptedCore(turn: Turn, sink: ReplySink): Promise<void> {
         case "export":
             return sink.complete("Here is the state.", {name: "state.rwkv", bytes: exportBytes});
         case "import": {
-            const bytes = turn.attachment?.bytes ?? new Uint8Array();
+            const bytes = await turn.attachment?.read() ?? new Uint8Array();
             return sink.complete(`imported ${turn.attachment?.name} ${bytes.byteLength} ${sha(bytes)} admin=${turn.author.isAdmin}`);
         }
         case "reset":
@@ -273,9 +273,21 @@ describe("/rwkv slash commands", () => {
         await waitForMessage(ids.channel, (content) => content === `imported mine.rwkv 5 ${sha(bytes)} admin=true`, "the import reply");
     });
 
-    it("refuses a file over the size limit visibly", async () => {
+    it("refuses a file over the size limit visibly, declared or actual, without downloading a declared one", async () => {
+        const downloads = fake.downloads;
         const file = fake.attachment("huge.rwkv", new Uint8Array(2 * 1024 * 1024));
-        expect(await slash(slashCommand(users.admin, "import", {attachment: file}))).toMatch(/^⚠️ That file is too large/);
+        expect(await slash(slashCommand(users.admin, "import", {attachment: file}))).toBe("⚠️ That file is too large (max 1 MB).");
+        expect(fake.downloads).toBe(downloads);
+        const understated = {...fake.attachment("liar.rwkv", new Uint8Array(2 * 1024 * 1024)), size: 10};
+        expect(await slash(slashCommand(users.admin, "import", {attachment: understated}))).toBe("⚠️ That file is too large (max 1 MB).");
+    });
+
+    it("hands over an attachment without downloading it until the core reads it", async () => {
+        const downloads = fake.downloads;
+        fake.dispatch("MESSAGE_CREATE", guildMessage(users.member, "whoami lazy", {attachments: [fake.attachment("x.rwkv", new Uint8Array(64))]}));
+        await waitForMessage(ids.channel, (content) => content.endsWith("admin=false text=whoami lazy"), "the whoami reply");
+        expect(turns.find((turn) => turn.text === "whoami lazy")?.attachment).toMatchObject({name: "x.rwkv", size: 64});
+        expect(fake.downloads).toBe(downloads);
     });
 
     it("keys a command in a thread by the thread, with its channel as parent", async () => {

@@ -123,6 +123,11 @@ describe("the bot on Discord, end to end", () => {
         // A member's reset is refused, by slash command and by mention, and changes nothing.
         expect((await slash(slashCommand(users.member, "reset"))).body?.content).toBe("⚠️ Sorry, only admins can use reset here.");
         expect(await ask("/reset")).toBe("⚠️ Sorry, only admins can use reset here.");
+        // A member's attached file is refused without being downloaded.
+        const downloads = fake.downloads;
+        expect(await send(guildMessage(users.member, "/import", {attachments: [fake.attachment("big.rwkvconv", new Uint8Array(512 * 1024))]})))
+            .toBe("⚠️ Sorry, only admins can use import here.");
+        expect(fake.downloads).toBe(downloads);
         const unchanged = await ask("still");
         expect(await askDm("still")).toBe(unchanged);
 

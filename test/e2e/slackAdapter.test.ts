@@ -91,6 +91,19 @@ describe("SlackAdapter over HTTP against a fake Slack", () => {
         }
     });
 
+    it("keeps a typed @channel in the model's text inert when the placeholder is edited into the answer", async () => {
+        handler = async (_turn, sink) => {
+            await sink.typing();
+            await sink.complete("hey @channel and @here");
+        };
+        await postEvent(appMentionEnvelope({eventId: "Ev1b", text: "<@UBOT> ping", ts: "100.000002"}));
+        const [message] = await fake.waitFor(() => {
+            const thread = fake.thread("C1", "100.000002");
+            return thread[0]?.text.startsWith("hey") === true ? thread : undefined;
+        });
+        expect(message?.text).toBe("hey @channel and @here");
+    });
+
     it("keys a mention inside a thread by the thread, with the channel as parent", async () => {
         await postEvent(appMentionEnvelope({eventId: "Ev2", text: "<@UBOT> in a thread", ts: "101.000002", threadTs: "100.000001"}));
         await fake.waitFor(() => fake.thread("C1", "100.000001").find((message) => message.text === "echo: in a thread"));
@@ -115,6 +128,18 @@ describe("SlackAdapter over HTTP against a fake Slack", () => {
             expect(message.text.length).toBeGreaterThan(2800);
             expect(message.text.endsWith("\n\n")).toBe(true);
         }
+    });
+
+    it("keeps every part of an answer dense with <, > and & under Slack's limit once escaped", async () => {
+        const answer = "<p>a & b</p>\n".repeat(600);
+        handler = async (_turn, sink) => sink.complete(answer);
+        await postEvent(appMentionEnvelope({eventId: "Ev3b", text: "<@UBOT> html", ts: "102.000002"}));
+        const thread = await fake.waitFor(() => {
+            const messages = fake.thread("C1", "102.000002");
+            const shown = messages.map((message) => message.text).join("").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+            return shown === answer ? messages : undefined;
+        });
+        for (const message of thread) expect(message.text.length).toBeLessThanOrEqual(3500);
     });
 
     it("acknowledges a signed slash command within 3 s while the work continues, then answers", async () => {
@@ -212,7 +237,7 @@ describe("SlackAdapter over HTTP against a fake Slack", () => {
     it("uploads an export into the thread with its bytes intact, and hands an attached file to import", async () => {
         const state = new Uint8Array(new Float32Array([1.5, -2.25, Math.PI, 0]).buffer);
         handler = async (turn, sink) => {
-            if (turn.attachment !== undefined) return sink.complete(`got ${turn.attachment.name} (${turn.attachment.bytes.length} bytes)`);
+            if (turn.attachment !== undefined) return sink.complete(`got ${turn.attachment.name} (${(await turn.attachment.read()).length} bytes)`);
             await sink.complete("Here is the state.", {name: "state.rwkvstate", bytes: state});
         };
         await postEvent(appMentionEnvelope({eventId: "Ev9", text: "<@UBOT> export", ts: "107.000001", user: "UADMIN"}));
@@ -225,8 +250,48 @@ describe("SlackAdapter over HTTP against a fake Slack", () => {
             eventId: "Ev10", text: "<@UBOT> import", ts: "108.000001", user: "UADMIN", files: [{name: "state.rwkvstate", url, size: state.length}],
         }));
         await fake.waitFor(() => fake.thread("C1", "108.000001").find((message) => message.text === "got state.rwkvstate (16 bytes)"));
-        expect(turns[1]?.attachment?.bytes).toEqual(state);
+        expect(await turns[1]?.attachment?.read()).toEqual(state);
         expect(turns[1]?.text).toBe("import");
+    });
+
+    it("downloads an attached file only when the core reads it, and refuses one larger than it claimed", async () => {
+        const adapterWithLimit = new SlackAdapter({
+            config: {botToken: "xoxb-test", mode: {kind: "http", signingSecret: secret, port: 0, host: "127.0.0.1"}, apiUrl: fake.apiUrl,
+                adminUserIds: new Set(), command: "/rwkv", botUserId: "UBOT", botId: "BBOT"},
+            boltLogLevel: LogLevel.ERROR, maxAttachmentBytes: 1024 * 1024, logger: {info: () => {}, warn: () => {}, error: () => {}},
+        });
+        const seen: Turn[] = [];
+        await adapterWithLimit.start(async (turn, sink) => {
+            seen.push(turn);
+            if (turn.text === "read") await turn.attachment?.read();
+            await sink.complete(`done ${turn.text}`);
+        });
+        try {
+            const url = `http://127.0.0.1:${adapterWithLimit.port}/slack/events`;
+            const post = (body: Record<string, unknown>) => signedPost(url, JSON.stringify(body), {secret, contentType: "application/json"});
+            const file = fake.hostFile("big.bin", new Uint8Array(2 * 1024 * 1024));
+            const downloads = fake.downloads;
+            await post(appMentionEnvelope({eventId: "EvLazy1", text: "<@UBOT> chat", ts: "120.000001", user: "UALICE", files: [{name: "big.bin", url: file, size: 4096}]}));
+            await fake.waitFor(() => fake.thread("C1", "120.000001").find((message) => message.text === "done chat"));
+            expect(seen[0]?.attachment).toMatchObject({name: "big.bin", size: 4096});
+            expect(fake.downloads).toBe(downloads);
+
+            await post(appMentionEnvelope({eventId: "EvLazy2", text: "<@UBOT> read", ts: "120.000002", user: "UADMIN", files: [{name: "big.bin", url: file, size: 100}]}));
+            const [refusal] = await fake.waitFor(() => {
+                const thread = fake.thread("C1", "120.000002");
+                return thread[0]?.text.includes("too large") === true ? thread : undefined;
+            });
+            expect(refusal?.text).toContain("That file is too large (max 1 MB).");
+        } finally {
+            await adapterWithLimit.stop();
+        }
+    });
+
+    it("does not take a Slack Connect guest's admin role in their own workspace for one here", async () => {
+        fake.users.set("UGUEST", {name: "guest", isAdmin: true, isOwner: true, team: "T9"});
+        await postEvent(appMentionEnvelope({eventId: "EvGuest", text: "<@UBOT> hi", ts: "121.000001", user: "UGUEST"}));
+        await fake.waitFor(() => fake.thread("C1", "121.000001").find((message) => message.text === "echo: hi"));
+        expect(turns[0]?.author).toEqual({id: "UGUEST", name: "guest", isAdmin: false});
     });
 
     it("answers a failed turn visibly and briefly", async () => {

@@ -63,10 +63,10 @@ function observed(adapter: Adapter): Adapter {
 }
 
 /** Mentions the bot in `channel` and resolves to its final answer in the thread. */
-async function ask(channel: string, text: string, files?: {name: string; url: string; size: number}[]): Promise<string> {
+async function ask(channel: string, text: string, files?: {name: string; url: string; size: number}[], user = "UADMIN"): Promise<string> {
     const ts = `300.${String(nextTs++).padStart(6, "0")}`;
     const eventId = `EvBot${ts}`;
-    const response = await signedPost(eventsUrl, JSON.stringify(appMentionEnvelope({eventId, channel, text: `<@UBOT> ${text}`, ts, user: "UADMIN", ...(files === undefined ? {} : {files})})), {secret, contentType: "application/json"});
+    const response = await signedPost(eventsUrl, JSON.stringify(appMentionEnvelope({eventId, channel, text: `<@UBOT> ${text}`, ts, user, ...(files === undefined ? {} : {files})})), {secret, contentType: "application/json"});
     expect(response.status).toBe(200);
     await fake.waitFor(() => finished.has(eventId), 30_000);
     return fake.thread(channel, ts).map((message) => message.text).join("");
@@ -122,8 +122,12 @@ describe("the bot on Slack, end to end", () => {
         await slash("C1", "UADMIN", "reset");
         expect(await ask("C1", "hi")).toBe(first);
 
-        // Importing the export brings the conversation back, bytes exactly as uploaded.
+        // Importing the export brings the conversation back, bytes exactly as uploaded; a member's
+        // import is refused without the file ever being downloaded.
         const url = fake.hostFile(exported.filename, exported.bytes as Uint8Array);
+        const downloads = fake.downloads;
+        expect(await ask("C1", "/import", [{name: exported.filename, url, size: exported.bytes?.length ?? 0}], "UALICE")).toBe(":warning: Sorry, only admins can use import here.");
+        expect(fake.downloads).toBe(downloads);
         const imported = await ask("C1", "/import", [{name: exported.filename, url, size: exported.bytes?.length ?? 0}]);
         expect(imported).toMatch(/^Imported /);
 

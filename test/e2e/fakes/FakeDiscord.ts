@@ -58,6 +58,8 @@ export class FakeDiscord {
     readonly identifies: {token: string, intents: number}[] = [];
     /** RESUME payloads received. */
     resumes = 0;
+    /** Attachment downloads served. */
+    downloads = 0;
     readonly #options: FakeDiscordOptions;
     readonly #server: Server;
     readonly #wss = new WebSocketServer({noServer: true});
@@ -183,6 +185,7 @@ export class FakeDiscord {
         if (url.pathname.startsWith("/attachments/")) {
             const bytes = this.#files.get(url.pathname.split("/")[2] ?? "");
             if (bytes === undefined) return reply(response, 404, {message: "Unknown attachment"});
+            this.downloads += 1;
             response.writeHead(200, {"content-type": "application/octet-stream", "content-length": bytes.byteLength});
             response.end(bytes);
             return;

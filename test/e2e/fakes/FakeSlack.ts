@@ -36,6 +36,8 @@ export interface FakeSlackUser {
     readonly name?: string;
     readonly isAdmin?: boolean;
     readonly isOwner?: boolean;
+    /** The member's own workspace (default T1); another one makes them a Slack Connect guest. */
+    readonly team?: string;
 }
 
 /**
@@ -49,6 +51,8 @@ export class FakeSlack {
     readonly messages: FakeSlackMessage[] = [];
     readonly uploads: FakeSlackUpload[] = [];
     readonly users = new Map<string, FakeSlackUser>();
+    /** Downloads of hosted files that were served. */
+    downloads = 0;
     /** Longest text `chat.postMessage`/`chat.update` accept. */
     messageLimit = 4000;
     readonly #rateLimits = new Map<string, {count: number; retryAfterSec: number}>();
@@ -193,6 +197,7 @@ export class FakeSlack {
         }
         const hosted = this.#hostedFiles.get(url.pathname);
         if (hosted !== undefined && request.headers.authorization?.startsWith("Bearer xoxb-")) {
+            this.downloads += 1;
             response.end(hosted);
             return;
         }
@@ -236,8 +241,11 @@ export class FakeSlack {
                     message.deleted = true;
                     return {ok: true, channel, ts: message.ts};
                 }
-                const text = String(args.text ?? "");
-                if (text.length > this.messageLimit) return {ok: false, error: "msg_too_long"};
+                const raw = String(args.text ?? "");
+                if (raw.length > this.messageLimit) return {ok: false, error: "msg_too_long"};
+                // Unlike chat.postMessage, chat.update parses text as a client would unless told
+                // `parse: none`: a typed "@channel" becomes a live mention.
+                const text = (args.parse ?? "client") === "none" ? raw : raw.replace(/@(channel|here|everyone)\b/g, "<!$1>");
                 message.text = text;
                 return {ok: true, channel, ts: message.ts, text};
             }
@@ -247,7 +255,7 @@ export class FakeSlack {
                 if (user === undefined) return {ok: false, error: "user_not_found"};
                 return {
                     ok: true,
-                    user: {id, name: user.name ?? id, real_name: user.name ?? id, is_admin: user.isAdmin ?? false, is_owner: user.isOwner ?? false, profile: {display_name: user.name ?? ""}},
+                    user: {id, team_id: user.team ?? "T1", name: user.name ?? id, real_name: user.name ?? id, is_admin: user.isAdmin ?? false, is_owner: user.isOwner ?? false, profile: {display_name: user.name ?? ""}},
                 };
             }
             case "files.getUploadURLExternal": {

@@ -77,4 +77,18 @@ describe("the router", () => {
         await createRouter({scheduler, model, sampling: chatSamplingDefaults, log})(turn("", true, {name: "frobnicate", args: ""}), replySink);
         expect(ended[0]).toMatchObject({kind: "fail", code: "command/unknown", text: expect.stringContaining("Commands:")});
     });
+
+    it("reads an import's file only for an admin, before taking the conversation", async () => {
+        const reads: boolean[] = [];
+        const attachment = {name: "s.rwkvconv", size: 3, read: async () => (reads.push(true), new Uint8Array([1, 2, 3]))};
+        const {scheduler, calls} = fakeScheduler();
+        const route = createRouter({scheduler, model, sampling: chatSamplingDefaults, log});
+        const refused = sink();
+        await route({...turn("/import", false), attachment}, refused.replySink);
+        expect(refused.ended[0]).toMatchObject({kind: "fail", code: "command/forbidden"});
+        expect(reads).toEqual([]);
+        await route({...turn("/import", true), attachment}, sink().replySink);
+        expect(reads).toEqual([true]);
+        expect(calls).toEqual(["exclusive"]);
+    });
 });

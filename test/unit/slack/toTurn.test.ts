@@ -39,7 +39,7 @@ describe("toTurn (Slack)", () => {
     });
 
     it("carries an attachment", () => {
-        const attachment = {name: "s.bin", bytes: new Uint8Array([1, 2])};
+        const attachment = {name: "s.bin", size: 2, read: async () => new Uint8Array([1, 2])};
         expect(toTurn(mention({text: "<@UBOT> import"}), {...context, attachment})).toMatchObject({text: "import", attachment});
     });
 
