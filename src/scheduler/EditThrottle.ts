@@ -117,7 +117,11 @@ class CoalescingEditor implements ThrottledEditor {
         const text = this.#latest as string;
         this.#lastSentAt = Date.now();
         this.#inFlight = this.limiter
-            .schedule(() => this.send(text))
+            .schedule(() => {
+                // The global budget may have held it: the per-message interval counts from the send.
+                this.#lastSentAt = Date.now();
+                return this.send(text);
+            })
             .then(
                 () => {
                     this.#sent = text;

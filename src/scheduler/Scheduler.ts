@@ -85,11 +85,20 @@ export class Scheduler {
                 throw new UserFacingError("turn/too_long", `That message is too long (max ${this.#options.maxMessageChars} characters).`);
             }
             await this.#options.limits.check(turn.author.id, this.#queue.pendingTurns(turn.conversation));
+            // Shutdown may have begun (and drained the queues) while the limits were checked.
+            if (this.#stopping) throw shuttingDown();
             await this.#queue.run(turn.conversation, "turn", (signal) => this.#options.limits.admit(async () => {
                 // Made on admission: turns admitted together then share their first engine step.
                 const stepper = this.dispatcher.stepper(signal);
                 try {
-                    await this.#withSlot(turn, signal, (conversation, slot) => conversation.reply(slot, turn.text, sink, stepper, signal));
+                    await this.#withSlot(turn, signal, async (conversation, slot) => {
+                        await conversation.reply(slot, turn.text, sink, stepper, signal);
+                        const due = conversation.dueCheckpoint;
+                        // The reply is delivered: a failed checkpoint is for the log only (the turn log restores the state).
+                        if (due !== null) {
+                            await conversation.checkpoint(slot, due).catch((error: unknown) => this.#options.log.warn(`checkpoint of ${turn.conversation} failed; its log still restores it`, error));
+                        }
+                    });
                 } finally {
                     stepper.done();
                 }
@@ -107,7 +116,7 @@ export class Scheduler {
     async exclusive<T>(turn: Turn, job: ConversationJob<T>, cancelFirst = false): Promise<T> {
         if (this.#stopping) throw shuttingDown();
         if (cancelFirst) this.#queue.cancel(turn.conversation, cancelled.reset());
-        return this.#queue.run(turn.conversation, "control", (signal) => this.#withSlot(turn, signal, job));
+        return this.#queue.run(turn.conversation, "control", (signal) => this.#withSlot(turn, signal, job, true));
     }
 
     /** The conversation if it is held in a slot now (for read-only looks that must not wait). */
@@ -138,7 +147,9 @@ export class Scheduler {
         await this.#options.limits.stop();
     }
 
-    async #withSlot<T>(turn: Turn, signal: AbortSignal, job: ConversationJob<T>): Promise<T> {
+    // A failed control job (reset, import, persona) may have changed the slot or the store halfway
+    // and keeps no pre-job snapshot: unless it refused up front, the slot is dropped to be restored.
+    async #withSlot<T>(turn: Turn, signal: AbortSignal, job: ConversationJob<T>, control = false): Promise<T> {
         signal.throwIfAborted();
         const key = turn.conversation;
         const slot = await this.#slots.acquire(key, (slot) => this.#load(turn, slot));
@@ -147,7 +158,7 @@ export class Scheduler {
             return await job(conversation, slot, signal);
         } catch (error) {
             // A reply that could not be logged left the slot ahead of the log: the log wins.
-            if (error instanceof CommitError) this.#drop(key);
+            if (error instanceof CommitError || (control && !(error instanceof UserFacingError))) this.#drop(key);
             throw error;
         } finally {
             this.#slots.release(key);
@@ -207,7 +218,10 @@ export class Scheduler {
     async #maintain(): Promise<void> {
         const {store, checkpointPolicy} = this.#options.services;
         for (const [key, conversation] of this.#live) {
-            if (this.#queue.isBusy(key)) continue;
+            if (this.#queue.isBusy(key)) {
+                this.#renewBusy(key);
+                continue;
+            }
             const quiet = conversation.dirty && conversation.idleMs >= checkpointPolicy.quietMs;
             void this.#queue.run(key, "control", async () => {
                 const slot = this.#slots.slotOf(key);
@@ -222,6 +236,15 @@ export class Scheduler {
                 if (quiet) await conversation.checkpoint(slot, "quiet");
             }).catch((error: unknown) => this.#options.log.warn(`maintenance of ${key} failed`, error));
         }
+    }
+
+    // A conversation busy longer than its lease (a long turn, or turns back to back) keeps it:
+    // renewed beside its jobs. If it left the slot table meanwhile, the renewal is given back.
+    #renewBusy(key: string): void {
+        const {store} = this.#options.services;
+        void store.acquireLease(key).then(async () => {
+            if (this.#slots.slotOf(key) === undefined) await store.releaseLease(key);
+        }).catch((error: unknown) => this.#options.log.warn(`renewing the lease of ${key} failed`, error));
     }
 
     #toReply(error: unknown, turn: Turn): BotError {

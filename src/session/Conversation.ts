@@ -110,7 +110,8 @@ export class Conversation {
 
     /**
      * Answers one chat message. Streams through `sink.update`, logs the exchange, then calls
-     * `sink.complete`. Rejects (with the slot restored to its pre-turn state) when `signal`
+     * `sink.complete` (a checkpoint by policy, see {@link dueCheckpoint}, is the caller's: the
+     * reply is delivered by then, so its failure must not reach the sink). Rejects (with the slot restored to its pre-turn state) when `signal`
      * aborts or the engine fails; rejects with a {@link CommitError} when logging failed.
      */
     async reply(slot: number, text: string, sink: ReplySink, stepper: TurnStepper, signal: AbortSignal): Promise<void> {
@@ -143,8 +144,11 @@ export class Conversation {
         }
         await this.#commit(epoch, message, prompt, replyText, replyTokens);
         await sink.complete(replyText === "" ? "…" : replyText);
-        const due = checkpointDue(this.#services.checkpointPolicy, this.#tokensSinceCheckpoint, 0);
-        if (due !== null) await this.checkpoint(slot, due);
+    }
+
+    /** The reason a checkpoint is due by token count after a turn, or null (quiet ones are the scheduler's). */
+    get dueCheckpoint(): CheckpointReason | null {
+        return checkpointDue(this.#services.checkpointPolicy, this.#tokensSinceCheckpoint, 0);
     }
 
     /** Saves the slot's state as a checkpoint at the current log position; skipped when nothing is unsaved. */

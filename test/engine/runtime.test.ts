@@ -4,6 +4,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {Adapter, TurnHandler} from "../../src/app/Adapter.ts";
 import type {App} from "../../src/app/createApp.ts";
 import {conversationKey} from "../../src/app/Turn.ts";
+import {StoreError, UserFacingError} from "../../src/errors/BotError.ts";
 import type {Turn} from "../../src/app/Turn.ts";
 import {Tokenizer} from "../../src/inference/Tokenizer.ts";
 import {chatFormats} from "../../src/session/chatFormats.ts";
@@ -84,7 +85,7 @@ describe("the runtime on the tiny model (greedy)", () => {
         await send(app, turnIn("export:a", "start"));
         const file = (await send(app, turnIn("export:a", "/export a.rwkvconv"))) as {file: {name: string, bytes: Uint8Array}};
         expect(file.file.name).toBe("a.rwkvconv");
-        const imported = await send(app, {...turnIn("export:b", "/import"), attachment: {name: "a.rwkvconv", bytes: file.file.bytes}});
+        const imported = await send(app, {...turnIn("export:b", "/import"), attachment: {name: "a.rwkvconv", size: file.file.bytes.byteLength, read: async () => file.file.bytes}});
         expect(imported).toEqual({kind: "complete", text: "Imported a.rwkvconv: 2 turn(s)."});
         expect(await stateOf(app, "export:b")).toEqual(await stateOf(app, "export:a"));
         expect(await send(app, turnIn("export:b", "next"))).toEqual(await send(app, turnIn("export:a", "next")));
@@ -138,6 +139,21 @@ describe("the runtime on the tiny model (greedy)", () => {
         expect(await epochOf(key)).toBe(3);
         expect(await loggedTokens(app, key)).toEqual([]);
         expect((await stateOf(app, key)).every((value) => value === 0)).toBe(true);
+    });
+
+    it("answers a turn whose restore finds the database unavailable with the database message, and the next turn normally", async () => {
+        const key = "dbdown:1";
+        const planRestore = app.store.planRestore.bind(app.store);
+        app.store.planRestore = () => Promise.reject(new StoreError("store/unavailable", "The database is unavailable (restore of dbdown:1): Connection terminated unexpectedly"));
+        try {
+            const outcome = await send(app, turnIn(key, "hello"));
+            expect(outcome).toEqual({kind: "fail", error: expect.any(UserFacingError)});
+            expect(outcome).toMatchObject({error: {code: "store/unavailable", message: "The database is unavailable, try again."}});
+        } finally {
+            app.store.planRestore = planRestore;
+        }
+        expect(await send(app, turnIn(key, "hello"))).toMatchObject({kind: "complete"});
+        expect((await loggedTokens(app, key)).map((turn) => turn.role)).toEqual(["user", "assistant"]);
     });
 
     /** The epoch as stored. */

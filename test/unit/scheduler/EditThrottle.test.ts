@@ -1,3 +1,4 @@
+import Bottleneck from "bottleneck";
 import {afterEach, describe, expect, it, vi} from "vitest";
 
 import {EditThrottle} from "../../../src/scheduler/EditThrottle.ts";
@@ -28,6 +29,21 @@ describe("EditThrottle", () => {
         // 300 ms of updates: the first edit at once, then about one per 100 ms, never one per update.
         expect(sent.length).toBeLessThanOrEqual(Math.ceil((Date.now() - start) / 100) + 1);
         expect(sent.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it("counts the per-message interval from when an edit is sent, not from when it was queued", async () => {
+        const limiter = new Bottleneck({maxConcurrent: 1});
+        // Other messages' edits hold the global budget: this message's first edit waits 150 ms for it.
+        void limiter.schedule(() => new Promise((resolve) => setTimeout(resolve, 150)));
+        throttle = new EditThrottle({minIntervalMs: 100, limiter});
+        const sent: number[] = [];
+        const editor = throttle.editor(async () => void sent.push(Date.now()));
+        editor.update("a");
+        await new Promise((resolve) => setTimeout(resolve, 160));
+        editor.update("b");
+        await editor.flush();
+        expect(sent).toHaveLength(2);
+        expect(sent[1]! - sent[0]!).toBeGreaterThanOrEqual(95);
     });
 
     it("shares one global budget across messages", async () => {
