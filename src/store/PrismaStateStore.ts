@@ -2,9 +2,11 @@ import {randomUUID} from "node:crypto";
 import {setTimeout as sleep} from "node:timers/promises";
 import type {Prisma} from "../../generated/prisma/client.ts";
 import {StoreError} from "../errors/BotError.ts";
+import {asStoreError} from "./asStoreError.ts";
 import type {StoreClient} from "./db/createStoreClient.ts";
 import type {Database} from "./db/openDatabase.ts";
 import {decodeExportFile, encodeExportFile} from "./exportFile.ts";
+import {isConnectionError} from "./isConnectionError.ts";
 import {decodeSnapshot, encodeSnapshot, SNAPSHOT_CODEC_VERSION} from "./snapshotCodec.ts";
 import type {SnapshotDtype} from "./snapshotCodec.ts";
 import {stateElementCount} from "./StateDescriptor.ts";
@@ -40,6 +42,8 @@ export class PrismaStateStore implements StateStore {
     private readonly dtype: SnapshotDtype;
     private readonly appendAttempts: number;
     private readonly retryDelayMs: number;
+    /** Keys whose lease this store took and has not given up: acquiring one again is a renewal. */
+    private readonly held = new Set<string>();
 
     /** `db` is what `openDatabase` returned: its Prisma client, and its fast read of checkpoint blobs. */
     constructor(private readonly db: Pick<Database, "prisma" | "readCheckpointState">, private readonly options: PrismaStateStoreOptions) {
@@ -52,6 +56,19 @@ export class PrismaStateStore implements StateStore {
     }
 
     async openConversation(key: string, settings: ConversationSettings): Promise<ConversationRecord> {
+        return this.guard(`opening ${key}`, async () => {
+            try {
+                return await this.upsertConversation(key, settings);
+            } catch (error) {
+                // Prisma's upsert is a read then an insert: two processes opening a new
+                // conversation at once collide on its key, and the loser finds the row.
+                if ((error as {code?: unknown}).code !== "P2002") throw error;
+                return this.upsertConversation(key, settings);
+            }
+        });
+    }
+
+    private async upsertConversation(key: string, settings: ConversationSettings): Promise<ConversationRecord> {
         const row = await this.prisma.conversation.upsert({
             where: {key},
             update: {},
@@ -68,30 +85,44 @@ export class PrismaStateStore implements StateStore {
     }
 
     async updateSettings(key: string, update: SettingsUpdate): Promise<ConversationRecord> {
-        return this.prisma.$transaction(async (tx) => {
+        return this.guard(`settings of ${key}`, () => this.prisma.$transaction(async (tx) => {
             const conversation = await this.lockForWrite(tx, key, null);
             return toRecord(await tx.conversation.update({where: {id: conversation.id}, data: {
                 chatFormat: update.chatFormat,
                 sampling: update.sampling as Prisma.InputJsonObject | undefined,
                 persona: update.persona,
             }}));
-        });
+        }));
     }
 
     async acquireLease(key: string): Promise<void> {
-        const owner = this.options.owner;
-        // Decided by the database's clock in one statement: free, ours, or expired.
-        const taken = await this.prisma.$executeRaw`
-            UPDATE conversation SET "leaseOwner" = ${owner}, "leaseExpiresAt" = now() + make_interval(secs => ${this.leaseMs / 1000}::float8)
-            WHERE key = ${key} AND ("leaseOwner" IS NULL OR "leaseOwner" = ${owner} OR "leaseExpiresAt" < now())`;
-        if (taken === 1) return;
-        const row = await this.prisma.conversation.findUnique({where: {key}, select: {leaseOwner: true, leaseExpiresAt: true}});
-        if (row === null) throw new StoreError("store/not_found", `No conversation ${key}`);
-        throw new StoreError("store/busy_elsewhere", `Conversation ${key} is being served by another process (${row.leaseOwner}) until ${row.leaseExpiresAt?.toISOString()}`);
+        return this.guard(`lease of ${key}`, async () => {
+            const owner = this.options.owner;
+            // A renewal needs the lease to be still ours: if it lapsed and another
+            // process took it and let it go, that process may have logged turns our
+            // live state lacks, so the conversation must be restored, not renewed.
+            const renewing = this.held.has(key);
+            // Decided by the database's clock in one statement: ours, or (unless renewing) free or expired.
+            const taken = await this.prisma.$executeRaw`
+                UPDATE conversation SET "leaseOwner" = ${owner}, "leaseExpiresAt" = now() + make_interval(secs => ${this.leaseMs / 1000}::float8)
+                WHERE key = ${key} AND ("leaseOwner" = ${owner} OR (NOT ${renewing}::boolean AND ("leaseOwner" IS NULL OR "leaseExpiresAt" < now())))`;
+            if (taken === 1) {
+                this.held.add(key);
+                return;
+            }
+            this.held.delete(key);
+            if (renewing) throw new StoreError("store/busy_elsewhere", `The lease of ${key} lapsed and another process served it meanwhile; it must be restored before this process serves it again`);
+            const row = await this.prisma.conversation.findUnique({where: {key}, select: {leaseOwner: true, leaseExpiresAt: true}});
+            if (row === null) throw new StoreError("store/not_found", `No conversation ${key}`);
+            throw new StoreError("store/busy_elsewhere", `Conversation ${key} is being served by another process (${row.leaseOwner}) until ${row.leaseExpiresAt?.toISOString()}`);
+        });
     }
 
     async releaseLease(key: string): Promise<void> {
-        await this.prisma.conversation.updateMany({where: {key, leaseOwner: this.options.owner}, data: {leaseOwner: null, leaseExpiresAt: null}});
+        return this.guard(`lease release of ${key}`, async () => {
+            this.held.delete(key);
+            await this.prisma.conversation.updateMany({where: {key, leaseOwner: this.options.owner}, data: {leaseOwner: null, leaseExpiresAt: null}});
+        });
     }
 
     async appendTurn(key: string, turn: TurnInput): Promise<LoggedTurn> {
@@ -113,7 +144,8 @@ export class PrismaStateStore implements StateStore {
                     return toTurn(row);
                 });
             } catch (error) {
-                if (error instanceof StoreError) throw error;
+                // Only a lost connection may pass on a later try; a refused write would fail the same way again.
+                if (!isConnectionError(error)) throw asStoreError(error, `logging a turn of ${key}`);
                 if (attempt >= this.appendAttempts) {
                     throw new StoreError("store/unavailable", `Could not log a turn of ${key} after ${attempt} tries: ${(error as Error).message}`, {cause: error});
                 }
@@ -126,7 +158,7 @@ export class PrismaStateStore implements StateStore {
     async checkpoint(key: string, input: CheckpointInput): Promise<string> {
         const dtype = input.dtype ?? this.dtype;
         const snapshot = encodeSnapshot(input.state, input.descriptor, dtype);
-        return this.prisma.$transaction(async (tx) => {
+        return this.guard(`checkpoint of ${key}`, () => this.prisma.$transaction(async (tx) => {
             const conversation = await this.lockForWrite(tx, key, input.epoch);
             if (input.logSeq > conversation.logLength) throw new StoreError("store/invalid_checkpoint", `Checkpoint at turn ${input.logSeq} is past the log of ${key} (${conversation.logLength} turns)`);
             const id = await this.insertCheckpoint(tx, conversation.id, input.epoch, input.logSeq, input.descriptor.modelId, dtype, input.reason, snapshot);
@@ -134,82 +166,89 @@ export class PrismaStateStore implements StateStore {
                 DELETE FROM checkpoint WHERE "conversationId" = ${conversation.id}
                 AND id NOT IN (SELECT id FROM checkpoint WHERE "conversationId" = ${conversation.id} ORDER BY id DESC LIMIT ${this.keepCheckpoints})`;
             return id;
-        }, {timeout: 60_000});
+        }, {timeout: 60_000}));
     }
 
     async planRestore(key: string, descriptor: StateDescriptor): Promise<RestorePlan> {
-        const conversation = await this.requireConversation(key);
-        const candidates = await this.prisma.checkpoint.findMany({
-            where: {conversationId: conversation.id, epoch: conversation.epoch},
-            orderBy: [{logSeq: "desc"}, {id: "desc"}],
-            select: {id: true, logSeq: true, modelId: true, codecVersion: true},
+        return this.guard(`restore of ${key}`, async () => {
+            const conversation = await this.requireConversation(key);
+            const candidates = await this.prisma.checkpoint.findMany({
+                where: {conversationId: conversation.id, epoch: conversation.epoch},
+                orderBy: [{logSeq: "desc"}, {id: "desc"}],
+                select: {id: true, logSeq: true, modelId: true, codecVersion: true},
+            });
+            const refusals: CheckpointRefusal[] = [];
+            let checkpoint: RestorePlan["checkpoint"] = null;
+            for (const candidate of candidates) {
+                const refuse = (reason: CheckpointRefusal["reason"], message: string) =>
+                    refusals.push({checkpointId: candidate.id.toString(), logSeq: candidate.logSeq, reason, message});
+                // Metadata first: a checkpoint of another model or codec is refused without loading its blob.
+                if (candidate.modelId !== descriptor.modelId) {
+                    refuse("model_mismatch", `checkpoint is for model ${candidate.modelId.slice(0, 12)}…, the loaded model is ${descriptor.modelId.slice(0, 12)}…`);
+                    continue;
+                }
+                if (candidate.codecVersion !== SNAPSHOT_CODEC_VERSION) {
+                    refuse("unsupported_version", `checkpoint codec version ${candidate.codecVersion}, this build reads ${SNAPSHOT_CODEC_VERSION}`);
+                    continue;
+                }
+                const blob = await this.db.readCheckpointState(candidate.id);
+                if (blob === null) continue;
+                const decoded = decodeSnapshot(blob, descriptor);
+                if (!decoded.ok) {
+                    refuse(decoded.reason, decoded.message);
+                    continue;
+                }
+                checkpoint = {id: candidate.id.toString(), logSeq: candidate.logSeq, state: decoded.state};
+                break;
+            }
+            const turns = await this.prisma.turn.findMany({
+                where: {conversationId: conversation.id, epoch: conversation.epoch, seq: {gt: checkpoint?.logSeq ?? 0}},
+                orderBy: {seq: "asc"},
+                select: {tokens: true},
+            });
+            return {epoch: conversation.epoch, logLength: conversation.logLength, checkpoint, replayTokens: Uint32Array.from(turns.flatMap((t) => t.tokens)), refusals};
         });
-        const refusals: CheckpointRefusal[] = [];
-        let checkpoint: RestorePlan["checkpoint"] = null;
-        for (const candidate of candidates) {
-            const refuse = (reason: CheckpointRefusal["reason"], message: string) =>
-                refusals.push({checkpointId: candidate.id.toString(), logSeq: candidate.logSeq, reason, message});
-            // Metadata first: a checkpoint of another model or codec is refused without loading its blob.
-            if (candidate.modelId !== descriptor.modelId) {
-                refuse("model_mismatch", `checkpoint is for model ${candidate.modelId.slice(0, 12)}…, the loaded model is ${descriptor.modelId.slice(0, 12)}…`);
-                continue;
-            }
-            if (candidate.codecVersion !== SNAPSHOT_CODEC_VERSION) {
-                refuse("unsupported_version", `checkpoint codec version ${candidate.codecVersion}, this build reads ${SNAPSHOT_CODEC_VERSION}`);
-                continue;
-            }
-            const blob = await this.db.readCheckpointState(candidate.id);
-            if (blob === null) continue;
-            const decoded = decodeSnapshot(blob, descriptor);
-            if (!decoded.ok) {
-                refuse(decoded.reason, decoded.message);
-                continue;
-            }
-            checkpoint = {id: candidate.id.toString(), logSeq: candidate.logSeq, state: decoded.state};
-            break;
-        }
-        const turns = await this.prisma.turn.findMany({
-            where: {conversationId: conversation.id, epoch: conversation.epoch, seq: {gt: checkpoint?.logSeq ?? 0}},
-            orderBy: {seq: "asc"},
-            select: {tokens: true},
-        });
-        return {epoch: conversation.epoch, logLength: conversation.logLength, checkpoint, replayTokens: Uint32Array.from(turns.flatMap((t) => t.tokens)), refusals};
     }
 
     async reset(key: string): Promise<number> {
-        return this.prisma.$transaction(async (tx) => {
+        return this.guard(`reset of ${key}`, () => this.prisma.$transaction(async (tx) => {
             const conversation = await this.lockForWrite(tx, key, null);
             const epoch = conversation.epoch + 1;
             await tx.conversation.update({where: {id: conversation.id}, data: {epoch, logLength: 0, tokenCount: 0}});
             return epoch;
-        });
+        }));
     }
 
     async transcript(key: string, epoch?: number): Promise<LoggedTurn[]> {
-        const conversation = await this.requireConversation(key);
-        const rows = await this.prisma.turn.findMany({where: {conversationId: conversation.id, epoch: epoch ?? conversation.epoch}, orderBy: {seq: "asc"}});
-        return rows.map(toTurn);
+        return this.guard(`transcript of ${key}`, async () => {
+            const conversation = await this.requireConversation(key);
+            const rows = await this.prisma.turn.findMany({where: {conversationId: conversation.id, epoch: epoch ?? conversation.epoch}, orderBy: {seq: "asc"}});
+            return rows.map(toTurn);
+        });
     }
 
     async exportConversation(key: string, descriptor: StateDescriptor): Promise<Buffer> {
-        const conversation = toRecord(await this.requireConversation(key));
-        const plan = await this.planRestore(key, descriptor);
-        const transcript = await this.transcript(key);
-        const state = plan.checkpoint?.state ?? new Float32Array(stateElementCount(descriptor));
-        return encodeExportFile({
-            key,
-            settings: conversation.settings,
-            exportedAt: new Date().toISOString(),
-            stateLogSeq: plan.checkpoint?.logSeq ?? 0,
-            transcript: transcript.map((t) => ({role: t.role, text: t.text, tokens: [...t.tokens], createdAt: t.createdAt.toISOString()})),
-        }, encodeSnapshot(state, descriptor, "fp32"));
+        return this.guard(`export of ${key}`, async () => {
+            const conversation = toRecord(await this.requireConversation(key));
+            const plan = await this.planRestore(key, descriptor);
+            // The plan's epoch: a reset meanwhile must not pair this state with the new, shorter log.
+            const transcript = await this.transcript(key, plan.epoch);
+            const state = plan.checkpoint?.state ?? new Float32Array(stateElementCount(descriptor));
+            return encodeExportFile({
+                key,
+                settings: conversation.settings,
+                exportedAt: new Date().toISOString(),
+                stateLogSeq: plan.checkpoint?.logSeq ?? 0,
+                transcript: transcript.map((t) => ({role: t.role, text: t.text, tokens: [...t.tokens], createdAt: t.createdAt.toISOString()})),
+            }, encodeSnapshot(state, descriptor, "fp32"));
+        });
     }
 
     async importConversation(key: string, file: Uint8Array, descriptor: StateDescriptor): Promise<number> {
         const decoded = decodeExportFile(file, descriptor);
         if (!decoded.ok) throw new StoreError("store/import_refused", `Import refused: ${decoded.message}`);
         const {manifest, snapshot} = decoded.contents;
-        return this.prisma.$transaction(async (tx) => {
+        return this.guard(`import into ${key}`, () => this.prisma.$transaction(async (tx) => {
             const conversation = await this.lockForWrite(tx, key, null);
             const epoch = conversation.epoch + 1;
             await tx.turn.createMany({data: manifest.transcript.map((t, i) => ({
@@ -221,7 +260,18 @@ export class PrismaStateStore implements StateStore {
             }});
             await this.insertCheckpoint(tx, conversation.id, epoch, manifest.stateLogSeq, descriptor.modelId, "fp32", "import", snapshot);
             return epoch;
-        }, {timeout: 60_000});
+        }, {timeout: 60_000}));
+    }
+
+    // The public methods run in here (appendTurn classifies its own failures, to retry):
+    // callers see StoreErrors only, and a database gone away (store/unavailable) is told
+    // apart from a request that failed.
+    private async guard<T>(doing: string, work: () => Promise<T>): Promise<T> {
+        try {
+            return await work();
+        } catch (error) {
+            throw asStoreError(error, doing);
+        }
     }
 
     // Locks the conversation row for the rest of the transaction: appends,

@@ -58,15 +58,44 @@ export function decodeExportFile(file: Uint8Array, expected: StateDescriptor): {
     if (buf.length > total) return {ok: false, message: "export file has trailing bytes"};
     const body = buf.subarray(0, total - DIGEST_BYTES);
     if (!createHash("sha256").update(body).digest().equals(buf.subarray(total - DIGEST_BYTES))) return {ok: false, message: "export file checksum does not match its contents"};
-    let manifest: ExportManifest;
+    let parsed: unknown;
     try {
-        manifest = JSON.parse(buf.toString("utf8", PREFIX_BYTES, PREFIX_BYTES + jsonBytes)) as ExportManifest;
+        parsed = JSON.parse(buf.toString("utf8", PREFIX_BYTES, PREFIX_BYTES + jsonBytes));
     } catch {
         return {ok: false, message: "export file's transcript is not valid JSON"};
     }
     const snapshot = buf.subarray(PREFIX_BYTES + jsonBytes, PREFIX_BYTES + jsonBytes + snapshotBytes);
     const decoded = decodeSnapshot(snapshot, expected);
     if (!decoded.ok) return {ok: false, message: `export file's state is refused: ${decoded.message}`};
-    if (!Array.isArray(manifest.transcript) || manifest.stateLogSeq > manifest.transcript.length) return {ok: false, message: "export file's transcript is inconsistent with its state"};
+    const problem = manifestProblem(parsed);
+    if (problem !== null) return {ok: false, message: `export file's manifest is malformed: ${problem}`};
+    const manifest = parsed as ExportManifest;
+    if (manifest.stateLogSeq > manifest.transcript.length) return {ok: false, message: "export file's transcript is inconsistent with its state"};
     return {ok: true, contents: {manifest, snapshot, state: decoded.state}};
+}
+
+const ROLES: ReadonlySet<unknown> = new Set<TurnRole>(["system", "user", "assistant"]);
+
+// The checksum only shows the file is intact, not that its writer was this
+// code: what is imported must fit the log's columns, and a log position out
+// of range would make restore feed turns twice.
+function manifestProblem(parsed: unknown): string | null {
+    if (typeof parsed !== "object" || parsed === null) return "not an object";
+    const {settings, transcript, stateLogSeq} = parsed as Partial<Record<keyof ExportManifest, unknown>>;
+    const s = settings as Partial<Record<keyof ExportManifest["settings"], unknown>> | null | undefined;
+    if (typeof s !== "object" || s === null || typeof s.chatFormat !== "string"
+        || typeof s.sampling !== "object" || s.sampling === null || !(s.persona === null || typeof s.persona === "string")) {
+        return "bad settings";
+    }
+    if (!Array.isArray(transcript)) return "no transcript";
+    if (typeof stateLogSeq !== "number" || !Number.isSafeInteger(stateLogSeq) || stateLogSeq < 0) return `bad state position ${String(stateLogSeq)}`;
+    for (const [i, turn] of transcript.entries()) {
+        const t = turn as Partial<Record<keyof ExportManifest["transcript"][number], unknown>> | null;
+        if (typeof t !== "object" || t === null || !ROLES.has(t.role) || typeof t.text !== "string"
+            || typeof t.createdAt !== "string" || Number.isNaN(Date.parse(t.createdAt))
+            || !Array.isArray(t.tokens) || !t.tokens.every((id) => Number.isInteger(id) && id >= 0 && id <= 0x7fffffff)) {
+            return `bad turn ${i + 1}`;
+        }
+    }
+    return null;
 }

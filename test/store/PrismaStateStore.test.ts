@@ -3,6 +3,7 @@ import {StoreError} from "../../src/errors/BotError.ts";
 import {prismaCheckpointStateReader} from "../../src/store/db/createStoreClient.ts";
 import type {Database} from "../../src/store/db/openDatabase.ts";
 import {deployMigrations} from "../../src/store/db/openDatabase.ts";
+import {decodeExportFile} from "../../src/store/exportFile.ts";
 import {PrismaStateStore} from "../../src/store/PrismaStateStore.ts";
 import {restoreConversation} from "../../src/store/restoreConversation.ts";
 import type {StateDescriptor} from "../../src/store/StateDescriptor.ts";
@@ -153,6 +154,24 @@ describe.each(databaseKinds)("PrismaStateStore on %s", (kind) => {
         await other.acquireLease(key);
     });
 
+    it("refuses to renew a lease that another process took and released meanwhile, then lets it be taken afresh", async () => {
+        const key = newKey();
+        const {epoch} = await store.openConversation(key, settings);
+        const slow = new PrismaStateStore(db, {owner: "process-slow", leaseMs: 150});
+        await slow.acquireLease(key);
+        await slow.appendTurn(key, {epoch, role: "user", text: "one", tokens: [1]});
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const other = new PrismaStateStore(db, {owner: "process-b"});
+        await other.acquireLease(key);
+        await other.appendTurn(key, {epoch, role: "user", text: "two", tokens: [2]});
+        await other.releaseLease(key);
+        // The slow holder's state lacks turn 2: renewing as if nothing happened would let it log and checkpoint past it.
+        expect((await refusal(slow.acquireLease(key))).code).toBe("store/busy_elsewhere");
+        expect((await refusal(slow.appendTurn(key, {epoch, role: "user", text: "three", tokens: [3]}))).code).toBe("store/busy_elsewhere");
+        await slow.acquireLease(key);
+        expect((await slow.transcript(key)).map((t) => t.text)).toEqual(["one", "two"]);
+    });
+
     it("never lets a turn in flight during a reset write back", async () => {
         const key = newKey();
         const live = await conversationWith(key, 2);
@@ -199,6 +218,30 @@ describe.each(databaseKinds)("PrismaStateStore on %s", (kind) => {
         const {outcome, state} = await restore(target);
         expect(outcome).toMatchObject({epoch: 1, fromLogSeq: 6, logLength: 8});
         expect(sameBits(state, live)).toBe(true);
+    });
+
+    it("opens a new conversation from several callers at once: all get the one row", async () => {
+        for (let round = 0; round < 10; round++) {
+            const key = newKey();
+            const opened = await Promise.all([1, 2, 3, 4].map((n) => new PrismaStateStore(db, {owner: `process-${n}`}).openConversation(key, settings)));
+            expect(opened.map((r) => r.key)).toEqual([key, key, key, key]);
+        }
+    });
+
+    it("exports the state with the log of its own epoch when a reset lands during the export", async () => {
+        const key = newKey();
+        await conversationWith(key, 2, 2);
+        const racing = new PrismaStateStore(db, {owner: "process-a"});
+        const planRestore = racing.planRestore.bind(racing);
+        racing.planRestore = async (k, descriptor) => {
+            const plan = await planRestore(k, descriptor);
+            await store.reset(k);
+            return plan;
+        };
+        const decoded = decodeExportFile(await racing.exportConversation(key, chat.descriptor), chat.descriptor);
+        if (!decoded.ok) throw new Error(decoded.message);
+        expect(decoded.contents.manifest.stateLogSeq).toBe(4);
+        expect(decoded.contents.manifest.transcript.map((t) => t.text)).toEqual(["message 1", "reply 1", "message 2", "reply 2"]);
     });
 
     it("refuses truncated, foreign and other-model imports and leaves the conversation unchanged", async () => {

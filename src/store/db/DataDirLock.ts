@@ -1,6 +1,9 @@
 import {linkSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {StoreError} from "../../errors/BotError.ts";
 
+/** Lock files this process holds. */
+const heldPaths = new Set<string>();
+
 /**
  * An exclusive lock on a PGlite data directory: a `<dataDir>.lock` file holding
  * the owner's pid. PGlite takes no lock itself, and two processes writing one
@@ -18,6 +21,7 @@ export class DataDirLock {
             writeFileSync(draft, String(process.pid));
             try {
                 linkSync(draft, path);
+                heldPaths.add(path);
                 return new DataDirLock(path);
             } catch (error) {
                 if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
@@ -25,7 +29,10 @@ export class DataDirLock {
                 rmSync(draft, {force: true});
             }
             const owner = readOwner(path);
-            if (owner !== null && isAlive(owner)) {
+            // Our own pid on a lock we do not hold was left by an earlier run
+            // that had the same pid, as a restarted container's process does.
+            const stale = owner === null || (owner === process.pid ? !heldPaths.has(path) : !isAlive(owner));
+            if (!stale) {
                 throw new StoreError("store/data_dir_locked", `The database directory ${dataDir} is in use by process ${owner}; stop it or set BOT_DATA_DIR to another directory`);
             }
             rmSync(path, {force: true});
@@ -35,6 +42,7 @@ export class DataDirLock {
 
     /** Removes the lock file. */
     release(): void {
+        heldPaths.delete(this.path);
         rmSync(this.path, {force: true});
     }
 }

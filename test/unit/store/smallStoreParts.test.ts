@@ -58,4 +58,21 @@ describe("exportFile", () => {
         expect(message(corrupt)).toMatch(/checksum/);
         expect(message(encodeExportFile({...manifest, stateLogSeq: 5}, encodeSnapshot(state, descriptor)))).toMatch(/inconsistent/);
     });
+
+    it("refuses intact files whose manifest the log cannot take, instead of throwing or importing it", () => {
+        const withManifest = (m: unknown) => {
+            const r = decodeExportFile(encodeExportFile(m as typeof manifest, encodeSnapshot(state, descriptor)), descriptor);
+            return r.ok ? "ok" : r.message;
+        };
+        const turn = manifest.transcript[0]!;
+        const bad: unknown[] = [
+            null, [], {...manifest, settings: null}, {...manifest, transcript: "hi"},
+            {...manifest, stateLogSeq: -1}, {...manifest, stateLogSeq: 0.5}, {...manifest, stateLogSeq: "1"},
+            {...manifest, transcript: [null]}, {...manifest, transcript: [{...turn, role: "bot"}]},
+            {...manifest, transcript: [{...turn, tokens: [1, -1]}]}, {...manifest, transcript: [{...turn, tokens: [2 ** 31]}]},
+            {...manifest, transcript: [{...turn, tokens: ["1"]}]}, {...manifest, transcript: [{...turn, createdAt: "yesterday"}]},
+        ];
+        for (const m of bad) expect(withManifest(m), JSON.stringify(m)).toMatch(/manifest is malformed/);
+        expect(withManifest({...manifest, stateLogSeq: 0})).toBe("ok");
+    });
 });
