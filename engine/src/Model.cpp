@@ -21,12 +21,22 @@ namespace {
 // Bytes of source data per progress report / abort check.
 constexpr uint64_t kProgressChunk = 32ull << 20;
 
+// Element i of a tensor in the file mapping. A ZIP entry's data need not be
+// aligned to its element size (only torch's writer pads it), so it is read
+// bytewise: a typed load from a misaligned address is undefined behaviour.
+template <class T>
+T load_unaligned(const uint8_t *data, uint64_t i) {
+    T v;
+    std::memcpy(&v, data + i * sizeof(T), sizeof(T));
+    return v;
+}
+
 float element(const TensorRef &t, uint64_t i) {
     switch (t.dtype) {
-        case StorageType::F32: return reinterpret_cast<const float *>(t.data)[i];
-        case StorageType::F16: return f16_to_f32(reinterpret_cast<const uint16_t *>(t.data)[i]);
-        case StorageType::BF16: return bf16_to_f32(reinterpret_cast<const uint16_t *>(t.data)[i]);
-        case StorageType::F64: return float(reinterpret_cast<const double *>(t.data)[i]);
+        case StorageType::F32: return load_unaligned<float>(t.data, i);
+        case StorageType::F16: return f16_to_f32(load_unaligned<uint16_t>(t.data, i));
+        case StorageType::BF16: return bf16_to_f32(load_unaligned<uint16_t>(t.data, i));
+        case StorageType::F64: return float(load_unaligned<double>(t.data, i));
         default: break;
     }
     throw Error(RWKV5_ERR_INTERNAL, "element(): unsupported dtype reached the weight loader");
