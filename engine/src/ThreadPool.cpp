@@ -18,6 +18,9 @@ namespace {
 constexpr auto kSpinTime = std::chrono::microseconds(200);
 
 uint32_t generation_of(uint64_t state) { return uint32_t(state >> 32); }
+
+// The "next job" of a closed run: at or past any run's job count.
+constexpr uint64_t kNoJobs = 0xFFFFFFFFu;
 }  // namespace
 
 int hardware_threads() {
@@ -61,9 +64,12 @@ void ThreadPool::work(uint32_t generation) {
     for (;;) {
         uint64_t v = state_.load(std::memory_order_acquire);
         if (generation_of(v) != generation) return;
-        // n_jobs_ is written before the state word of its run is published,
-        // and a stale pairing fails the CAS below.
-        if (uint32_t(v) >= n_jobs_.load(std::memory_order_relaxed)) return;
+        // The caller closes the previous run (state_ = its generation, all
+        // jobs taken) before it writes n_jobs_ (release); so a worker that
+        // reads the next run's n_jobs_ here (acquire) fails the CAS below
+        // with its stale `v`, and never runs a job twice or counts one into
+        // the wrong run.
+        if (uint32_t(v) >= n_jobs_.load(std::memory_order_acquire)) return;
         if (!state_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) continue;
         try {
             fn_(ctx_, int64_t(uint32_t(v)));
@@ -104,10 +110,13 @@ void ThreadPool::run_erased(int64_t n_jobs, JobFn fn, void *ctx) {
         for (int64_t j = 0; j < n_jobs; ++j) fn(ctx, j);
         return;
     }
+    // Close the previous run before touching its fields: a straggler that
+    // loaded its state word can no longer claim anything.
+    state_.store((uint64_t(generation_) << 32) | kNoJobs);
     fn_ = fn;
     ctx_ = ctx;
     error_ = nullptr;
-    n_jobs_.store(uint32_t(n_jobs), std::memory_order_relaxed);
+    n_jobs_.store(uint32_t(n_jobs), std::memory_order_release);
     done_.store(0, std::memory_order_relaxed);
     ++generation_;
     state_.store(uint64_t(generation_) << 32);
