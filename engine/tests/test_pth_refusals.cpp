@@ -12,12 +12,11 @@
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-uint16_t le16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
-uint32_t le32(const uint8_t *p) { return uint32_t(le16(p)) | (uint32_t(le16(p + 2)) << 16); }
-void put16(uint8_t *p, uint16_t v) { p[0] = uint8_t(v), p[1] = uint8_t(v >> 8); }
-void put32(uint8_t *p, uint32_t v) { put16(p, uint16_t(v)), put16(p + 2, uint16_t(v >> 16)); }
+using test::Bytes;
+using test::le16;
+using test::le32;
+using test::put16;
+using test::put32;
 void put64(uint8_t *p, uint64_t v) { put32(p, uint32_t(v)), put32(p + 4, uint32_t(v >> 32)); }
 
 size_t find(const Bytes &bytes, const std::string &text, size_t from = 0) {

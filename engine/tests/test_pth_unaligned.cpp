@@ -11,12 +11,11 @@
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-uint16_t le16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
-uint32_t le32(const uint8_t *p) { return uint32_t(le16(p)) | (uint32_t(le16(p + 2)) << 16); }
-void put16(uint8_t *p, uint16_t v) { p[0] = uint8_t(v), p[1] = uint8_t(v >> 8); }
-void put32(uint8_t *p, uint32_t v) { put16(p, uint16_t(v)), put16(p + 2, uint16_t(v >> 16)); }
+using test::Bytes;
+using test::le16;
+using test::le32;
+using test::put16;
+using test::put32;
 
 // The same (non-Zip64) archive with one more byte of local extra field in
 // front of every entry's data, so each entry's data moves to an odd offset.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -17,6 +18,13 @@
 namespace test {
 
 inline int failures = 0;
+
+// Little-endian fields of ZIP records, for tests that rewrite archives.
+using Bytes = std::vector<uint8_t>;
+inline uint16_t le16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
+inline uint32_t le32(const uint8_t *p) { return uint32_t(le16(p)) | (uint32_t(le16(p + 2)) << 16); }
+inline void put16(uint8_t *p, uint16_t v) { p[0] = uint8_t(v), p[1] = uint8_t(v >> 8); }
+inline void put32(uint8_t *p, uint32_t v) { put16(p, uint16_t(v)), put16(p + 2, uint16_t(v >> 16)); }
 
 #define CHECK(cond)                                                                   \
     do {                                                                              \
