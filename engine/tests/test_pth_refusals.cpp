@@ -12,11 +12,7 @@
 
 namespace {
 
-using test::Bytes;
-using test::le16;
-using test::le32;
-using test::put16;
-using test::put32;
+using namespace test::zip;
 void put64(uint8_t *p, uint64_t v) { put32(p, uint32_t(v)), put32(p + 4, uint32_t(v >> 32)); }
 
 size_t find(const Bytes &bytes, const std::string &text, size_t from = 0) {

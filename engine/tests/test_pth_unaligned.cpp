@@ -11,11 +11,7 @@
 
 namespace {
 
-using test::Bytes;
-using test::le16;
-using test::le32;
-using test::put16;
-using test::put32;
+using namespace test::zip;
 
 // The same (non-Zip64) archive with one more byte of local extra field in
 // front of every entry's data, so each entry's data moves to an odd offset.

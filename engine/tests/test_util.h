@@ -19,12 +19,15 @@ namespace test {
 
 inline int failures = 0;
 
-// Little-endian fields of ZIP records, for tests that rewrite archives.
+// Little-endian fields of ZIP records, for tests that rewrite archives
+// (`using namespace test::zip;`).
+namespace zip {
 using Bytes = std::vector<uint8_t>;
 inline uint16_t le16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
 inline uint32_t le32(const uint8_t *p) { return uint32_t(le16(p)) | (uint32_t(le16(p + 2)) << 16); }
 inline void put16(uint8_t *p, uint16_t v) { p[0] = uint8_t(v), p[1] = uint8_t(v >> 8); }
 inline void put32(uint8_t *p, uint32_t v) { put16(p, uint16_t(v)), put16(p + 2, uint16_t(v >> 16)); }
+}  // namespace zip
 
 #define CHECK(cond)                                                                   \
     do {                                                                              \
