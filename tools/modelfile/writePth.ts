@@ -3,7 +3,7 @@ import type {FileHandle} from "node:fs/promises";
 import {basename, extname} from "node:path";
 import {crc32} from "node:zlib";
 
-import {EngineError} from "../errors/BotError.ts";
+import {EngineError} from "../../src/errors/BotError.ts";
 
 /** Storage dtypes the writer produces: IEEE fp32, IEEE fp16, bfloat16 (little-endian). */
 export type PthDtype = "f32" | "f16" | "bf16";

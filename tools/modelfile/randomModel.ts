@@ -1,4 +1,4 @@
-import {EngineError} from "../errors/BotError.ts";
+import {EngineError} from "../../src/errors/BotError.ts";
 import {writePth} from "./writePth.ts";
 import type {PthDtype, PthTensor} from "./writePth.ts";
 
