@@ -5,7 +5,7 @@ import {crc32} from "node:zlib";
 import {afterAll, describe, expect, it} from "vitest";
 import {EngineError} from "../../../src/errors/BotError.ts";
 import {writePth} from "../../../tools/modelfile/writePth.ts";
-import type {PthTensor} from "../../../tools/modelfile/writePth.ts";
+import type {PthTensor} from "../../../tools/modelfile/PthTensor.ts";
 import {readZipEntries} from "./readZipEntries.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "writePth-"));
