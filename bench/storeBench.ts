@@ -58,7 +58,7 @@ interface StoreTimes {
 
 async function timeStore(db: Database, state: Float32Array, label: string): Promise<StoreTimes> {
     const store = new PrismaStateStore(db, {owner: "bench", keepCheckpoints: 2});
-    const throughPrisma = new PrismaStateStore({prisma: db.prisma, readCheckpointState: prismaCheckpointStateReader(db.prisma)}, {owner: "bench"});
+    const throughPrisma = new PrismaStateStore({...db, readCheckpointState: prismaCheckpointStateReader(db.prisma)}, {owner: "bench"});
     const key = "bench:state";
     await store.openConversation(key, {platform: "console", chatFormat: "chat"});
     await store.acquireLease(key);

@@ -69,7 +69,7 @@ export interface StorageConfig {
     readonly migrate: boolean;
     /** `CHECKPOINT_EVERY_TOKENS` / `CHECKPOINT_QUIET_MS`. */
     readonly checkpoint: CheckpointPolicy;
-    /** `LEASE_MS`: how long this process's claim on a conversation lasts unless renewed. Defaults to 30 000. */
+    /** `LEASE_MS`: leases last as long as their process; it checks that it still holds them every third of this. Defaults to 30 000. */
     readonly leaseMs: number;
 }
 
