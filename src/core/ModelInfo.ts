@@ -15,8 +15,11 @@ export interface ModelInfo {
     nParams: number;
     /** Storage dtype of the file's matrices. */
     fileDtype: "f32" | "f16" | "bf16" | "mixed";
-    /** How the weights are held: `"fp32"` (converted) or `"fast"` (16-bit matrices, fp32 accumulation). */
-    precision: "fp32" | "fast";
+    /**
+     * How the weights are held: `Precision` of src/inference/Precision.ts, spelled out because the
+     * contracts import nothing above them (`toModelInfo` fails to compile if the two part ways).
+     */
+    precision: "fp32" | "16bit" | "int8";
     /** The backend in use. */
     backend: "cpu" | "cuda";
     /** Bytes of one slot's fp32 state (RWKV5.md §7 layout). */

@@ -3,17 +3,13 @@ import {asEngineError} from "../bindings/asEngineError.ts";
 import {getAddon} from "../bindings/getAddon.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
 import {EngineError} from "../errors/BotError.ts";
+import type {Precision} from "./Precision.ts";
 import {RwkvEngine, type RwkvEngineOptions} from "./RwkvEngine.ts";
 
 /** Options of {@link RwkvModel.load}. */
 export interface RwkvModelLoadOptions {
-    /**
-     * - `"fp32"`: every weight converted to fp32; matches the goldens within the fp32 tolerances.
-     * - `"fast"`: 16-bit matrices with fp32 accumulation; half the memory and twice the decode speed.
-     *
-     * Defaults to `"fast"`.
-     */
-    precision?: "fp32" | "fast";
+    /** How the weights are held (see {@link Precision}). Defaults to `"16bit"`. */
+    precision?: Precision;
     /** `"auto"` picks CUDA when built and usable, else CPU. Defaults to `"auto"`. */
     backend?: "auto" | "cpu" | "cuda";
     /** Threads used by the load (conversion, hashing). Defaults to all cores. */
@@ -41,7 +37,7 @@ function toModelInfo(path: string, info: AddonModelInfo): ModelInfo {
         dimFfn: info.dimFfn,
         nParams: info.nParams,
         fileDtype: info.fileDtype,
-        precision: info.weightType === "fp32" ? "fp32" : "fast",
+        precision: info.weightType,
         backend: info.backend,
         stateByteLength: info.stateSize,
         weightBytes: info.weightBytes,
@@ -76,7 +72,7 @@ export class RwkvModel {
         let native: AddonModel;
         try {
             native = new (getAddon().AddonModel)(path, {
-                weightType: options.precision === "fp32" ? "fp32" : "16bit",
+                weightType: options.precision ?? "16bit",
                 backend: options.backend ?? "auto",
                 threads: options.threads ?? 0,
             });
