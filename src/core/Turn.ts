@@ -4,8 +4,8 @@
  * @see ../../../shared/DESIGN.md § The seams
  */
 
-/** Where a turn came from. */
-export type Platform = "discord" | "slack" | "console";
+/** Where a turn came from: a registered platform's name (`discord`, `slack`, …) or `console`. */
+export type Platform = string;
 
 /**
  * Identifies one conversation (one recurrent state): `discord:<channel>`,
