@@ -1,5 +1,5 @@
 import type {EnabledAdapter} from "../../adapters/shared/AdapterModule.ts";
-import type {Precision} from "../inference/Precision.ts";
+import type {Precision} from "../core/Precision.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {BatchStrategyName} from "../scheduler/strategies/batchStrategies.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
