@@ -7,6 +7,7 @@ import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import {RwkvModel} from "../inference/RwkvModel.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
 import {Tokenizer} from "../inference/Tokenizer.ts";
+import type {AdapterContext} from "../../adapters/shared/AdapterModule.ts";
 import {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
 import {batchStrategies} from "../scheduler/strategies/batchStrategies.ts";
 import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
@@ -18,7 +19,6 @@ import {PrismaStateStore} from "../store/PrismaStateStore.ts";
 import type {StateStore} from "../store/StateStore.ts";
 import {TurnOutbox} from "../store/TurnOutbox.ts";
 import type {Adapter, TurnHandler} from "../core/Adapter.ts";
-import type {AdapterContext} from "./createAdapters.ts";
 import {createRouter} from "./createRouter.ts";
 import type {Logger} from "../core/Logger.ts";
 import {stderrLogger} from "../core/Logger.ts";
@@ -30,7 +30,7 @@ export interface AppOptions {
     /** Model-load progress (0..1). */
     readonly onLoadProgress?: (fraction: number) => void;
     /** Builds the adapters once the core is up (see `createAdapters`); none = a core driven by its `handler`. */
-    readonly adapters?: (context: Pick<AdapterContext, "editThrottle" | "log">) => Adapter[];
+    readonly adapters?: (context: AdapterContext) => Adapter[];
     /** How long running turns may finish at shutdown before they are aborted (ms). Defaults to 10 000. */
     readonly shutdownGraceMs?: number;
 }
