@@ -47,9 +47,14 @@ export class EditThrottle {
         this.#onError = options.onError ?? (() => {});
     }
 
-    /** A coalescing editor for one message; `send` performs one platform edit. */
-    editor(send: (text: string) => Promise<void>): ThrottledEditor {
-        return new CoalescingEditor(send, this.#minIntervalMs, this.#limiter, this.#onError);
+    /**
+     * A coalescing editor for one message; `send` performs one platform edit. `posted` is the
+     * text the message was just posted with: the first edit then waits out the interval too.
+     */
+    editor(send: (text: string) => Promise<void>, posted?: string): ThrottledEditor {
+        const editor = new CoalescingEditor(send, this.#minIntervalMs, this.#limiter, this.#onError);
+        if (posted !== undefined) editor.posted(posted);
+        return editor;
     }
 
     /** Stops the global limiter (when this throttle created it); pending edits are dropped. */
@@ -73,6 +78,11 @@ class CoalescingEditor implements ThrottledEditor {
         private readonly limiter: Bottleneck,
         private readonly onError: (error: unknown) => void,
     ) {}
+
+    posted(text: string): void {
+        this.#sent = text;
+        this.#lastSentAt = Date.now();
+    }
 
     update(text: string): void {
         if (this.#cancelled) return;

@@ -31,6 +31,20 @@ describe("EditThrottle", () => {
         expect(sent.length).toBeGreaterThanOrEqual(2);
     });
 
+    it("counts a just-posted message's interval from the post, and does not resend its posted text", async () => {
+        throttle = new EditThrottle({minIntervalMs: 100, globalEditsPerSecond: 1000});
+        const sent: Array<{text: string; at: number}> = [];
+        const postedAt = Date.now();
+        const editor = throttle.editor(async (text) => void sent.push({text, at: Date.now()}), "posted");
+        editor.update("posted");
+        await editor.flush();
+        expect(sent).toEqual([]);
+        editor.update("edited");
+        await editor.flush();
+        expect(sent.map((edit) => edit.text)).toEqual(["edited"]);
+        expect(sent[0]!.at - postedAt).toBeGreaterThanOrEqual(95);
+    });
+
     it("counts the per-message interval from when an edit is sent, not from when it was queued", async () => {
         const limiter = new Bottleneck({maxConcurrent: 1});
         // Other messages' edits hold the global budget: this message's first edit waits 150 ms for it.

@@ -1,0 +1,284 @@
+import {describe, expect, it} from "vitest";
+import {StreamingReplySink} from "../../../adapters/shared/StreamingReplySink.ts";
+import type {MessageSurface} from "../../../adapters/shared/StreamingReplySink.ts";
+import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
+import {DiscordReplySink} from "../../../adapters/discord/DiscordReplySink.ts";
+import {SlackReplySink} from "../../../adapters/slack/SlackReplySink.ts";
+import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
+import type {ReplySink} from "../../../src/core/ReplySink.ts";
+
+const throttle = new EditThrottle({minIntervalMs: 5, globalEditsPerSecond: 1000});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A platform of numbered messages that records every call, in order. */
+function recordingSurface(overrides: Partial<MessageSurface<number>> = {}) {
+    const messages: string[] = [];
+    const calls: string[] = [];
+    const surface: MessageSurface<number> = {
+        maxLength: 10,
+        emptyReply: "(empty)",
+        post: async (text, first, file) => {
+            calls.push(`post${messages.length}${first ? "!" : ""}:${text}${file === undefined ? "" : `+${file.name}`}`);
+            messages.push(text);
+            return messages.length - 1;
+        },
+        edit: async (index, text) => {
+            calls.push(`edit${index}:${text}`);
+            messages[index] = text;
+        },
+        remove: async (index) => {
+            calls.push(`remove${index}`);
+            messages[index] = "<removed>";
+        },
+        filesInline: false,
+        sendFile: async (file) => void calls.push(`file:${file.name}`),
+        failureLine: (error) => `! ${error instanceof UserFacingError ? error.message : error.code}`,
+        failure: "own message",
+        ...overrides,
+    };
+    return {surface, messages, calls};
+}
+
+function sinkOn(surface: MessageSurface<number>) {
+    const errors: string[] = [];
+    const sink = new StreamingReplySink(surface, throttle, (message) => errors.push(message));
+    return {sink, errors};
+}
+
+const file = {name: "s.bin", bytes: new Uint8Array([1])};
+
+describe("StreamingReplySink", () => {
+    it("posts new parts in order, edits only the part that grew, and coalesces edits to the newest text", async () => {
+        const {surface, messages, calls} = recordingSurface();
+        const {sink, errors} = sinkOn(surface);
+        await sink.update("aaaa");
+        await sleep(20);
+        for (const text of ["aaaa b", "aaaa bb", "aaaa bbb", "aaaa bbbb cc"]) await sink.update(text);
+        await sink.complete("aaaa bbbb cccc");
+        expect(messages).toEqual(["aaaa bbbb ", "cccc"]);
+        expect(calls[0]).toBe("post0!:aaaa");
+        expect(calls.filter((call) => call.startsWith("post1"))).toEqual(["post1:cc"]);
+        // Four streamed texts for part 0, but the throttle sends at most the newest one before the final edit.
+        expect(calls.filter((call) => call.startsWith("edit0")).length).toBeLessThanOrEqual(2);
+        expect(calls.at(-1)).toBe("edit1:cccc");
+        expect(errors).toEqual([]);
+    });
+
+    it("sizes each part so that its escaped text fits, and never cuts an escape in half", async () => {
+        const {surface, messages} = recordingSurface({escape: (text) => text.replace(/&/g, "&amp;")});
+        const {sink} = sinkOn(surface);
+        await sink.complete("a&b&c&d&e");
+        expect(messages.every((part) => part.length <= 10)).toBe(true);
+        expect(messages.join("")).toBe("a&amp;b&amp;c&amp;d&amp;e");
+        expect(messages).toEqual(["a&amp;b", "&amp;c", "&amp;d", "&amp;e"]);
+    });
+
+    it("trims trailing whitespace where the platform does, sparing the edit", async () => {
+        const {surface, calls} = recordingSurface({trimsTrailingWhitespace: true});
+        const {sink} = sinkOn(surface);
+        await sink.update("hello");
+        await sleep(20);
+        await sink.complete("hello \n");
+        expect(calls).toEqual(["post0!:hello"]);
+    });
+
+    it("replaces a placeholder with the answer and removes parts the final text no longer needs", async () => {
+        const {surface, messages, calls} = recordingSurface({placeholder: "…"});
+        const {sink} = sinkOn(surface);
+        await sink.typing();
+        await sink.typing();
+        expect(messages).toEqual(["…"]);
+        await sink.update("aaaa bbbb cccc dddd");
+        await sink.complete("short");
+        expect(messages).toEqual(["short", "<removed>"]);
+        expect(calls.filter((call) => call.startsWith("post"))).toEqual(["post0!:…", "post1:cccc dddd"]);
+    });
+
+    it("re-sends typing until the first text only", async () => {
+        let typed = 0;
+        const {surface} = recordingSurface({typing: async () => void typed++, typingIntervalMs: 10});
+        const {sink} = sinkOn(surface);
+        await sink.typing();
+        // Fails by timing out if typing is sent only once.
+        while (typed < 3) await sleep(5);
+        await sink.update("hi");
+        const atFirstText = typed;
+        await sleep(40);
+        expect(typed).toBe(atFirstText);
+        await sink.complete("hi");
+    });
+
+    it("retries a failed final edit once, and posts the text when the retry fails too", async () => {
+        for (const failures of [1, 2]) {
+            let left = failures;
+            const {surface, messages, calls} = recordingSurface();
+            const edit = surface.edit;
+            const {sink, errors} = sinkOn({
+                ...surface,
+                edit: async (index, text) => {
+                    if (text === "final" && left-- > 0) throw new Error("HTTP 503");
+                    await edit(index, text);
+                },
+            });
+            await sink.update("draft");
+            await sleep(20);
+            await sink.complete("final");
+            if (failures === 1) {
+                expect(messages).toEqual(["final"]);
+                expect(errors).toEqual(["the final edit failed; retrying it"]);
+            } else {
+                expect(calls).toEqual(["post0!:draft", "post1:final"]);
+                expect(errors).toEqual(["the final edit failed; retrying it", "the final edit failed again; posting the text instead"]);
+            }
+        }
+    });
+
+    it("stops streaming after a refused post and tries once more in the final delivery", async () => {
+        let refuse = true;
+        const {surface, messages} = recordingSurface();
+        const post = surface.post;
+        const {sink, errors} = sinkOn({
+            ...surface,
+            post: async (text, first, attached) => {
+                if (refuse) throw new Error("not_in_channel");
+                return post(text, first, attached);
+            },
+        });
+        await sink.update("one");
+        await sleep(10);
+        await sink.update("one two");
+        await sleep(10);
+        expect(errors).toEqual(["could not post a reply"]);
+        refuse = false;
+        await sink.complete("one two three");
+        expect(messages).toEqual(["one two ", "three"]);
+    });
+
+    it("attaches a file to an unstreamed answer's last part where the platform can, else sends it after the text", async () => {
+        const inline = recordingSurface({filesInline: true});
+        await sinkOn(inline.surface).sink.complete("aaaa bbbb cc", file);
+        expect(inline.calls).toEqual(["post0!:aaaa bbbb ", "post1:cc+s.bin"]);
+
+        const alone = recordingSurface({filesInline: true});
+        await sinkOn(alone.surface).sink.complete("", file);
+        expect(alone.calls).toEqual(["post0!:+s.bin"]);
+
+        const after = recordingSurface();
+        await sinkOn(after.surface).sink.complete("", file);
+        expect(after.calls).toEqual(["file:s.bin"]);
+
+        const streamed = recordingSurface({filesInline: true});
+        const sink = sinkOn(streamed.surface).sink;
+        await sink.update("text");
+        await sleep(10);
+        await sink.complete("text", file);
+        expect(streamed.calls).toEqual(["post0!:text", "file:s.bin"]);
+    });
+
+    it("shows the empty reply, keeps streamed text when the final one is empty, and ignores calls after the end", async () => {
+        const empty = recordingSurface();
+        const sink = sinkOn(empty.surface).sink;
+        await sink.complete(" ");
+        await sink.update("late");
+        await sink.fail(new UserFacingError("x/y", "late"));
+        expect(empty.calls).toEqual(["post0!:(empty)"]);
+
+        const streamed = recordingSurface();
+        const other = sinkOn(streamed.surface).sink;
+        await other.update("kept");
+        await other.complete("");
+        expect(streamed.messages).toEqual(["kept"]);
+    });
+
+    it("places a failure inline after the streamed text, or in a message of its own, or privately", async () => {
+        const inline = recordingSurface({failure: "inline", maxLength: 100});
+        const a = sinkOn(inline.surface).sink;
+        await a.update("partial");
+        await a.fail(new UserFacingError("x/busy", "Busy."));
+        expect(inline.messages).toEqual(["partial\n\n! Busy."]);
+
+        const own = recordingSurface({placeholder: "…"});
+        const b = sinkOn(own.surface).sink;
+        await b.typing();
+        await b.fail(new BotError("store/unavailable", "secret"));
+        expect(own.messages).toEqual(["! store/unavailable"]);
+
+        const after = recordingSurface();
+        const c = sinkOn(after.surface).sink;
+        await c.update("partial");
+        await c.fail(new UserFacingError("x/busy", "Busy."));
+        expect(after.messages).toEqual(["partial", "! Busy."]);
+
+        const notes: string[] = [];
+        const private_ = recordingSurface({placeholder: "…", notice: async (text) => void notes.push(text)});
+        const d = sinkOn(private_.surface).sink;
+        await d.typing();
+        await d.fail(new UserFacingError("x/admin", "Admins only."));
+        expect(private_.messages).toEqual(["<removed>"]);
+        expect(notes).toEqual(["! Admins only."]);
+    });
+});
+
+describe("the final-edit retry on each platform", () => {
+    type Platform = {name: string; build(failFinalEdits: number): {sink: ReplySink; shown(): string[]; errors: unknown[]}};
+    const platforms: Platform[] = [
+        {
+            name: "Discord",
+            build(failFinalEdits) {
+                const shown: string[] = [];
+                const errors: unknown[] = [];
+                const sink = new DiscordReplySink(
+                    {
+                        typing: async () => {},
+                        post: async (payload) => {
+                            const index = shown.push(payload.content ?? "") - 1;
+                            return async (edit) => {
+                                if (edit.content === "the whole answer" && failFinalEdits-- > 0) throw new Error("HTTP 503");
+                                shown[index] = edit.content ?? "";
+                            };
+                        },
+                    },
+                    {throttle, onDeliveryError: (_, error) => errors.push(error)},
+                );
+                return {sink, shown: () => shown, errors};
+            },
+        },
+        {
+            name: "Slack",
+            build(failFinalEdits) {
+                const shown = new Map<string, string>();
+                const errors: unknown[] = [];
+                const sink = new SlackReplySink(
+                    {
+                        post: async (text) => {
+                            const ts = String(shown.size + 1);
+                            shown.set(ts, text);
+                            return ts;
+                        },
+                        edit: async (ts, text) => {
+                            if (text === "the whole answer" && failFinalEdits-- > 0) throw new Error("ratelimited");
+                            shown.set(ts, text);
+                        },
+                        remove: async (ts) => void shown.delete(ts),
+                        upload: async () => {},
+                    },
+                    throttle,
+                    {onError: (_, error) => errors.push(error)},
+                );
+                return {sink, shown: () => [...shown.values()], errors};
+            },
+        },
+    ];
+
+    for (const platform of platforms) {
+        it(`${platform.name}: a final edit that fails once still shows the whole answer, in place`, async () => {
+            const {sink, shown, errors} = platform.build(1);
+            await sink.typing();
+            await sink.update("the whole");
+            await sleep(20);
+            await sink.complete("the whole answer");
+            expect(shown()).toEqual(["the whole answer"]);
+            expect(errors).toHaveLength(1);
+        });
+    }
+});
