@@ -137,7 +137,7 @@ describe("the bot on Discord, end to end", () => {
         const file = exported.files[0];
         expect(file?.name).toBe(`discord_${ids.channel}.rwkvconv`);
         expect(file?.bytes.byteLength).toBe(Number(/(\d+)/.exec(String(exported.body?.content))?.[1]));
-        expect(await ask("/reset", users.manager)).toMatch(/./);
+        expect(await ask("/reset", users.manager)).toBe("Conversation reset.");
         expect(await ask("hi")).toBe(first);
         const imported = await slash(slashCommand(users.owner, "import", {attachment: fake.attachment(file?.name ?? "", file?.bytes ?? new Uint8Array())}));
         expect(imported.body?.content).toMatch(/^Imported /);
