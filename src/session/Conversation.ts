@@ -215,9 +215,13 @@ export class Conversation {
     async #commit(epoch: number, message: string, prompt: number[], replyText: string, replyTokens: number[]): Promise<void> {
         const {store} = this.#services;
         try {
-            await store.appendTurn(this.key, {epoch, role: "user", text: loggableText(message), tokens: prompt});
-            const logged = await store.appendTurn(this.key, {epoch, role: "assistant", text: loggableText(replyText), tokens: replyTokens});
-            this.#advance(logged.seq, prompt.length + replyTokens.length);
+            // One transaction: a crash between the two would leave a question without its answer
+            // in the log, and every later restore would replay it into the state.
+            const logged = await store.appendTurns(this.key, [
+                {epoch, role: "user", text: loggableText(message), tokens: prompt},
+                {epoch, role: "assistant", text: loggableText(replyText), tokens: replyTokens},
+            ]);
+            this.#advance(logged.at(-1)?.seq ?? this.#record.logLength, prompt.length + replyTokens.length);
         } catch (error) {
             const unavailable = error instanceof StoreError && error.code === "store/unavailable";
             throw new CommitError("turn/not_saved", unavailable ? "The database is unavailable, try again." : "That reply could not be saved, try again.", {cause: error});
