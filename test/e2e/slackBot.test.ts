@@ -1,65 +1,36 @@
 import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {PassThrough} from "node:stream";
-import {fileURLToPath} from "node:url";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
-import type {Adapter} from "../../src/app/Adapter.ts";
-import {createAdapters} from "../../src/app/createAdapters.ts";
-import {createApp} from "../../src/app/createApp.ts";
 import type {App} from "../../src/app/createApp.ts";
-import {loadConfig} from "../../src/config/loadConfig.ts";
 import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
 import {appMentionEnvelope, FakeSlack, signedPost, slashCommandFields} from "./fakes/FakeSlack.ts";
+import {growing, startObservedApp, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
 
 // The whole bot as `npm start` composes it (config → createApp → createAdapters), with the
-// real Bolt against a loopback Slack, the real engine on the tiny fp32 fixture model (greedy,
-// byte-level vocabulary) and the real embedded database in a temporary directory.
+// real Bolt against a loopback Slack (HTTP mode), the real engine on the tiny fp32 fixture model
+// (greedy, byte-level vocabulary) and the real embedded database in a temporary directory.
 const secret = "e2e-signing-secret";
-const modelPath = fileURLToPath(new URL("../fixtures/models/tiny-L3-C128-V1024.fp32.pth", import.meta.url));
-const quiet = {info: () => {}, warn: () => {}, error: () => {}};
 
 let fake: FakeSlack;
 let dir: string;
 let app: App | undefined;
 let eventsUrl = "";
-const finished = new Set<string>();
+const observer = new TurnObserver();
+const finished = observer.finished;
 let nextTs = 1;
 
 async function startBot(): Promise<void> {
-    const config = loadConfig({
-        RWKV_MODEL_PATH: modelPath, RWKV_VOCAB: path.join(dir, "vocab.txt"),
-        ENGINE_PRECISION: "fp32", ENGINE_BACKEND: "cpu", ENGINE_THREADS: "1", ENGINE_SLOTS: "2",
-        SAMPLING_TEMPERATURE: "0", REPLY_MAX_TOKENS: "8", USER_COOLDOWN_MS: "0", EDIT_MIN_INTERVAL_MS: "50", EDITS_PER_SECOND: "100",
-        BOT_DATA_DIR: path.join(dir, "db"),
+    const started = await startObservedApp({
+        ...tinyBotEnv(dir),
         SLACK_BOT_TOKEN: "xoxb-e2e", SLACK_SIGNING_SECRET: secret, SLACK_PORT: "0", SLACK_HOST: "127.0.0.1",
         SLACK_API_URL: fake.apiUrl, SLACK_BOT_USER_ID: "UBOT", SLACK_BOT_ID: "BBOT",
-    });
-    let slack: SlackAdapter | undefined;
-    app = await createApp(config, {
-        log: quiet,
-        adapters: (context) => createAdapters(config, {...context, log: quiet, console: {input: new PassThrough(), output: new PassThrough()}})
-            .map((adapter) => {
-                slack = adapter as SlackAdapter;
-                return observed(adapter);
-            }),
-    });
-    await app.start();
+    }, observer);
+    app = started.app;
+    const [slack] = started.adapters as SlackAdapter[];
     expect(slack?.platform).toBe("slack");
     eventsUrl = `http://127.0.0.1:${slack?.port}/slack/events`;
-}
-
-/** The adapter as built, reporting each turn the core has finished with. */
-function observed(adapter: Adapter): Adapter {
-    return {
-        platform: adapter.platform,
-        start: (handler) => adapter.start(async (turn, sink) => {
-            await handler(turn, sink);
-            finished.add(turn.id);
-        }),
-        stop: () => adapter.stop(),
-    };
 }
 
 /** Mentions the bot in `channel` and resolves to its final answer in the thread. */
@@ -98,9 +69,15 @@ afterAll(async () => {
 
 describe("the bot on Slack, end to end", () => {
     it("keeps, refuses, resets, exports, imports and restores channel state", async () => {
-        // Two channels with the same history are the control for each other (greedy decoding).
+        // Streamed: the core sends growing text, and the placeholder shows the reply before the turn completes.
+        observer.beforeComplete = async () => {
+            await fake.waitFor(() => fake.callsOf("chat.update").some((call) => call.args.channel === "C1" && call.args.text !== "_…thinking_"));
+        };
         const first = await ask("C1", "hi");
-        expect(first).not.toBe("_…thinking_");
+        const streamed = observer.updates.get("EvBot300.000001") ?? [];
+        expect(streamed.length).toBeGreaterThanOrEqual(2);
+        expect(growing(streamed)).toBe(true);
+        // Two channels with the same history are the control for each other (greedy decoding).
         expect(await ask("C2", "hi")).toBe(first);
 
         // A member's reset is refused privately, acknowledged first, and changes nothing.
