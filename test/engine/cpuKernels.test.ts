@@ -44,16 +44,21 @@ describe("CPU kernel tables against the goldens", () => {
                 return;
             }
             expect(run.kernel).toBe(kernel);
-            const fp32 = run.deviations.find((d) => d.precision === "fp32") as KernelDeviation;
-            const fast = run.deviations.find((d) => d.precision === "fast") as KernelDeviation;
-            console.log(`cpu kernel ${kernel}: ran; max |Δ| fp32 logits ${fp32.logits.toExponential(1)} state ${Math.max(fp32.shift, fp32.wkv).toExponential(1)}, fast logits ${fast.logits.toExponential(2)}`);
+            const of = (precision: KernelDeviation["precision"]) => run.deviations.find((d) => d.precision === precision) as KernelDeviation;
+            const [fp32, half, int8] = [of("fp32"), of("16bit"), of("int8")];
+            console.log(`cpu kernel ${kernel}: ran; max |Δ| fp32 logits ${fp32.logits.toExponential(1)} state ${Math.max(fp32.shift, fp32.wkv).toExponential(1)}, `
+                + `16bit logits ${half.logits.toFixed(3)}, int8 logits ${int8.logits.toFixed(3)} state ${int8.wkv.toFixed(2)}`);
             const figures = readmeFp32();
             expect(fp32.logits).toBeLessThanOrEqual(figures.logits);
             expect(Math.max(fp32.shift, fp32.wkv)).toBeLessThanOrEqual(figures.state);
             expect(fp32.logits).toBeLessThan(fp32Tolerance.logits);
-            expect(fast.logits).toBeLessThan(fastTolerance.logits);
-            expect(fast.shift).toBeLessThan(fastTolerance.shift);
-            expect(fast.wkv).toBeLessThan(fastTolerance.wkv);
+            expect(half.logits).toBeLessThan(fastTolerance.logits);
+            expect(half.shift).toBeLessThan(fastTolerance.shift);
+            expect(half.wkv).toBeLessThan(fastTolerance.wkv);
+            // int8: the README's measured |Δlogit| (0.28) and att_x/ffn_x (0.07); the WKV state within the bf16 tolerance, as the README puts it.
+            expect(int8.logits).toBeLessThan(0.3);
+            expect(int8.shift).toBeLessThan(0.07);
+            expect(int8.wkv).toBeLessThan(1.0);
         }, 120_000);
     }
 });

@@ -2,9 +2,9 @@
 // process, its only platform a test adapter on the IPC channel: the parent sends turns and reads
 // every sink call, so it knows exactly which replies a user saw as complete before it kills us.
 // Config comes from the environment, as for `npm start`.
-import type {Adapter, TurnHandler} from "../../../src/app/Adapter.ts";
+import type {Adapter, TurnHandler} from "../../../src/core/Adapter.ts";
 import {createApp} from "../../../src/app/createApp.ts";
-import {conversationKey} from "../../../src/app/Turn.ts";
+import {conversationKey} from "../../../src/core/Turn.ts";
 import {loadConfig} from "../../../src/config/loadConfig.ts";
 import {quietLog} from "./observedApp.ts";
 import type {ChildEvent, ParentCommand} from "./ipcProtocol.ts";

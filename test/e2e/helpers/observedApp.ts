@@ -1,7 +1,7 @@
 import path from "node:path";
 import {PassThrough} from "node:stream";
 import {fileURLToPath} from "node:url";
-import type {Adapter} from "../../../src/app/Adapter.ts";
+import type {Adapter} from "../../../src/core/Adapter.ts";
 import {createAdapters} from "../../../src/app/createAdapters.ts";
 import {createApp} from "../../../src/app/createApp.ts";
 import type {App} from "../../../src/app/createApp.ts";

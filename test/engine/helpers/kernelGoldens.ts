@@ -1,13 +1,13 @@
 // Run in a child process with RWKV5_CPU_KERNEL set (the engine picks its kernel table once per
 // process): the golden comparisons of both fixture shapes, decode (one token a step) and prefill
-// (every token in one step), in fp32 and fast precision. Prints one JSON line for the parent.
+// (every token in one step), at each precision. Prints one JSON line for the parent.
 import {engineCapabilities} from "../../../src/inference/engineCapabilities.ts";
 import {RwkvModel} from "../../../src/inference/RwkvModel.ts";
 import {golden, goldenFloats, maxAbsDiff, modelPath, stateDiff} from "../engineFixtures.ts";
 
 /** The largest deviations from the goldens of one precision, over both fixtures and both modes. */
 export interface KernelDeviation {
-    readonly precision: "fp32" | "fast";
+    readonly precision: "fp32" | "16bit" | "int8";
     readonly logits: number;
     readonly shift: number;
     readonly wkv: number;
@@ -19,7 +19,7 @@ const cases = [
 ];
 
 const deviations: KernelDeviation[] = [];
-for (const precision of ["fp32", "fast"] as const) {
+for (const precision of ["fp32", "16bit", "int8"] as const) {
     let logits = 0;
     let shift = 0;
     let wkv = 0;

@@ -1,7 +1,7 @@
 import Bottleneck from "bottleneck";
 import {afterEach, beforeEach, describe, expect, it, vi} from "vitest";
 
-import {EditThrottle} from "../../../src/scheduler/EditThrottle.ts";
+import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
 
 // A controlled clock (fake timers and Date): the intervals are exact, whatever the machine's load.
 describe("EditThrottle", () => {
