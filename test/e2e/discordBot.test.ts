@@ -1,14 +1,11 @@
-import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import {rmSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {App} from "../../src/app/createApp.ts";
-import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
 import type {FakeDiscord, RecordedCall} from "./fakes/FakeDiscord.ts";
 import {dmMessage, guildMessage, ids, slashCommand, users} from "./fakes/discordPayloads.ts";
 import type {FakeUser} from "./fakes/discordPayloads.ts";
 import {startFakeDiscord, TEST_TOKEN} from "./fakes/discordHarness.ts";
-import {growing, startObservedApp, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
+import {startObservedApp, tinyBotDir, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
 
 // The whole bot as `npm start` composes it (config → createApp → createAdapters), with the
 // real discord.js against a loopback Discord, the real engine on the tiny fp32 fixture model
@@ -50,8 +47,7 @@ async function slash(payload: Record<string, unknown>): Promise<RecordedCall> {
 }
 
 beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "rwkv-discord-e2e-"));
-    writeFileSync(path.join(dir, "vocab.txt"), smallVocabText());
+    dir = tinyBotDir("rwkv-discord-e2e-");
     fake = await startFakeDiscord();
     await startBot();
 });
@@ -74,9 +70,7 @@ describe("the bot on Discord, end to end", () => {
         };
         const first = await send(mention);
         expect(first).not.toBe("(no reply)");
-        const streamed = observer.updates.get(mention.id as string) ?? [];
-        expect(streamed.length).toBeGreaterThanOrEqual(2);
-        expect(growing(streamed)).toBe(true);
+        expect(observer.streamed(mention.id as string)).toBe(true);
         expect(fake.calls.some((call) => call.status === 429)).toBe(true);
         expect(fake.callsTo("POST", new RegExp(`^/channels/${ids.channel}/typing$`)).length).toBeGreaterThan(0);
         expect(fake.callsTo("POST", new RegExp(`^/channels/${ids.channel}/messages$`)).every((call) => JSON.stringify(call.body?.allowed_mentions) === JSON.stringify({parse: []}))).toBe(true);

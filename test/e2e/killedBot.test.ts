@@ -1,12 +1,9 @@
-import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import {rmSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {seededRandom} from "../helpers/seededRandom.ts";
 import {createThrowawayDatabase} from "../store/helpers/testDatabases.ts";
-import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
 import {BotProcess} from "./helpers/BotProcess.ts";
-import {tinyBotEnv} from "./helpers/observedApp.ts";
+import {tinyBotDir, tinyBotEnv} from "./helpers/observedApp.ts";
 
 // README: "Every finished turn is appended to the conversation's log before the reply is marked
 // done", and a restart continues from it. The real app (router → scheduler → session → store →
@@ -28,8 +25,7 @@ interface Seen {
 }
 
 beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "rwkv-killed-bot-"));
-    writeFileSync(path.join(dir, "vocab.txt"), smallVocabText());
+    dir = tinyBotDir("rwkv-killed-bot-");
     // A Postgres server (the embedded database's SIGKILL recovery is the store tier's crash test):
     // a restart here takes seconds, not tens of them. Checkpoints every few turns, so kills land
     // before, during and after them as well as mid-reply.

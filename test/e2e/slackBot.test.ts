@@ -1,12 +1,11 @@
-import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import {rmSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
 import type {App} from "../../src/app/createApp.ts";
-import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
-import {appMentionEnvelope, FakeSlack, signedPost, slashCommandFields} from "./fakes/FakeSlack.ts";
-import {growing, startObservedApp, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
+import type { FakeSlack} from "./fakes/FakeSlack.ts";
+import {appMentionEnvelope, signedPost, slashCommandFields} from "./fakes/FakeSlack.ts";
+import {placeholderEdited, startSlackTeam} from "./helpers/slackTeam.ts";
+import {startObservedApp, tinyBotDir, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
 
 // The whole bot as `npm start` composes it (config → createApp → createAdapters), with the
 // real Bolt against a loopback Slack (HTTP mode), the real engine on the tiny fp32 fixture model
@@ -53,11 +52,8 @@ async function slash(channel: string, user: string, text: string): Promise<strin
 }
 
 beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "rwkv-slack-e2e-"));
-    writeFileSync(path.join(dir, "vocab.txt"), smallVocabText());
-    fake = await FakeSlack.start();
-    fake.users.set("UALICE", {name: "alice"});
-    fake.users.set("UADMIN", {name: "boss", isAdmin: true});
+    dir = tinyBotDir("rwkv-slack-e2e-");
+    fake = await startSlackTeam();
     await startBot();
 });
 
@@ -70,13 +66,9 @@ afterAll(async () => {
 describe("the bot on Slack, end to end", () => {
     it("keeps, refuses, resets, exports, imports and restores channel state", async () => {
         // Streamed: the core sends growing text, and the placeholder shows the reply before the turn completes.
-        observer.beforeComplete = async () => {
-            await fake.waitFor(() => fake.callsOf("chat.update").some((call) => call.args.channel === "C1" && call.args.text !== "_…thinking_"));
-        };
+        observer.beforeComplete = placeholderEdited(fake, "C1");
         const first = await ask("C1", "hi");
-        const streamed = observer.updates.get("EvBot300.000001") ?? [];
-        expect(streamed.length).toBeGreaterThanOrEqual(2);
-        expect(growing(streamed)).toBe(true);
+        expect(observer.streamed("EvBot300.000001")).toBe(true);
         // Two channels with the same history are the control for each other (greedy decoding).
         expect(await ask("C2", "hi")).toBe(first);
 

@@ -1,11 +1,10 @@
-import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import {rmSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {App} from "../../src/app/createApp.ts";
-import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
-import {appMentionEnvelope, FakeSlack, slashCommandFields} from "./fakes/FakeSlack.ts";
-import {growing, startObservedApp, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
+import type { FakeSlack} from "./fakes/FakeSlack.ts";
+import {appMentionEnvelope, slashCommandFields} from "./fakes/FakeSlack.ts";
+import {placeholderEdited, startSlackTeam} from "./helpers/slackTeam.ts";
+import {startObservedApp, tinyBotDir, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
 
 // The whole bot in Slack Socket Mode (SLACK_APP_TOKEN): the real Bolt opens its socket through
 // the loopback Slack's apps.connections.open and receives every event and command over it; the
@@ -40,11 +39,8 @@ async function slash(channel: string, user: string, text: string): Promise<void>
 }
 
 beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "rwkv-slack-socket-e2e-"));
-    writeFileSync(path.join(dir, "vocab.txt"), smallVocabText());
-    fake = await FakeSlack.start();
-    fake.users.set("UALICE", {name: "alice"});
-    fake.users.set("UADMIN", {name: "boss", isAdmin: true});
+    dir = tinyBotDir("rwkv-slack-socket-e2e-");
+    fake = await startSlackTeam();
     await startBot();
 });
 
@@ -58,13 +54,9 @@ describe("the bot on Slack in Socket Mode, end to end", () => {
     it("streams a mention's reply, exports, imports and continues after a restart", async () => {
         expect(fake.callsOf("apps.connections.open")[0]?.token).toBe("xapp-e2e");
         // Streamed: the core sends growing text, and the placeholder shows the reply before the turn completes.
-        observer.beforeComplete = async () => {
-            await fake.waitFor(() => fake.callsOf("chat.update").some((call) => call.args.channel === "C1" && call.args.text !== "_…thinking_"));
-        };
+        observer.beforeComplete = placeholderEdited(fake, "C1");
         const first = await ask("C1", "hi");
-        const streamed = observer.updates.get("EvSock400.000001") ?? [];
-        expect(streamed.length).toBeGreaterThanOrEqual(2);
-        expect(growing(streamed)).toBe(true);
+        expect(observer.streamed("EvSock400.000001")).toBe(true);
         expect(fake.callsOf("chat.postMessage")[0]?.args).toMatchObject({channel: "C1", thread_ts: "400.000001", text: "_…thinking_"});
         // Two channels with the same history are the control for each other (greedy decoding).
         expect(await ask("C2", "hi")).toBe(first);

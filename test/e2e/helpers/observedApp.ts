@@ -1,3 +1,5 @@
+import {mkdtempSync, writeFileSync} from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {PassThrough} from "node:stream";
 import {fileURLToPath} from "node:url";
@@ -6,11 +8,19 @@ import {createAdapters} from "../../../src/app/createAdapters.ts";
 import {createApp} from "../../../src/app/createApp.ts";
 import type {App} from "../../../src/app/createApp.ts";
 import {loadConfig} from "../../../src/config/loadConfig.ts";
+import {smallVocabText} from "../../unit/tokenizer/smallVocab.ts";
 
 /** The tiny fp32 fixture model: greedy replies are a pure function of the conversation's history. */
 export const tinyModelPath = fileURLToPath(new URL("../../fixtures/models/tiny-L3-C128-V1024.fp32.pth", import.meta.url));
 
 export const quietLog = {info: () => {}, warn: () => {}, error: () => {}};
+
+/** A fresh temporary directory holding the tiny model's byte-level `vocab.txt`, for {@link tinyBotEnv}. */
+export function tinyBotDir(prefix: string): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    writeFileSync(path.join(dir, "vocab.txt"), smallVocabText());
+    return dir;
+}
 
 /**
  * The settings every end-to-end bot shares: the tiny model on the CPU, greedy, short replies,
@@ -33,6 +43,12 @@ export class TurnObserver {
     readonly updates = new Map<string, string[]>();
     /** Runs once, before the next reply is handed to the adapter (with that reply's text). */
     beforeComplete: ((text: string) => Promise<void>) | null = null;
+
+    /** Whether the turn streamed its reply: two or more texts, each growing from the one before. */
+    streamed(turnId: string): boolean {
+        const texts = this.updates.get(turnId) ?? [];
+        return texts.length >= 2 && texts.every((text, i) => i === 0 || text.startsWith(texts[i - 1] as string) && text.length > (texts[i - 1] as string).length);
+    }
 
     wrap(adapter: Adapter): Adapter {
         return {
@@ -75,9 +91,4 @@ export async function startObservedApp(env: Record<string, string>, observer: Tu
     });
     await app.start();
     return {app, adapters};
-}
-
-/** Whether `texts` grow one from the next (each a prefix of the following), as a streamed reply does. */
-export function growing(texts: readonly string[]): boolean {
-    return texts.every((text, i) => i === 0 || text.startsWith(texts[i - 1] as string) && text.length > (texts[i - 1] as string).length);
 }
