@@ -148,8 +148,8 @@ export class PrismaStateStore implements StateStore {
     }
 
     async appendTurns(key: string, turns: readonly TurnInput[]): Promise<LoggedTurn[]> {
-        // Chosen once: a retry after a lost commit acknowledgement finds the rows instead of logging twice.
-        const appendIds = turns.map(() => randomUUID());
+        // Chosen once (or by the caller): a retry after a lost commit acknowledgement finds the rows instead of logging twice.
+        const appendIds = turns.map((turn) => turn.appendId ?? randomUUID());
         let delay = this.retryDelayMs;
         for (let attempt = 1; ; attempt++) {
             try {
