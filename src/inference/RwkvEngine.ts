@@ -1,6 +1,7 @@
-import type {AddonBatchItem, AddonContext, AddonLogitsMode} from "../bindings/AddonTypes.ts";
+import type {AddonBatchItem, AddonContext, AddonLogitsMode, AddonSampling} from "../bindings/AddonTypes.ts";
 import {asEngineError} from "../bindings/asEngineError.ts";
 import {EngineError} from "../errors/BotError.ts";
+import type {EngineSampling} from "./EngineSampling.ts";
 import type {ModelInfo} from "./RwkvModel.ts";
 
 /** Options of `RwkvModel.createEngine`. */
@@ -24,17 +25,42 @@ export interface StepItem {
      * - `"last"`: one row, after the last token;
      * - `"all"`: one row per token, in token order.
      *
-     * Defaults to `"last"`.
+     * Defaults to `"last"`. Logits leave the engine only when asked for.
      */
     logits?: "none" | "last" | "all";
+    /** Samples the next token from the row after the last token, in the engine. */
+    sample?: StepSampling;
+}
+
+/**
+ * One item's draw: the parameters, the caller's uniform in [0, 1) (the engine has no random
+ * generator, so a seeded caller replays exactly), and whether a reply starts here (the slot's
+ * penalty counts are cleared first). The engine counts every token it samples in the slot until
+ * the next `newReply`, a state import or a reset; the counts are not part of the exported state.
+ */
+export interface StepSampling {
+    readonly params: EngineSampling;
+    readonly uniform: number;
+    readonly newReply?: boolean;
 }
 
 /** The result of one {@link StepItem}. */
 export interface StepOutput {
     /** Rows of logits (0 when none were asked for). */
     rows: number;
-    /** `rows × nVocab` floats, row-major; null when none were asked for. */
+    /** `rows × nVocab` floats, row-major (raw, before penalties and bans); null when none were asked for. */
     logits: Float32Array | null;
+    /** The sampled token; null when the item did not ask for one. */
+    token: number | null;
+}
+
+/** One row of {@link RwkvEngine.sampleLogits}. */
+export interface SampleLogitsItem {
+    /** The slot whose penalty counts apply (and record the token); distinct across the rows. */
+    slot: number;
+    /** `nVocab` logits. */
+    logits: Float32Array;
+    sample: StepSampling;
 }
 
 const logitsModes: Readonly<Record<string, AddonLogitsMode>> = {none: 0, last: 1, all: 2};
@@ -77,9 +103,33 @@ export class RwkvEngine {
             slot: this.#checkSlot(item.slot),
             tokens: this.#checkTokens(item.tokens, index),
             logits: this.#checkLogitsMode(item.logits ?? "last", index),
+            ...(item.sample === undefined ? {} : {sampling: addonSampling(item.sample)}),
         }));
         const outputs = await this.#serial(() => this.#native.decode(batch));
-        return outputs.map((logits) => ({rows: logits === null ? 0 : logits.length / this.info.nVocab, logits}));
+        return outputs.map(({logits, token}) => ({rows: logits === null ? 0 : logits.length / this.info.nVocab, logits, token: token < 0 ? null : token}));
+    }
+
+    /**
+     * Samples one token per row from the given logits as {@link RwkvEngine.step} samples from the
+     * model's (the slots' penalty counts apply and record the tokens): the engine's sampling on
+     * rows of the caller's choosing, for tests and tools.
+     *
+     * @throws EngineError `engine/invalid_argument` (bad slot, repeated slot, row length, parameters), `engine/disposed`.
+     */
+    async sampleLogits(items: readonly SampleLogitsItem[]): Promise<number[]> {
+        this.#throwIfDisposed();
+        const {nVocab} = this.info;
+        const logits = new Float32Array(items.length * nVocab);
+        items.forEach((item, index) => {
+            this.#checkSlot(item.slot);
+            if (item.logits.length !== nVocab) {
+                throw new EngineError("engine/invalid_argument", `Row ${index} has ${item.logits.length} logits, not ${nVocab}`);
+            }
+            logits.set(item.logits, index * nVocab);
+        });
+        const slots = Int32Array.from(items, (item) => item.slot);
+        const sampling = items.map((item) => addonSampling(item.sample));
+        return Array.from(await this.#serial(() => this.#native.sampleLogits(logits, slots, sampling)));
     }
 
     /** A copy of a slot's state: `stateByteLength / 4` floats, RWKV5.md §7 layout. */
@@ -152,4 +202,8 @@ export class RwkvEngine {
         }
         return value;
     }
+}
+
+function addonSampling({params, uniform, newReply}: StepSampling): AddonSampling {
+    return {...params, uniform, newReply: newReply === true};
 }

@@ -1,6 +1,5 @@
 import {StoreError, UserFacingError} from "../errors/BotError.ts";
 import type {RwkvEngine} from "../inference/RwkvEngine.ts";
-import type {Sampler} from "../inference/Sampler.ts";
 import {mergeSamplingOptions} from "../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {Tokenizer} from "../inference/Tokenizer.ts";
@@ -12,7 +11,8 @@ import {restoreConversation} from "../store/restoreConversation.ts";
 import type {CheckpointReason, ConversationRecord, SettingsUpdate, StateStore} from "../store/StateStore.ts";
 import {chatFormats, isChatFormatName, sanitizeUserText} from "./chatFormats.ts";
 import type {ChatFormat} from "./chatFormats.ts";
-import {createReplySampler} from "./createReplySampler.ts";
+import {createReplySampling} from "./createReplySampling.ts";
+import type {ReplySampling} from "./createReplySampling.ts";
 import {EngineSlotReplayer} from "./EngineSlotReplayer.ts";
 import {generateReply} from "./generateReply.ts";
 
@@ -57,7 +57,7 @@ export class Conversation {
     #tokensSinceCheckpoint = 0;
     #lastActive = Date.now();
     #lastCheckpoint: CheckpointMark | null = null;
-    #sampler: {settings: unknown, sampler: Sampler} | null = null;
+    #sampling: {settings: unknown, sampling: ReplySampling} | null = null;
     readonly #services: ConversationServices;
 
     constructor(services: ConversationServices, record: ConversationRecord) {
@@ -127,7 +127,7 @@ export class Conversation {
         void sink.typing();
         try {
             const reply = await generateReply({
-                engine: stepper, slot, tokenizer, sampler: this.#replySampler(), prompt, maxTokens, stop: format.stop, prefillChunkTokens, signal,
+                engine: stepper, slot, tokenizer, sampling: this.#replySampling(), prompt, maxTokens, stop: format.stop, prefillChunkTokens, signal,
                 onText: (textSoFar) => void sink.update(textSoFar),
             });
             signal.throwIfAborted();
@@ -198,7 +198,7 @@ export class Conversation {
 
     async #reload(slot: number): Promise<void> {
         this.#record = await this.#services.store.openConversation(this.key, this.#record.settings);
-        this.#sampler = null;
+        this.#sampling = null;
         await this.restore(slot);
     }
 
@@ -230,14 +230,14 @@ export class Conversation {
         this.#lastActive = Date.now();
     }
 
-    #replySampler(): Sampler {
+    #replySampling(): ReplySampling {
         const settings = this.#record.settings.sampling;
-        if (this.#sampler?.settings !== settings) {
+        if (this.#sampling?.settings !== settings) {
             const merged = mergeSamplingOptions(this.#services.sampling, settings as Partial<SamplingOptions>);
             const options = merged.ok ? merged.options : this.#services.sampling;
-            this.#sampler = {settings, sampler: createReplySampler(options, this.#services.tokenizer, this.#services.engine.info.nVocab)};
+            this.#sampling = {settings, sampling: createReplySampling(options, this.#services.tokenizer, this.#services.engine.info.nVocab)};
         }
-        return this.#sampler.sampler;
+        return this.#sampling.sampling;
     }
 }
 

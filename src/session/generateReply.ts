@@ -1,8 +1,8 @@
 import {BotError} from "../errors/BotError.ts";
-import type {RwkvEngine} from "../inference/RwkvEngine.ts";
-import type {Sampler} from "../inference/Sampler.ts";
+import type {RwkvEngine, StepOutput, StepSampling} from "../inference/RwkvEngine.ts";
 import {StreamingDecoder} from "../inference/StreamingDecoder.ts";
 import type {Tokenizer} from "../inference/Tokenizer.ts";
+import type {ReplySampling} from "./createReplySampling.ts";
 
 /** Why a reply ended: its stop text, the token limit, or the caller's signal. */
 export type ReplyStopReason = "stop" | "length" | "aborted";
@@ -14,8 +14,8 @@ export interface GenerateReplyOptions {
     /** The slot whose state holds the conversation so far; it advances in place. */
     readonly slot: number;
     readonly tokenizer: Tokenizer;
-    /** Reset at the start of the reply (penalties count this reply's tokens only). */
-    readonly sampler: Sampler;
+    /** How the engine draws each token; its penalties count this reply's tokens only. */
+    readonly sampling: ReplySampling;
     /** Token ids to feed before generating (the formatted turn); at least one. */
     readonly prompt: readonly number[];
     /** Most tokens to generate. */
@@ -43,24 +43,29 @@ export interface GeneratedReply {
 }
 
 /**
- * Generates one reply: prefills the prompt in chunks, then samples and feeds one token at a
- * time until a stop text appears in the decoded reply, `maxTokens` is reached, or `signal`
- * aborts. Engine failures reject with the engine's error.
+ * Generates one reply: prefills the prompt in chunks, then feeds one token at a time, each step
+ * sampling the next in the engine, until a stop text appears in the decoded reply, `maxTokens`
+ * is reached, or `signal` aborts. Engine failures reject with the engine's error.
  */
 export async function generateReply(options: GenerateReplyOptions): Promise<GeneratedReply> {
-    const {engine, slot, sampler, prompt, maxTokens, signal, onText} = options;
+    const {engine, slot, sampling, prompt, maxTokens, signal, onText} = options;
     const stop = options.stop ?? ["\n\n"];
     const chunkSize = options.prefillChunkTokens ?? 256;
     if (prompt.length === 0) throw new BotError("session/empty_prompt", "a reply needs at least one prompt token");
+    // A greedy draw takes no uniform, so a seeded stream gives the same tokens as it always has.
+    const draw = (newReply: boolean): StepSampling => ({
+        params: sampling.params, uniform: sampling.params.temperature === 0 ? 0 : sampling.random(), newReply,
+    });
 
-    let logits: Float32Array | null = null;
+    let next: number | null = null;
     for (let start = 0; start < prompt.length; start += chunkSize) {
         const last = start + chunkSize >= prompt.length;
-        const [output] = await engine.step([{slot, tokens: prompt.slice(start, start + chunkSize), logits: last ? "last" : "none"}]);
-        if (last) logits = output?.logits ?? null;
+        const tokens = prompt.slice(start, start + chunkSize);
+        const sample = last && maxTokens > 0;
+        const [output] = await engine.step([sample ? {slot, tokens, logits: "none", sample: draw(true)} : {slot, tokens, logits: "none"}]);
+        if (sample) next = sampledToken(output);
     }
 
-    sampler.reset();
     const decoder = new StreamingDecoder(options.tokenizer);
     const tokens: number[] = [];
     const longestStop = Math.max(0, ...stop.map((text) => text.length));
@@ -82,18 +87,24 @@ export async function generateReply(options: GenerateReplyOptions): Promise<Gene
     for (;;) {
         if (signal?.aborted) return finish(raw + decoder.flush(), "aborted");
         if (tokens.length >= maxTokens) return finish(raw + decoder.flush(), "length");
-        if (logits === null) throw new BotError("session/no_logits", "the engine returned no logits for the last token");
-        const token = sampler.sample(logits);
+        const token = next as number;
         const scanFrom = Math.max(0, raw.length - longestStop + 1);
         raw += decoder.push(token);
         const stopAt = firstStop(raw, stop, scanFrom);
         const ending = stopAt >= 0 || tokens.length + 1 >= maxTokens;
-        const [output] = await engine.step([{slot, tokens: [token], logits: ending ? "none" : "last"}]);
+        // The last token is fed without a draw: nothing is sampled after it.
+        const [output] = await engine.step([ending ? {slot, tokens: [token], logits: "none"} : {slot, tokens: [token], logits: "none", sample: draw(false)}]);
         tokens.push(token);
         if (stopAt >= 0) return finish(raw.slice(0, stopAt), "stop");
         show(raw.slice(0, raw.length - heldBack(raw, stop)));
-        logits = output?.logits ?? null;
+        if (!ending) next = sampledToken(output);
     }
+}
+
+function sampledToken(output: StepOutput | undefined): number {
+    const token = output?.token ?? null;
+    if (token === null) throw new BotError("session/no_token", "the engine returned no sampled token");
+    return token;
 }
 
 function firstStop(text: string, stop: readonly string[], from: number): number {

@@ -4,7 +4,9 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {RwkvEngine} from "../../src/inference/RwkvEngine.ts";
 import {RwkvModel} from "../../src/inference/RwkvModel.ts";
 import {Sampler} from "../../src/inference/Sampler.ts";
+import {engineSampling} from "../../src/inference/EngineSampling.ts";
 import {chatSamplingDefaults} from "../../src/inference/SamplingOptions.ts";
+import type {SamplingOptions} from "../../src/inference/SamplingOptions.ts";
 import {Tokenizer} from "../../src/inference/Tokenizer.ts";
 import {chatFormats} from "../../src/session/chatFormats.ts";
 import {generateReply} from "../../src/session/generateReply.ts";
@@ -28,17 +30,10 @@ const models = [
         : [{name: "world-L2-C64-V65536", model: worldModel.path, golden: join(sharedRwkvDir, "fixtures/golden/world-L2-C64-V65536")}]),
 ];
 
-/** A greedy sampler with the manifest's (ChatRWKV API_DEMO_CHAT) penalties and token 0 banned. */
-function goldenSampler(manifest: Manifest): Sampler {
+/** Greedy with the manifest's (ChatRWKV API_DEMO_CHAT) penalties and token 0 banned. */
+function goldenOptions(manifest: Manifest): SamplingOptions {
     const {presence, frequency, decay} = manifest.greedy_generation;
-    return new Sampler({
-        ...chatSamplingDefaults,
-        temperature: 0,
-        presencePenalty: presence,
-        frequencyPenalty: frequency,
-        penaltyDecay: decay,
-        bannedTokens: [0],
-    });
+    return {...chatSamplingDefaults, temperature: 0, presencePenalty: presence, frequencyPenalty: frequency, penaltyDecay: decay, bannedTokens: [0]};
 }
 
 describe.each(models)("greedy generation with penalties on $name (fp32)", ({model: path, golden}) => {
@@ -55,7 +50,7 @@ describe.each(models)("greedy generation with penalties on $name (fp32)", ({mode
 
     it("reproduces greedy_generation.tokens, stepping the engine and the sampler", async () => {
         await engine.importState(0, null);
-        const sampler = goldenSampler(manifest);
+        const sampler = new Sampler(goldenOptions(manifest));
         const [prefill] = await engine.step([{slot: 0, tokens: manifest.tokens}]);
         let logits = prefill?.logits as Float32Array;
         const generated: number[] = [];
@@ -68,11 +63,12 @@ describe.each(models)("greedy generation with penalties on $name (fp32)", ({mode
         expect(generated).toEqual(expected);
     });
 
-    it("reproduces them through generateReply with a chunked prefill", async () => {
+    it("reproduces them through generateReply with a chunked prefill, sampled in the engine", async () => {
         await engine.importState(0, null);
         // With no stop text the reply's text plays no part: any tokenizer will do.
+        const sampling = {params: engineSampling(goldenOptions(manifest), engine.info.nVocab), random: () => 0.5};
         const reply = await generateReply({
-            engine, slot: 0, tokenizer: smallTokenizer(), sampler: goldenSampler(manifest), prompt: manifest.tokens,
+            engine, slot: 0, tokenizer: smallTokenizer(), sampling, prompt: manifest.tokens,
             maxTokens: expected.length, stop: [], prefillChunkTokens: 16,
         });
         expect(reply.stopReason).toBe("length");

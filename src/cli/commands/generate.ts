@@ -3,7 +3,7 @@ import {chatSamplingDefaults, mergeSamplingOptions} from "../../inference/Sampli
 import type {SamplingOptions} from "../../inference/SamplingOptions.ts";
 import {Tokenizer, vocabPathNextTo} from "../../inference/Tokenizer.ts";
 import {chatFormats, isChatFormatName, sanitizeUserText} from "../../session/chatFormats.ts";
-import {createReplySampler} from "../../session/createReplySampler.ts";
+import {createReplySampling} from "../../session/createReplySampling.ts";
 import {generateReply} from "../../session/generateReply.ts";
 import type {CliCommand, ParsedArgs} from "../CliCommand.ts";
 import {UsageError} from "../UsageError.ts";
@@ -73,7 +73,7 @@ export const command: CliCommand = {
                 engine,
                 slot: 0,
                 tokenizer,
-                sampler: createReplySampler(sampling, tokenizer, model.info.nVocab),
+                sampling: createReplySampling(sampling, tokenizer, model.info.nVocab),
                 prompt,
                 maxTokens,
                 stop: format.stop,
