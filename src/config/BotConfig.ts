@@ -1,8 +1,7 @@
-import type {DiscordConfig} from "../../adapters/discord/discordConfig.ts";
-import type {SlackConfig} from "../../adapters/slack/slackConfig.ts";
-import type {Precision} from "../inference/Precision.ts";
+import type {EnabledAdapter} from "../../adapters/shared/AdapterModule.ts";
+import type {Precision} from "../core/Precision.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
-import type {BatchStrategyName} from "../scheduler/BatchStrategy.ts";
+import type {BatchStrategyName} from "../scheduler/strategies/batchStrategies.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
 import type {CheckpointPolicy} from "../store/checkpointDue.ts";
 
@@ -85,8 +84,6 @@ export interface BotConfig {
     readonly redisUrl?: string;
     /** `CONSOLE_CONVERSATION`: the console adapter's conversation name. Defaults to `"default"`. */
     readonly consoleConversation: string;
-    /** The Discord section, or null when Discord is not configured (`DISCORD_TOKEN` unset). */
-    readonly discord: DiscordConfig | null;
-    /** The Slack section, or null when Slack is not configured (`SLACK_BOT_TOKEN` unset). */
-    readonly slack: SlackConfig | null;
+    /** The registered platforms whose settings are set (e.g. `DISCORD_TOKEN`), in registry order. */
+    readonly adapters: readonly EnabledAdapter[];
 }

@@ -1,8 +1,9 @@
 import type {AddonBatchItem, AddonContext, AddonLogitsMode, AddonSampling} from "../bindings/AddonTypes.ts";
 import {asEngineError} from "../bindings/asEngineError.ts";
+import type {ModelInfo} from "../core/ModelInfo.ts";
+import type {SlotStates} from "../core/SlotStates.ts";
+import type {StepItem, StepOutput, StepSampling, Stepper} from "../core/Stepper.ts";
 import {EngineError} from "../errors/BotError.ts";
-import type {EngineSampling} from "./EngineSampling.ts";
-import type {ModelInfo} from "./RwkvModel.ts";
 
 /** Options of `RwkvModel.createEngine`. */
 export interface RwkvEngineOptions {
@@ -12,46 +13,6 @@ export interface RwkvEngineOptions {
     threads?: number;
     /** Most tokens one {@link RwkvEngine.step} may carry, summed over items; bounds scratch memory. Defaults to 512. */
     maxBatchTokens?: number;
-}
-
-/** One slot's share of a {@link RwkvEngine.step}. */
-export interface StepItem {
-    /** The slot to advance, in `[0, slotCount)`; distinct across the items of one step. */
-    slot: number;
-    /** ≥ 1 token ids in `[0, nVocab)`: a prefill chunk, or the last sampled token. */
-    tokens: ArrayLike<number>;
-    /**
-     * - `"none"`: no logits (a prefill chunk that is not the last);
-     * - `"last"`: one row, after the last token;
-     * - `"all"`: one row per token, in token order.
-     *
-     * Defaults to `"last"`. Logits leave the engine only when asked for.
-     */
-    logits?: "none" | "last" | "all";
-    /** Samples the next token from the row after the last token, in the engine. */
-    sample?: StepSampling;
-}
-
-/**
- * One item's draw: the parameters, the caller's uniform in [0, 1) (the engine has no random
- * generator, so a seeded caller replays exactly), and whether a reply starts here (the slot's
- * penalty counts are cleared first). The engine counts every token it samples in the slot until
- * the next `newReply`, a state import or a reset; the counts are not part of the exported state.
- */
-export interface StepSampling {
-    readonly params: EngineSampling;
-    readonly uniform: number;
-    readonly newReply?: boolean;
-}
-
-/** The result of one {@link StepItem}. */
-export interface StepOutput {
-    /** Rows of logits (0 when none were asked for). */
-    rows: number;
-    /** `rows × nVocab` floats, row-major (raw, before penalties and bans); null when none were asked for. */
-    logits: Float32Array | null;
-    /** The sampled token; null when the item did not ask for one. */
-    token: number | null;
 }
 
 /** One row of {@link RwkvEngine.sampleLogits}. */
@@ -70,7 +31,7 @@ const logitsModes: Readonly<Record<string, AddonLogitsMode>> = {none: 0, last: 1
  * passes. Mechanism only: which slots step together, and with how many
  * tokens, is the caller's policy. Calls run one at a time, in call order.
  */
-export class RwkvEngine {
+export class RwkvEngine implements Stepper, SlotStates {
     /** The model's info. */
     readonly info: ModelInfo;
     /** Number of slots. */

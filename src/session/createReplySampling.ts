@@ -1,5 +1,5 @@
 import {engineSampling} from "../inference/EngineSampling.ts";
-import type {EngineSampling} from "../inference/EngineSampling.ts";
+import type {EngineSampling} from "../core/Stepper.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import {seededUniform} from "../inference/seededUniform.ts";
 import type {Tokenizer} from "../inference/Tokenizer.ts";

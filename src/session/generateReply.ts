@@ -1,8 +1,9 @@
 import {BotError} from "../errors/BotError.ts";
-import type {RwkvEngine, StepOutput, StepSampling} from "../inference/RwkvEngine.ts";
+import type {StepSampling, Stepper} from "../core/Stepper.ts";
 import {StreamingDecoder} from "../inference/StreamingDecoder.ts";
 import type {Tokenizer} from "../inference/Tokenizer.ts";
 import type {ReplySampling} from "./createReplySampling.ts";
+import {prefill} from "./prefill.ts";
 
 /** Why a reply ended: its stop text, the token limit, or the caller's signal. */
 export type ReplyStopReason = "stop" | "length" | "aborted";
@@ -10,7 +11,7 @@ export type ReplyStopReason = "stop" | "length" | "aborted";
 /** What {@link generateReply} needs: an engine slot holding the conversation, and the turn. */
 export interface GenerateReplyOptions {
     /** The engine, or anything that steps a slot the same way (e.g. a scheduler's batching facade). */
-    readonly engine: Pick<RwkvEngine, "step">;
+    readonly engine: Stepper;
     /** The slot whose state holds the conversation so far; it advances in place. */
     readonly slot: number;
     readonly tokenizer: Tokenizer;
@@ -57,14 +58,7 @@ export async function generateReply(options: GenerateReplyOptions): Promise<Gene
         params: sampling.params, uniform: sampling.params.temperature === 0 ? 0 : sampling.random(), newReply,
     });
 
-    let next: number | null = null;
-    for (let start = 0; start < prompt.length; start += chunkSize) {
-        const last = start + chunkSize >= prompt.length;
-        const tokens = prompt.slice(start, start + chunkSize);
-        const sample = last && maxTokens > 0;
-        const [output] = await engine.step([sample ? {slot, tokens, logits: "none", sample: draw(true)} : {slot, tokens, logits: "none"}]);
-        if (sample) next = sampledToken(output);
-    }
+    let next = maxTokens > 0 ? await prefill(engine, slot, prompt, chunkSize, draw(true)) : await prefill(engine, slot, prompt, chunkSize);
 
     const decoder = new StreamingDecoder(options.tokenizer);
     const tokens: number[] = [];
@@ -87,7 +81,8 @@ export async function generateReply(options: GenerateReplyOptions): Promise<Gene
     for (;;) {
         if (signal?.aborted) return finish(raw + decoder.flush(), "aborted");
         if (tokens.length >= maxTokens) return finish(raw + decoder.flush(), "length");
-        const token = next as number;
+        if (next === null) throw new BotError("session/no_token", "the engine returned no sampled token");
+        const token = next;
         const scanFrom = Math.max(0, raw.length - longestStop + 1);
         raw += decoder.push(token);
         const stopAt = firstStop(raw, stop, scanFrom);
@@ -97,15 +92,10 @@ export async function generateReply(options: GenerateReplyOptions): Promise<Gene
         tokens.push(token);
         if (stopAt >= 0) return finish(raw.slice(0, stopAt), "stop");
         show(raw.slice(0, raw.length - heldBack(raw, stop)));
-        if (!ending) next = sampledToken(output);
+        if (!ending) next = output?.token ?? null;
     }
 }
 
-function sampledToken(output: StepOutput | undefined): number {
-    const token = output?.token ?? null;
-    if (token === null) throw new BotError("session/no_token", "the engine returned no sampled token");
-    return token;
-}
 
 function firstStop(text: string, stop: readonly string[], from: number): number {
     let first = -1;

@@ -2,7 +2,7 @@ import {afterEach, describe, expect, it} from "vitest";
 import {DiscordReplySink} from "../../../adapters/discord/DiscordReplySink.ts";
 import type {ReplyPayload, ReplyTarget} from "../../../adapters/discord/ReplyTarget.ts";
 import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
-import {EditThrottle} from "../../../src/scheduler/EditThrottle.ts";
+import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
 
 type Sent = {kind: "typing"} | {kind: "post", index: number, first: boolean, payload: ReplyPayload} | {kind: "edit", index: number, payload: ReplyPayload};
 
@@ -108,6 +108,25 @@ describe("DiscordReplySink", () => {
         const other = recordingTarget();
         await sink(other).fail(new BotError("store/unavailable", "connection refused to 10.0.0.5"));
         expect(contents(other.sent)).toEqual(["post0:⚠️ Something went wrong; the details are in the bot's log."]);
+    });
+
+    it("repairs a failed final edit instead of leaving the answer cut where streaming stopped", async () => {
+        const target = recordingTarget();
+        const post = target.post.bind(target);
+        let failures = 1;
+        target.post = async (payload, first) => {
+            const edit = await post(payload, first);
+            return async (next) => {
+                if (next.content === "Hello there, all" && failures-- > 0) throw new Error("HTTP 503");
+                await edit(next);
+            };
+        };
+        const reply = sink(target);
+        await reply.update("Hello");
+        await posted(target);
+        await reply.complete("Hello there, all");
+        expect(contents(target.sent)).toEqual(["post0:Hello", "edit0:Hello there, all"]);
+        expect(deliveryErrors.splice(0)).toEqual([new Error("HTTP 503")]);
     });
 
     it("answers an empty reply visibly, and ignores calls after the end", async () => {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from "vitest";
 import {EngineError} from "../../../src/errors/BotError.ts";
-import type {StepItem, StepOutput} from "../../../src/inference/RwkvEngine.ts";
+import type {StepItem, StepOutput} from "../../../src/core/Stepper.ts";
 import {engineSampling} from "../../../src/inference/EngineSampling.ts";
 import {chatSamplingDefaults} from "../../../src/inference/SamplingOptions.ts";
 import {BatchDispatcher} from "../../../src/scheduler/BatchDispatcher.ts";
