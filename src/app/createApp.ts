@@ -1,5 +1,6 @@
 import {randomBytes} from "node:crypto";
-import {hostname} from "node:os";
+import {hostname, tmpdir} from "node:os";
+import path from "node:path";
 import type {BotConfig} from "../config/BotConfig.ts";
 import {ConfigError} from "../errors/BotError.ts";
 import type {RwkvEngine} from "../inference/RwkvEngine.ts";
@@ -16,6 +17,7 @@ import {openDatabase} from "../store/db/openDatabase.ts";
 import type {Database} from "../store/db/openDatabase.ts";
 import {PrismaStateStore} from "../store/PrismaStateStore.ts";
 import type {StateStore} from "../store/StateStore.ts";
+import {TurnOutbox} from "../store/TurnOutbox.ts";
 import type {Adapter, TurnHandler} from "../core/Adapter.ts";
 import {createRouter} from "./createRouter.ts";
 import type {Logger} from "../core/Logger.ts";
@@ -85,6 +87,7 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         const {slots, maxBatchTokens, prefillChunkTokens, strategy} = config.scheduler;
         const engine: RwkvEngine = await model.createEngine({slots, threads: config.model.threads, maxBatchTokens});
         const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`});
+        const outbox = new TurnOutbox(config.storage.outboxDir ?? defaultOutboxDir(config.storage.dataDir), config.storage.outboxMaxConversations);
         const {info} = model;
         const limits = new TurnLimits({
             maxConcurrent: slots, queueMax: config.limits.queueMax, userCooldownMs: config.limits.userCooldownMs,
@@ -95,13 +98,15 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         const scheduler = new Scheduler({
             dispatcher,
             services: {
-                engine, stepper: dispatcher, tokenizer, store,
+                engine, stepper: dispatcher, tokenizer, store, outbox,
                 sampling: config.reply.sampling, maxTokens: config.reply.maxTokens, prefillChunkTokens,
                 checkpointPolicy: config.storage.checkpoint,
             },
             limits, slotCount: slots, maxMessageChars: config.limits.maxMessageChars, leaseMs: config.storage.leaseMs, log,
             newConversation: {chatFormat: config.reply.chatFormat, sampling: {}, persona: config.reply.persona},
         });
+        // What a killed run left waiting is logged before anything new.
+        await scheduler.deliverOutbox();
         const handler = createRouter({scheduler, model: info, sampling: config.reply.sampling, log});
         const editThrottle = new EditThrottle({minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond});
         const adapters = options.adapters?.({editThrottle, log}) ?? [];
@@ -129,4 +134,10 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         for (const step of undo.reverse()) await step().catch(() => undefined);
         throw error;
     }
+}
+
+// Beside the embedded database's directory; an in-memory database keeps nothing across runs, nor does its outbox (created only if used).
+function defaultOutboxDir(dataDir: string): string {
+    if (dataDir.startsWith("memory://")) return path.join(tmpdir(), `rwkv-outbox-${process.pid}-${randomBytes(4).toString("hex")}`);
+    return path.join(path.dirname(path.resolve(dataDir)), "outbox");
 }

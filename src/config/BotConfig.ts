@@ -71,6 +71,13 @@ export interface StorageConfig {
     readonly checkpoint: CheckpointPolicy;
     /** `LEASE_MS`: leases last as long as their process; it checks that it still holds them every third of this. Defaults to 30 000. */
     readonly leaseMs: number;
+    /**
+     * `BOT_OUTBOX_DIR`: where finished turns wait while the database is down. Defaults to `outbox`
+     * beside {@link dataDir} (a temporary directory when the database is in memory).
+     */
+    readonly outboxDir?: string;
+    /** `OUTBOX_MAX_CONVERSATIONS`: conversations with a turn waiting before new chat turns are refused. Defaults to 1000. */
+    readonly outboxMaxConversations: number;
 }
 
 /** Everything the bot reads from its environment, validated. */

@@ -70,6 +70,8 @@ export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = ad
                 quietMs: read.integer("CHECKPOINT_QUIET_MS", defaultCheckpointPolicy.quietMs, 0),
             },
             leaseMs: read.integer("LEASE_MS", 30_000, 1000),
+            ...optional("outboxDir", read.string("BOT_OUTBOX_DIR")),
+            outboxMaxConversations: read.integer("OUTBOX_MAX_CONVERSATIONS", 1000, 1),
         },
         ...optional("redisUrl", read.url("REDIS_URL", ["redis:", "rediss:"])),
         consoleConversation: read.string("CONSOLE_CONVERSATION") ?? "default",

@@ -40,6 +40,8 @@ export interface TurnInput {
     /** Plain message text (not the formatted prompt). */
     readonly text: string;
     readonly tokens: ArrayLike<number>;
+    /** Chosen once per turn: a second append with the same id finds the first instead of logging it again. Random when absent. */
+    readonly appendId?: string;
 }
 
 /** A logged turn. */
