@@ -163,7 +163,7 @@ int main() {
                    false),
         fx::golden("deep-L7-C64-V512", fix + "/golden/deep-L7-C64-V512", fix + "/models/deep-L7-C64-V512.bf16.pth", false),
     };
-    fx::add_world_golden(models);
+    models.push_back(fx::world_golden());
     for (const fx::Golden &g : models) run_fp32(g);
 
     // The three tiny files hold the same values: identical numbers on the fp32 path.

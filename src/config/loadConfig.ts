@@ -3,7 +3,7 @@ import {parseSlackConfig} from "../../adapters/slack/slackConfig.ts";
 import {ConfigError} from "../errors/BotError.ts";
 import {chatSamplingDefaults, mergeSamplingOptions} from "../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
-import {vocabPathNextTo} from "../inference/Tokenizer.ts";
+import {worldVocabPath} from "../inference/worldVocab.ts";
 import {batchStrategyNames} from "../scheduler/BatchStrategy.ts";
 import {chatFormats} from "../session/chatFormats.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
@@ -32,7 +32,8 @@ export function loadConfig(env: Env): BotConfig {
     const config: BotConfig = {
         model: {
             path: modelPath ?? "",
-            vocabPath: read.string("RWKV_VOCAB") ?? vocabPathNextTo(modelPath ?? ""),
+            vocabPath: read.string("RWKV_VOCAB") ?? worldVocabPath,
+            vocabCustom: read.boolean("RWKV_VOCAB_CUSTOM", false),
             precision: read.oneOf("ENGINE_PRECISION", ["fp32", "fast"], "fast"),
             backend: read.oneOf("ENGINE_BACKEND", ["auto", "cpu", "cuda"], "auto"),
             threads: read.integer("ENGINE_THREADS", 0, 0, 1024),

@@ -1,9 +1,7 @@
 // Shared by the engine-tier tests: the golden sets in test/fixtures and the
 // comparisons RWKV5.md §11 asks for.
 import {readFileSync} from "node:fs";
-import {fileURLToPath} from "node:url";
-
-export const fixturesDir = fileURLToPath(new URL("../fixtures", import.meta.url));
+import {fixturesDir} from "../helpers/fixtures.ts";
 
 export interface GoldenSet {
     name: string;

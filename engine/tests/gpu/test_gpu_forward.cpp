@@ -240,7 +240,7 @@ int main() {
         fx::golden("tiny-L3-C128-V1024 fp16 file", tiny, fix + "/models/tiny-L3-C128-V1024.fp16.pth", false),
         fx::golden("deep-L7-C64-V512", deep, fix + "/models/deep-L7-C64-V512.bf16.pth", false),
     };
-    fx::add_world_golden(models);
+    models.push_back(fx::world_golden());
     for (const fx::Golden &g : models) run_goldens(g);
     const fx::Tolerance tol = fx::tolerance(models[0].json, "fp16");
     check_batch_equals_single(models[0].model_path, tol);

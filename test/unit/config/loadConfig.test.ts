@@ -1,6 +1,7 @@
 import {describe, expect, it} from "vitest";
 import {loadConfig} from "../../../src/config/loadConfig.ts";
 import {ConfigError} from "../../../src/errors/BotError.ts";
+import {worldVocabPath} from "../../../src/inference/worldVocab.ts";
 
 function problemsOf(env: Record<string, string>): string[] {
     try {
@@ -16,7 +17,7 @@ function problemsOf(env: Record<string, string>): string[] {
 describe("loadConfig", () => {
     it("needs only the model path, and defaults the rest", () => {
         const config = loadConfig({RWKV_MODEL_PATH: "/models/m.pth"});
-        expect(config.model).toEqual({path: "/models/m.pth", vocabPath: "/models/rwkv_vocab_v20230424.txt", precision: "fast", backend: "auto", threads: 0});
+        expect(config.model).toEqual({path: "/models/m.pth", vocabPath: worldVocabPath, vocabCustom: false, precision: "fast", backend: "auto", threads: 0});
         expect(config.scheduler).toEqual({slots: 8, maxBatchTokens: 512, prefillChunkTokens: 128, strategy: "fairRoundRobin"});
         expect(config.storage.databaseUrl).toBeUndefined();
         expect(config.storage.dataDir).toBe(".data/pglite");
@@ -24,6 +25,12 @@ describe("loadConfig", () => {
         expect(config.discord).toBeNull();
         expect(config.slack).toBeNull();
         expect(config.reply.sampling.temperature).toBe(1);
+    });
+
+    it("takes RWKV_VOCAB over the shipped World vocabulary, and a custom one only when told", () => {
+        expect(loadConfig({RWKV_MODEL_PATH: "/m.pth", RWKV_VOCAB: "/v/mine.txt"}).model).toMatchObject({vocabPath: "/v/mine.txt", vocabCustom: false});
+        expect(loadConfig({RWKV_MODEL_PATH: "/m.pth", RWKV_VOCAB: "/v/mine.txt", RWKV_VOCAB_CUSTOM: "1"}).model).toMatchObject({vocabCustom: true});
+        expect(problemsOf({RWKV_MODEL_PATH: "/m.pth", RWKV_VOCAB_CUSTOM: "perhaps"})).toEqual([expect.stringContaining("RWKV_VOCAB_CUSTOM must be true or false")]);
     });
 
     it("lists every problem at once", () => {
