@@ -1,3 +1,4 @@
+import {loadEnvFile} from "../src/config/loadEnvFile.ts";
 import type {Bench} from "./Bench.ts";
 import {engineBench} from "./engineBench.ts";
 import {runtimeBench} from "./runtimeBench.ts";
@@ -8,6 +9,7 @@ import {tokenizerBench} from "./tokenizerBench.ts";
 /** Every benchmark, in the order a plain `npm run bench` runs them. */
 const benches: readonly Bench[] = [engineBench, tokenizerBench, samplerBench, storeBench, runtimeBench];
 
+loadEnvFile();
 const names = process.argv.slice(2);
 const unknown = names.filter((name) => !benches.some((bench) => bench.name === name));
 if (unknown.length > 0) {

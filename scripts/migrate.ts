@@ -7,6 +7,7 @@
 import {mkdirSync, writeFileSync, existsSync} from "node:fs";
 import path from "node:path";
 import {PGlite} from "@electric-sql/pglite";
+import {loadEnvFile} from "../src/config/loadEnvFile.ts";
 import {describeUrl, openPglite} from "../src/store/db/openDatabase.ts";
 import {openMigrationEngine} from "../src/store/db/openMigrationEngine.ts";
 import type {MigrationTarget} from "../src/store/db/openMigrationEngine.ts";
@@ -17,6 +18,7 @@ const usage = "usage: tsx scripts/migrate.ts deploy | status | check | create <n
 
 async function main(argv: string[]): Promise<number> {
     const [command = "deploy", name] = argv;
+    loadEnvFile();
     const migrations = readMigrationsList();
     switch (command) {
         case "deploy":

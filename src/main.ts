@@ -4,11 +4,12 @@ import {createApp} from "./app/createApp.ts";
 import type {App} from "./app/createApp.ts";
 import {stderrLogger} from "./app/Logger.ts";
 import {loadConfig} from "./config/loadConfig.ts";
+import {loadEnvFile} from "./config/loadEnvFile.ts";
 import {BotError} from "./errors/BotError.ts";
 
 /** `npm start`: the bot on the configured platforms, or a console chat when none is configured. */
 async function main(): Promise<number> {
-    loadDotEnv();
+    loadEnvFile();
     const config = loadConfig(process.env);
     const progress = new ProgressBar(process.stderr, "loading model");
     let app: App | undefined;
@@ -26,15 +27,6 @@ async function main(): Promise<number> {
     await app.stop();
     app = undefined;
     return 0;
-}
-
-/** Reads `.env` from the working directory when there is one; the environment wins over it. */
-function loadDotEnv(): void {
-    try {
-        process.loadEnvFile(".env");
-    } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
 }
 
 try {

@@ -1,3 +1,4 @@
+import {loadEnvFile} from "../config/loadEnvFile.ts";
 import {BotError} from "../errors/BotError.ts";
 import type {CliCommand} from "./CliCommand.ts";
 import {command as detokenize} from "./commands/detokenize.ts";
@@ -33,6 +34,7 @@ async function main(argv: readonly string[]): Promise<number> {
         return 0;
     }
     try {
+        loadEnvFile();
         return await command.run(parseArgs(rest, command.options));
     } catch (error) {
         if (error instanceof UsageError) {
