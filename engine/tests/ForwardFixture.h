@@ -122,7 +122,7 @@ inline StateDiff state_diff(const std::vector<float> &a, const std::vector<float
 // The CPU backend unless told otherwise: most callers are the CPU backend's
 // tests (bit-exact checks), which a CUDA build on a GPU host would otherwise
 // run on CUDA under AUTO.
-// One golden set (RWKV5.md §11): a model file and its golden dir's manifest.
+// One golden set (docs/rwkv5.md §11): a model file and its golden dir's manifest.
 struct Golden {
     std::string name, dir, model_path, json;
     bool rows_only = false;  // the 65536-vocab model stores selected rows only

@@ -9,7 +9,7 @@ const strictUtf8 = new TextDecoder("utf-8", {fatal: true, ignoreBOM: true});
 const emptyLink = -1;
 
 /**
- * The RWKV World tokenizer (RWKV5.md §8): greedy longest byte match for encoding,
+ * The RWKV World tokenizer (docs/rwkv5.md §8): greedy longest byte match for encoding,
  * ChatRWKV semantics for decoding. Immutable after {@link Tokenizer.load}; safe to share.
  *
  * Encoding walks a byte trie whose edges live in one open-addressing hash table

@@ -21,7 +21,7 @@ interface Manifest {
     greedy_generation: {presence: number; frequency: number; decay: number; tokens: number[]};
 }
 
-// RWKV5.md §11 test 6: an fp32 engine must reproduce greedy_generation.tokens exactly by free-running.
+// docs/rwkv5.md §11 test 6: an fp32 engine must reproduce greedy_generation.tokens exactly by free-running.
 const models = [
     {name: "tiny-L3-C128-V1024", model: join(fixturesDir, "models/tiny-L3-C128-V1024.fp32.pth"), golden: join(fixturesDir, "golden/tiny-L3-C128-V1024")},
     {name: "deep-L7-C64-V512", model: join(fixturesDir, "models/deep-L7-C64-V512.bf16.pth"), golden: join(fixturesDir, "golden/deep-L7-C64-V512")},
