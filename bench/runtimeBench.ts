@@ -1,12 +1,12 @@
 import {existsSync, mkdirSync} from "node:fs";
 import {cpus} from "node:os";
 import {fileURLToPath} from "node:url";
-import type {ReplySink} from "../src/app/ReplySink.ts";
-import {conversationKey} from "../src/app/Turn.ts";
+import type {ReplySink} from "../src/core/ReplySink.ts";
+import {conversationKey} from "../src/core/Turn.ts";
 import {createApp} from "../src/app/createApp.ts";
 import type {App} from "../src/app/createApp.ts";
 import {loadConfig} from "../src/config/loadConfig.ts";
-import {writeRandomModel} from "../src/modelfile/randomModel.ts";
+import {writeRandomModel} from "../tools/modelfile/randomModel.ts";
 import {chatFormats} from "../src/session/chatFormats.ts";
 import {Tokenizer} from "../src/inference/Tokenizer.ts";
 import {worldVocabPath} from "../src/inference/worldVocab.ts";
@@ -91,7 +91,7 @@ async function run(): Promise<void> {
     }
     const tokenizer = await Tokenizer.load(worldVocabPath);
     const config = loadConfig({
-        RWKV_MODEL_PATH: modelFile, RWKV_VOCAB: worldVocabPath, ENGINE_PRECISION: "fast", ENGINE_BACKEND: "cpu", ENGINE_THREADS: String(threads),
+        RWKV_MODEL_PATH: modelFile, RWKV_VOCAB: worldVocabPath, ENGINE_PRECISION: "16bit", ENGINE_BACKEND: "cpu", ENGINE_THREADS: String(threads),
         ENGINE_SLOTS: String(Math.max(...conversationCounts)), ENGINE_MAX_BATCH_TOKENS: String(maxBatchTokens), BOT_DATA_DIR: "memory://",
         REPLY_MAX_TOKENS: String(replyTokens), USER_COOLDOWN_MS: "0", SAMPLING_TEMPERATURE: "0", CHECKPOINT_EVERY_TOKENS: "1000000",
     });
@@ -100,7 +100,7 @@ async function run(): Promise<void> {
     });
     try {
         console.log(`host: ${cpus()[0]?.model ?? "unknown cpu"}, ${cpus().length} cpus; ${threads} engine threads`);
-        console.log(`model: World 0.4B shape, random bf16, precision fast; replies of ${replyTokens} tokens, greedy with the chat penalties, World vocabulary, in-memory database`);
+        console.log(`model: World 0.4B shape, random bf16, precision 16bit; replies of ${replyTokens} tokens, greedy with the chat penalties, World vocabulary, in-memory database`);
         console.log("raw engine steps: the same work (the prefill steps of every prompt, the decode steps, the closing step) as bare engine.step calls");
         console.log("");
         const rows: string[][] = [["conversations", "runtime", "raw engine steps", "ratio", "steps (ideal)"]];

@@ -4,8 +4,8 @@ import {basename} from "node:path";
 import {createInterface} from "node:readline";
 import type {Interface} from "node:readline";
 import type {Readable, Writable} from "node:stream";
-import type {Adapter, TurnHandler} from "../../src/app/Adapter.ts";
-import type {TurnAttachment} from "../../src/app/Turn.ts";
+import type {Adapter, TurnHandler} from "../../src/core/Adapter.ts";
+import type {TurnAttachment} from "../../src/core/Turn.ts";
 import {ConsoleReplySink} from "./ConsoleReplySink.ts";
 import {toTurn} from "./toTurn.ts";
 

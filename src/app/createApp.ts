@@ -4,23 +4,23 @@ import type {BotConfig} from "../config/BotConfig.ts";
 import {ConfigError} from "../errors/BotError.ts";
 import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import {RwkvModel} from "../inference/RwkvModel.ts";
-import type {ModelInfo} from "../inference/RwkvModel.ts";
+import type {ModelInfo} from "../core/ModelInfo.ts";
 import {Tokenizer} from "../inference/Tokenizer.ts";
 import {checkWorldVocab} from "../inference/worldVocab.ts";
 import {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
-import {batchStrategies} from "../scheduler/BatchStrategy.ts";
-import {EditThrottle} from "../scheduler/EditThrottle.ts";
+import {batchStrategies} from "../scheduler/strategies/batchStrategies.ts";
+import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
 import {Scheduler} from "../scheduler/Scheduler.ts";
 import {TurnLimits} from "../scheduler/TurnLimits.ts";
 import {openDatabase} from "../store/db/openDatabase.ts";
 import type {Database} from "../store/db/openDatabase.ts";
 import {PrismaStateStore} from "../store/PrismaStateStore.ts";
 import type {StateStore} from "../store/StateStore.ts";
-import type {Adapter, TurnHandler} from "./Adapter.ts";
+import type {Adapter, TurnHandler} from "../core/Adapter.ts";
 import type {AdapterContext} from "./createAdapters.ts";
 import {createRouter} from "./createRouter.ts";
-import type {Logger} from "./Logger.ts";
-import {stderrLogger} from "./Logger.ts";
+import type {Logger} from "../core/Logger.ts";
+import {stderrLogger} from "../core/Logger.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -57,6 +57,13 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
     const log = options.log ?? stderrLogger;
     const undo: (() => Promise<void>)[] = [];
     try {
+        // The database first: loading a large model takes minutes, a missing database seconds to report.
+        const database: Database = await openDatabase({
+            ...(config.storage.databaseUrl === undefined ? {} : {url: config.storage.databaseUrl}),
+            dataDir: config.storage.dataDir, migrate: config.storage.migrate,
+            onRetry: (error, attempt) => log.warn(`database not reachable yet (attempt ${attempt})`, error),
+        });
+        undo.push(() => database.close());
         const [loadedModel, loadedTokenizer] = await Promise.allSettled([
             RwkvModel.load(config.model.path, {
                 precision: config.model.precision, backend: config.model.backend, threads: config.model.threads,
@@ -65,7 +72,7 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
             Tokenizer.load(config.model.vocabPath, "RWKV_VOCAB"),
         ]);
         if (loadedModel.status === "fulfilled") undo.push(() => loadedModel.value.dispose());
-        // The model's problem first: a missing model also means a missing default vocabulary.
+        // The model's problem first: the vocabulary is judged against the model (below).
         if (loadedModel.status === "rejected") throw loadedModel.reason;
         if (loadedTokenizer.status === "rejected") throw loadedTokenizer.reason;
         const model = loadedModel.value;
@@ -82,22 +89,18 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         }
         const {slots, maxBatchTokens, prefillChunkTokens, strategy} = config.scheduler;
         const engine: RwkvEngine = await model.createEngine({slots, threads: config.model.threads, maxBatchTokens});
-        const database: Database = await openDatabase({
-            ...(config.storage.databaseUrl === undefined ? {} : {url: config.storage.databaseUrl}),
-            dataDir: config.storage.dataDir, migrate: config.storage.migrate,
-            onRetry: (error, attempt) => log.warn(`database not reachable yet (attempt ${attempt})`, error),
-        });
-        undo.push(() => database.close());
-        const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, leaseMs: config.storage.leaseMs});
+        const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`});
         const {info} = model;
         const limits = new TurnLimits({
             maxConcurrent: slots, queueMax: config.limits.queueMax, userCooldownMs: config.limits.userCooldownMs,
             conversationMaxPending: config.limits.conversationMaxPending,
             ...(config.redisUrl === undefined ? {} : {redisUrl: config.redisUrl}),
         });
+        const dispatcher = new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy]});
         const scheduler = new Scheduler({
+            dispatcher,
             services: {
-                engine, dispatcher: new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy]}), tokenizer, store,
+                engine, stepper: dispatcher, tokenizer, store,
                 sampling: config.reply.sampling, maxTokens: config.reply.maxTokens, prefillChunkTokens,
                 checkpointPolicy: config.storage.checkpoint,
             },

@@ -1,5 +1,6 @@
-import type {ReplySink} from "../app/ReplySink.ts";
-import type {Turn} from "../app/Turn.ts";
+import type {Logger} from "../core/Logger.ts";
+import type {ReplySink} from "../core/ReplySink.ts";
+import type {Turn} from "../core/Turn.ts";
 import {asBotError, BotError, UserFacingError} from "../errors/BotError.ts";
 import {CommitError, Conversation} from "../session/Conversation.ts";
 import type {ConversationServices} from "../session/Conversation.ts";
@@ -9,23 +10,21 @@ import {ConversationQueue} from "./ConversationQueue.ts";
 import {SlotTable} from "./SlotTable.ts";
 import type {TurnLimits} from "./TurnLimits.ts";
 
-/** Where the scheduler reports what users must not see. */
-export interface SchedulerLog {
-    warn(message: string, error?: unknown): void;
-}
-
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions {
     readonly services: ConversationServices;
+    /** The batcher behind `services.stepper`: each turn gets its own facade of it. */
+    readonly dispatcher: BatchDispatcher;
     readonly limits: TurnLimits;
     readonly slotCount: number;
     /** Longest accepted message, in characters. */
     readonly maxMessageChars: number;
     /** Settings of a conversation seen for the first time (platform fields come from the turn). */
     readonly newConversation: Omit<ConversationSettings, "platform" | "platformIds">;
-    /** Lease length (ms): leases of held conversations are renewed at a third of it. */
+    /** Leases of held conversations are checked (and taken again if their claim was lost) every third of this (ms). */
     readonly leaseMs: number;
-    readonly log: SchedulerLog;
+    /** Where the scheduler reports what users must not see. */
+    readonly log: Logger;
 }
 
 /** A job on one conversation, holding its slot: what admin commands run. */
@@ -36,6 +35,13 @@ const cancelled = {
     reset: () => new UserFacingError("turn/aborted", "(cancelled: the conversation was reset)"),
     shutdown: () => new UserFacingError("turn/aborted", "(cancelled: the bot is shutting down)"),
     stop: () => new UserFacingError("turn/aborted", "(stopped by an admin)"),
+};
+
+/** What users are told when the store refuses a job, by code. */
+const storeReplies: Partial<Record<string, string>> = {
+    "store/unavailable": "The database is unavailable, try again.",
+    // A lease lasts as long as its holder lives: "try again shortly" would not help.
+    "store/busy_elsewhere": "Another instance of the bot is serving this conversation, so this one cannot answer here.",
 };
 
 /** The answer to a turn or command that arrives once shutdown has begun. */
@@ -65,7 +71,7 @@ export class Scheduler {
 
     /** The shared batcher (for status and benchmarks). */
     get dispatcher(): BatchDispatcher {
-        return this.#options.services.dispatcher;
+        return this.#options.dispatcher;
     }
 
     /** Chat turns admitted and waiting for a place, plus conversations with work queued. */
@@ -116,7 +122,11 @@ export class Scheduler {
     async exclusive<T>(turn: Turn, job: ConversationJob<T>, cancelFirst = false): Promise<T> {
         if (this.#stopping) throw shuttingDown();
         if (cancelFirst) this.#queue.cancel(turn.conversation, cancelled.reset());
-        return this.#queue.run(turn.conversation, "control", (signal) => this.#withSlot(turn, signal, job, true));
+        try {
+            return await this.#queue.run(turn.conversation, "control", (signal) => this.#withSlot(turn, signal, job, true));
+        } catch (error) {
+            throw this.#storeReply(error, turn) ?? error;
+        }
     }
 
     /** The conversation if it is held in a slot now (for read-only looks that must not wait). */
@@ -142,7 +152,7 @@ export class Scheduler {
         const grace = setTimeout(() => this.#queue.cancelAll(cancelled.shutdown()), graceMs);
         await this.#queue.drain();
         clearTimeout(grace);
-        await this.#options.services.dispatcher.idle();
+        await this.#options.dispatcher.idle();
         for (const [key, slot] of this.#slots.held()) await this.#evict(key, slot, "shutdown");
         await this.#options.limits.stop();
     }
@@ -251,9 +261,18 @@ export class Scheduler {
         if (error instanceof UserFacingError) return error;
         if (turn.signal.aborted) return new UserFacingError("turn/aborted", "(cancelled)");
         const botError = asBotError(error);
+        const reply = this.#storeReply(botError, turn);
+        if (reply !== null) return reply;
         this.#options.log.warn(`turn ${turn.id} in ${turn.conversation} failed (${botError.code})`, botError);
-        if (botError.code === "store/unavailable") return new UserFacingError("store/unavailable", "The database is unavailable, try again.");
-        if (botError.code === "store/busy_elsewhere") return new UserFacingError("store/busy_elsewhere", "Another instance of the bot is serving this conversation; try again shortly.");
         return botError;
+    }
+
+    // The store's refusals users can act on, as a short reply (the cause goes to the log): chat turns and commands alike.
+    #storeReply(error: unknown, turn: Turn): UserFacingError | null {
+        if (!(error instanceof BotError) || error instanceof UserFacingError) return null;
+        const reply = storeReplies[error.code];
+        if (reply === undefined) return null;
+        this.#options.log.warn(`${turn.id} in ${turn.conversation} refused (${error.code})`, error);
+        return new UserFacingError(error.code, reply, {cause: error});
     }
 }
