@@ -12,6 +12,11 @@ afterAll(() => rmSync(dir, {recursive: true, force: true}));
 
 describe("the app on the World fixture model", () => {
     const world = {RWKV_MODEL_PATH: worldModel.path, ENGINE_SLOTS: "1", REPLY_MAX_TOKENS: "4"};
+    const cutCopy = (): string => {
+        const path = join(dir, "vocab-65000.txt");
+        writeFileSync(path, cutWorldVocab(65_000));
+        return path;
+    };
 
     it("answers with the World vocabulary shipped in vocab/", async () => {
         const app = await startApp(dir, {...world, RWKV_VOCAB: worldVocabPath});
@@ -22,11 +27,12 @@ describe("the app on the World fixture model", () => {
         }
     });
 
-    it("refuses a 65,000-line copy of it, and answers with it when RWKV_VOCAB_CUSTOM=1 says it is meant", async () => {
-        const vocab = join(dir, "vocab-65000.txt");
-        writeFileSync(vocab, cutWorldVocab(65_000));
-        await expect(startApp(dir, {...world, RWKV_VOCAB: vocab})).rejects.toMatchObject({code: "tokenizer/not_world_vocab"});
-        const app = await startApp(dir, {...world, RWKV_VOCAB: vocab, RWKV_VOCAB_CUSTOM: "1"});
+    it("refuses a 65,000-line copy of it", async () => {
+        await expect(startApp(dir, {...world, RWKV_VOCAB: cutCopy()})).rejects.toMatchObject({code: "tokenizer/not_world_vocab"});
+    });
+
+    it("answers with that copy when RWKV_VOCAB_CUSTOM=1 says it is meant", async () => {
+        const app = await startApp(dir, {...world, RWKV_VOCAB: cutCopy(), RWKV_VOCAB_CUSTOM: "1"});
         try {
             expect(await send(app, turnIn("world:2", "hello"))).toMatchObject({kind: "complete"});
         } finally {
