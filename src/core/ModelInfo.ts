@@ -1,3 +1,5 @@
+import type {Precision} from "./Precision.ts";
+
 /** What a loaded model is: its dimensions, identity and memory figures. */
 export interface ModelInfo {
     /** The file it was loaded from, as given. */
@@ -15,11 +17,8 @@ export interface ModelInfo {
     nParams: number;
     /** Storage dtype of the file's matrices. */
     fileDtype: "f32" | "f16" | "bf16" | "mixed";
-    /**
-     * How the weights are held: `Precision` of src/inference/Precision.ts, spelled out because the
-     * contracts import nothing above them (`toModelInfo` fails to compile if the two part ways).
-     */
-    precision: "fp32" | "16bit" | "int8";
+    /** How the weights are held. */
+    precision: Precision;
     /** The backend in use. */
     backend: "cpu" | "cuda";
     /** Bytes of one slot's fp32 state (docs/rwkv5.md §7 layout). */

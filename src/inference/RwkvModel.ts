@@ -3,7 +3,7 @@ import {asEngineError} from "../bindings/asEngineError.ts";
 import {getAddon} from "../bindings/getAddon.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
 import {EngineError} from "../errors/BotError.ts";
-import type {Precision} from "./Precision.ts";
+import type {Precision} from "../core/Precision.ts";
 import {RwkvEngine, type RwkvEngineOptions} from "./RwkvEngine.ts";
 
 /** Options of {@link RwkvModel.load}. */
