@@ -14,7 +14,7 @@
  * before the model.
  *
  * Numbers: the model equations, state layout and tolerances are those of
- * shared/rwkv/RWKV5.md. Every float crossing this API is IEEE fp32, host
+ * docs/rwkv5.md. Every float crossing this API is IEEE fp32, host
  * byte order (little-endian on every supported platform).
  */
 #ifndef RWKV5_H
@@ -42,7 +42,7 @@ typedef enum rwkv5_status {
     RWKV5_ERR_IO = 1,
     /* Not a ZIP archive, truncated, or a ZIP feature `.pth` files never use. */
     RWKV5_ERR_BAD_ARCHIVE = 2,
-    /* data.pkl holds an opcode or object structure outside RWKV5.md §3.2. */
+    /* data.pkl holds an opcode or object structure outside docs/rwkv5.md §3.2. */
     RWKV5_ERR_BAD_PICKLE = 3,
     /* A tensor the architecture needs is absent. */
     RWKV5_ERR_MISSING_TENSOR = 4,
@@ -74,7 +74,7 @@ typedef struct rwkv5_error {
 /* How the weights are held in memory for the forward pass. */
 typedef enum rwkv5_weight_type {
     /* Every weight converted to fp32 at load: the reference path, matching the
-     * goldens within RWKV5.md §11's fp32 tolerances. Twice the memory of a
+     * goldens within docs/rwkv5.md §11's fp32 tolerances. Twice the memory of a
      * bf16 file and half the decode speed. */
     RWKV5_WEIGHTS_FP32 = 0,
     /* The fast path: matrices kept as 16-bit floats (the file's bf16/fp16;
@@ -129,7 +129,7 @@ typedef struct rwkv5_model_info {
     rwkv5_file_dtype file_dtype;
     rwkv5_weight_type weight_type;
     rwkv5_backend backend;         /* the backend actually in use (never AUTO) */
-    uint64_t state_size;           /* bytes of one slot's state (fp32, RWKV5.md §7) */
+    uint64_t state_size;           /* bytes of one slot's state (fp32, docs/rwkv5.md §7) */
     uint64_t weight_bytes;         /* bytes of weights resident for the forward pass */
     uint64_t decode_bytes_per_step;/* weight bytes one decode step must read (all
                                       matrices + head + one embedding row): the
@@ -174,7 +174,7 @@ RWKV5_API void rwkv5_context_free(rwkv5_context *ctx);
 RWKV5_API size_t rwkv5_state_size(const rwkv5_context *ctx);
 RWKV5_API int32_t rwkv5_n_slots(const rwkv5_context *ctx);
 
-/* Copies a slot's state out / in, fp32 in RWKV5.md §7 layout (per layer:
+/* Copies a slot's state out / in, fp32 in docs/rwkv5.md §7 layout (per layer:
  * att_x[C], S[H][N][N], ffn_x[C]). `size` must equal rwkv5_state_size().
  * Return RWKV5_OK or RWKV5_ERR_INVALID_ARGUMENT (nothing changed). */
 RWKV5_API rwkv5_status rwkv5_slot_get_state(rwkv5_context *ctx, int32_t slot, float *dst, size_t size,
@@ -192,14 +192,14 @@ typedef enum rwkv5_logits_mode {
 } rwkv5_logits_mode;
 
 /* How a token is drawn from a logits row: ChatRWKV's sample_logits with its
- * repetition penalties (RWKV5.md §9), step for step as the TypeScript
+ * repetition penalties (docs/rwkv5.md §9), step for step as the TypeScript
  * Sampler does it (src/inference/Sampler.ts, the oracle of the tests).
  *
  * Each slot keeps penalty counts of the tokens sampled in it since its
  * reply began (`new_reply`). They are per-reply sampling state, not model
  * state: rwkv5_slot_get_state() does not export them (a checkpoint is taken
  * between replies, never inside one, so it has none to keep, and the state
- * format of RWKV5.md §7 stays the same on every backend); setting or
+ * format of docs/rwkv5.md §7 stays the same on every backend); setting or
  * resetting a slot's state clears them. */
 typedef struct rwkv5_sampling_params {
     double temperature;       /* >= 0, finite; 0 = greedy (the first highest logit) */

@@ -1,4 +1,4 @@
-// Sampling on the host (RWKV5.md §9): the repetition penalties, the softmax,
+// Sampling on the host (docs/rwkv5.md §9): the repetition penalties, the softmax,
 // the top-p cut at temperature 1, top-k, temperature and the draw, operation
 // for operation as the TypeScript Sampler and Nucleus (src/inference) do them,
 // so that the engine and that oracle pick the same token. The CPU backend

@@ -102,7 +102,7 @@ export interface AddonContext {
     decode(items: readonly AddonBatchItem[]): Promise<AddonDecodeOutput[]>;
     /** Samples one token per row of `logits` (rows × nVocab) with the penalty counts of `slots[i]` (distinct). */
     sampleLogits(logits: Float32Array, slots: Int32Array, sampling: readonly AddonSampling[]): Promise<Int32Array>;
-    /** A copy of a slot's fp32 state (RWKV5.md §7 layout). */
+    /** A copy of a slot's fp32 state (docs/rwkv5.md §7 layout). */
     getState(slot: number): Promise<Float32Array>;
     /** Replaces a slot's state; null = the zero state. */
     setState(slot: number, state: Float32Array | null): Promise<void>;

@@ -17,7 +17,7 @@ export interface StepItem {
 }
 
 /**
- * How the engine draws a token (RWKV5.md §9; rwkv5.h `rwkv5_sampling_params`) for one model:
+ * How the engine draws a token (docs/rwkv5.md §9; rwkv5.h `rwkv5_sampling_params`) for one model:
  * `SamplingOptions` with the id lists as typed arrays, built once (`engineSampling`) and reused
  * by every step. No seed: the caller draws each step's uniform from its own seeded stream.
  */

@@ -14,7 +14,7 @@ import {randomLogits} from "../unit/sampler/randomLogits.ts";
 import type {LogitShape} from "../unit/sampler/randomLogits.ts";
 import {modelPath} from "./engineFixtures.ts";
 
-// The engine's sampling against the TS Sampler, its oracle (RWKV5.md §9): replies of many steps
+// The engine's sampling against the TS Sampler, its oracle (docs/rwkv5.md §9): replies of many steps
 // on many slots at once, so the engine's per-slot penalty counts are exercised as a reply
 // accumulates them; rows of every shape and every parameter mix.
 const slots = 16;
