@@ -84,7 +84,7 @@ export class Scheduler {
             if (turn.text.length > this.#options.maxMessageChars) {
                 throw new UserFacingError("turn/too_long", `That message is too long (max ${this.#options.maxMessageChars} characters).`);
             }
-            await this.#options.limits.check(turn.author.id, this.#queue.pendingTurns(turn.conversation));
+            await this.#options.limits.check(turn.author.isOperator === true ? null : turn.author.id, this.#queue.pendingTurns(turn.conversation));
             // Shutdown may have begun (and drained the queues) while the limits were checked.
             if (this.#stopping) throw shuttingDown();
             await this.#queue.run(turn.conversation, "turn", (signal) => this.#options.limits.admit(async () => {
