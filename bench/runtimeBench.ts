@@ -105,7 +105,7 @@ async function run(): Promise<void> {
     const vocab = vocabulary();
     const tokenizer = await Tokenizer.load(vocab.path);
     const config = loadConfig({
-        RWKV_MODEL_PATH: modelFile, RWKV_VOCAB: vocab.path, ENGINE_PRECISION: "fast", ENGINE_BACKEND: "cpu", ENGINE_THREADS: String(threads),
+        RWKV_MODEL_PATH: modelFile, RWKV_VOCAB: vocab.path, ENGINE_PRECISION: "16bit", ENGINE_BACKEND: "cpu", ENGINE_THREADS: String(threads),
         ENGINE_SLOTS: String(Math.max(...conversationCounts)), ENGINE_MAX_BATCH_TOKENS: String(maxBatchTokens), BOT_DATA_DIR: "memory://",
         REPLY_MAX_TOKENS: String(replyTokens), USER_COOLDOWN_MS: "0", SAMPLING_TEMPERATURE: "0", CHECKPOINT_EVERY_TOKENS: "1000000",
     });
@@ -114,7 +114,7 @@ async function run(): Promise<void> {
     });
     try {
         console.log(`host: ${cpus()[0]?.model ?? "unknown cpu"}, ${cpus().length} cpus; ${threads} engine threads`);
-        console.log(`model: World 0.4B shape, random bf16, precision fast; replies of ${replyTokens} tokens, greedy with the chat penalties, ${vocab.note}, in-memory database`);
+        console.log(`model: World 0.4B shape, random bf16, precision 16bit; replies of ${replyTokens} tokens, greedy with the chat penalties, ${vocab.note}, in-memory database`);
         console.log("raw engine steps: the same work (the prefill steps of every prompt, the decode steps, the closing step) as bare engine.step calls");
         console.log("");
         const rows: string[][] = [["conversations", "runtime", "raw engine steps", "ratio", "steps (ideal)"]];

@@ -58,7 +58,7 @@ interface StoreTimes {
 
 async function timeStore(db: Database, state: Float32Array, label: string): Promise<StoreTimes> {
     const store = new PrismaStateStore(db, {owner: "bench", keepCheckpoints: 2});
-    const throughPrisma = new PrismaStateStore({prisma: db.prisma, readCheckpointState: prismaCheckpointStateReader(db.prisma)}, {owner: "bench"});
+    const throughPrisma = new PrismaStateStore({...db, readCheckpointState: prismaCheckpointStateReader(db.prisma)}, {owner: "bench"});
     const key = "bench:state";
     await store.openConversation(key, {platform: "console", chatFormat: "chat"});
     await store.acquireLease(key);
@@ -121,7 +121,7 @@ async function replaySeconds(): Promise<{first1k: number, all: number}> {
         console.log(`  generating ${replayModelFile} (once)…`);
         await writeRandomModel(replayModelFile, replayShape);
     }
-    const model = await RwkvModel.load(replayModelFile, {precision: "fast", threads});
+    const model = await RwkvModel.load(replayModelFile, {precision: "16bit", threads});
     const engine = await model.createEngine({slots: 1, threads, maxBatchTokens: replayChunk});
     try {
         const replayer = new EngineSlotReplayer(engine, 0, replayChunk);
@@ -161,7 +161,7 @@ async function run(): Promise<void> {
     console.log(`host: ${os.cpus()[0]?.model ?? "unknown cpu"}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
     const server = await onPostgres(state);
     const embedded = await onPglite(state);
-    console.log(`  replaying ${replayTokens} tokens on the World 0.4B shape (random bf16, precision fast, ${threads} threads, chunks of ${replayChunk})…`);
+    console.log(`  replaying ${replayTokens} tokens on the World 0.4B shape (random bf16, precision 16bit, ${threads} threads, chunks of ${replayChunk})…`);
     const replay = await replaySeconds();
 
     const s = (seconds: number) => `${seconds.toFixed(3)} s`;

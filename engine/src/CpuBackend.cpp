@@ -62,6 +62,7 @@ void embedding_row(const cpu::MatView &emb, int64_t token, float *out) {
             for (int64_t c = 0; c < C; ++c) out[c] = f16_to_f32(p[c]);
             break;
         }
+        case cpu::WeightType::I8: break;  // never: the int8 path keeps the embedding in 16 bits
     }
 }
 

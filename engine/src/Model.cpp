@@ -10,6 +10,7 @@
 #include "ForwardDims.h"
 #include "ThreadPool.h"
 #include "cpu/half.h"
+#include "cpu/quantize.h"
 #include "pth/RecordChecksums.h"
 #ifdef RWKV5_WITH_CUDA
 #include "cuda/cuda.h"
@@ -60,7 +61,7 @@ public:
     enum class Layout { kInPlace, kCpuForward };
 
     WeightLoader(Model &m, const rwkv5_model_params &p, Layout layout = Layout::kInPlace)
-        : m_(m), fast_(p.weight_type == RWKV5_WEIGHTS_16BIT), copy_(layout == Layout::kCpuForward),
+        : m_(m), precision_(p.weight_type), copy_(layout == Layout::kCpuForward),
           pack_(copy_ && cpu::host_kernels().takes_packed), verify_(p.verify_crc), pool_(p.n_threads),
           cb_(p.progress_callback), user_(p.progress_user_data), checksums_(*m.archive_) {}
 
@@ -211,12 +212,8 @@ private:
         if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols)
             throw Error(RWKV5_ERR_BAD_SHAPE, m_.archive_->path() + ": tensor '" + name + "' must be [" +
                                                  std::to_string(rows) + ", " + std::to_string(cols) + "]");
-        cpu::WeightType want;
-        if (!fast_) {
-            want = cpu::WeightType::F32;
-        } else {
-            want = t.dtype == StorageType::F16 ? cpu::WeightType::F16 : cpu::WeightType::BF16;
-        }
+        if (precision_ == RWKV5_WEIGHTS_INT8) return quantized(t, rows, cols);
+        const cpu::WeightType want = weight_type_of(t);
         const bool same = (want == cpu::WeightType::F32 && t.dtype == StorageType::F32) ||
                           (want == cpu::WeightType::BF16 && t.dtype == StorageType::BF16) ||
                           (want == cpu::WeightType::F16 && t.dtype == StorageType::F16);
@@ -245,12 +242,48 @@ private:
                         case cpu::WeightType::F32: reinterpret_cast<float *>(dst)[i] = v; break;
                         case cpu::WeightType::BF16: reinterpret_cast<uint16_t *>(dst)[i] = f32_to_bf16(v); break;
                         case cpu::WeightType::F16: reinterpret_cast<uint16_t *>(dst)[i] = f32_to_f16(v); break;
+                        case cpu::WeightType::I8: break;  // never: weight_type_of() is never I8
                     }
                 }
             });
         }
         m_.owned_.push_back(std::move(buf));
         return cpu::MatView{m_.owned_.back().data(), want, rows, cols, cols, packed};
+    }
+
+    // The int8 copy of a matrix (cpu/quantize.h), packed like the 16-bit
+    // path's when the kernels take it; the scales stay row-major.
+    cpu::MatView quantized(const TensorRef &t, int64_t rows, int64_t cols) {
+        const bool packed = pack_ && rows % cpu::kPackRows == 0 && cols % cpu::kPackCols == 0;
+        const int64_t blocks = cpu::quant_blocks(cols);
+        AlignedBuffer q(size_t(rows) * size_t(cols));
+        AlignedBuffer scales(size_t(rows) * size_t(blocks) * 4);
+        int8_t *dst = q.as<int8_t>();
+        float *sc = scales.as<float>();
+        convert_rows(t, rows, [&](int64_t r) {
+            std::vector<float> row(static_cast<size_t>(cols));
+            for (int64_t c = 0; c < cols; ++c) row[size_t(c)] = element(t, uint64_t(r * cols + c));
+            if (!packed) return cpu::quantize_row(row.data(), cols, dst + r * cols, sc + r * blocks);
+            std::vector<int8_t> qrow(static_cast<size_t>(cols));
+            cpu::quantize_row(row.data(), cols, qrow.data(), sc + r * blocks);
+            // Runs of kPackCols columns are contiguous in the packed layout.
+            for (int64_t c = 0; c < cols; c += cpu::kPackCols)
+                std::memcpy(dst + cpu::packed_index(r, c, cols), qrow.data() + c, size_t(cpu::kPackCols));
+        });
+        m_.owned_.push_back(std::move(q));
+        const void *data = m_.owned_.back().data();
+        m_.owned_.push_back(std::move(scales));
+        cpu::MatView v{data, cpu::WeightType::I8, rows, cols, cols, packed};
+        v.scales = m_.owned_.back().as<float>();
+        return v;
+    }
+
+    // What a 16-bit path matrix or the embedding keeps: the file's 16-bit type
+    // (an fp32 file's becomes bf16), or fp32 on the fp32 path. The int8 path
+    // keeps the embedding like the 16-bit path: a lookup reads one row.
+    cpu::WeightType weight_type_of(const TensorRef &t) const {
+        if (precision_ == RWKV5_WEIGHTS_FP32) return cpu::WeightType::F32;
+        return t.dtype == StorageType::F16 ? cpu::WeightType::F16 : cpu::WeightType::BF16;
     }
 
     // emb[t] <- LayerNorm(emb[t]; ln0) in fp32, rounded once to the storage
@@ -261,9 +294,7 @@ private:
         const std::vector<float> g = vec("blocks.0.ln0.weight", uint64_t(C));
         const std::vector<float> b = vec("blocks.0.ln0.bias", uint64_t(C));
         const TensorRef &t = tensor("emb.weight", uint64_t(V) * uint64_t(C));
-        cpu::WeightType want = !fast_ ? cpu::WeightType::F32
-                               : t.dtype == StorageType::F16 ? cpu::WeightType::F16
-                                                             : cpu::WeightType::BF16;
+        const cpu::WeightType want = weight_type_of(t);
         AlignedBuffer buf(size_t(V) * size_t(C) * cpu::weight_type_size(want));
         convert_rows(t, V, [&](int64_t r) {
             std::vector<float> row(static_cast<size_t>(C));
@@ -280,6 +311,7 @@ private:
                     case cpu::WeightType::F32: buf.as<float>()[r * C + c] = y; break;
                     case cpu::WeightType::BF16: buf.as<uint16_t>()[r * C + c] = f32_to_bf16(y); break;
                     case cpu::WeightType::F16: buf.as<uint16_t>()[r * C + c] = f32_to_f16(y); break;
+                    case cpu::WeightType::I8: break;  // never: weight_type_of() is never I8
                 }
             }
         });
@@ -288,7 +320,8 @@ private:
     }
 
     Model &m_;
-    bool fast_, copy_, pack_, verify_;
+    rwkv5_weight_type precision_;
+    bool copy_, pack_, verify_;
     ThreadPool pool_;
     rwkv5_progress_callback cb_;
     void *user_;
@@ -303,7 +336,8 @@ std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_pa
     if (params.backend == RWKV5_BACKEND_CUDA)
         throw Error(RWKV5_ERR_BACKEND, "the CUDA backend is not available in this build (configure with -DRWKV5_CUDA=ON)");
 #endif
-    if (params.weight_type != RWKV5_WEIGHTS_FP32 && params.weight_type != RWKV5_WEIGHTS_16BIT)
+    if (params.weight_type != RWKV5_WEIGHTS_FP32 && params.weight_type != RWKV5_WEIGHTS_16BIT &&
+        params.weight_type != RWKV5_WEIGHTS_INT8)
         throw Error(RWKV5_ERR_INVALID_ARGUMENT, "unknown weight_type " + std::to_string(int(params.weight_type)));
     std::unique_ptr<Model> m(new Model());
     m->archive_ = PthArchive::open(path);
@@ -333,18 +367,17 @@ std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_pa
     info.weight_type = params.weight_type;
     info.backend = RWKV5_BACKEND_CPU;
     info.state_size = uint64_t(ForwardDims(info).slot_floats) * 4;
-    auto mat_bytes = [](const cpu::MatView &v) { return uint64_t(v.rows * v.cols) * cpu::weight_type_size(v.type); };
     uint64_t per_step = 0, vectors = 0;
     for (const LayerWeights &w : m->layers_) {
         for (const cpu::MatView *v : {&w.att_r, &w.att_k, &w.att_v, &w.att_g, &w.att_o, &w.ffn_k, &w.ffn_r, &w.ffn_v})
-            per_step += mat_bytes(*v);
+            per_step += cpu::matrix_bytes(*v);
         for (const std::vector<float> *v : {&w.ln1_w, &w.ln1_b, &w.ln2_w, &w.ln2_b, &w.att_mix_k, &w.att_mix_v,
                                             &w.att_mix_r, &w.att_mix_g, &w.decay, &w.bonus, &w.lnx_w, &w.lnx_b,
                                             &w.ffn_mix_k, &w.ffn_mix_r})
             vectors += v->size() * 4;
     }
-    per_step += mat_bytes(m->head_);
-    info.weight_bytes = per_step + mat_bytes(m->emb_) + vectors + 8ull * uint64_t(s.n_embd);
+    per_step += cpu::matrix_bytes(m->head_);
+    info.weight_bytes = per_step + cpu::matrix_bytes(m->emb_) + vectors + 8ull * uint64_t(s.n_embd);
     info.decode_bytes_per_step = per_step + uint64_t(s.n_embd) * cpu::weight_type_size(m->emb_.type);
     std::snprintf(info.model_id, sizeof info.model_id, "%s", id.c_str());
 #ifdef RWKV5_WITH_CUDA

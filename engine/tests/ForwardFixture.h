@@ -166,6 +166,15 @@ inline std::vector<float> golden_logits(const Golden &g, const std::string &key,
     return read_f32(g.dir + "/" + file);
 }
 
+inline const char *precision_name(rwkv5_weight_type type) {
+    switch (type) {
+        case RWKV5_WEIGHTS_FP32: return "fp32";
+        case RWKV5_WEIGHTS_16BIT: return "16bit";
+        case RWKV5_WEIGHTS_INT8: return "int8";
+    }
+    return "?";
+}
+
 inline rwkv5_model *load(const std::string &path, rwkv5_weight_type type,
                          rwkv5_backend backend = RWKV5_BACKEND_CPU) {
     rwkv5_model_params p = rwkv5_model_default_params();

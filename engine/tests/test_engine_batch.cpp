@@ -127,11 +127,11 @@ void check_model_info_and_load_errors() {
 
 int main() {
     check_model_info_and_load_errors();
-    for (rwkv5_weight_type type : {RWKV5_WEIGHTS_FP32, RWKV5_WEIGHTS_16BIT}) {
+    for (rwkv5_weight_type type : {RWKV5_WEIGHTS_FP32, RWKV5_WEIGHTS_16BIT, RWKV5_WEIGHTS_INT8}) {
         rwkv5_model *model = fx::load(kFix + "/models/tiny-L3-C128-V1024.bf16.pth", type);
         CHECK(model != nullptr);
         if (!model) continue;
-        check_batch_equals_separate(model, type == RWKV5_WEIGHTS_FP32 ? "fp32" : "16-bit");
+        check_batch_equals_separate(model, fx::precision_name(type));
         check_state_round_trip(model);
         check_invalid_arguments(model);
         rwkv5_model_free(model);

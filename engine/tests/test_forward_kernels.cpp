@@ -1,11 +1,13 @@
 // The SIMD matrix kernels against the scalar reference, their batch
 // invariance (a row's result does not depend on T or the row range), and the
-// software fp16/bf16 conversions.
+// software fp16/bf16 conversions. Every weight type, int8 (with its per-block
+// scales) included.
 #include <random>
 
 #include "ForwardFixture.h"
 #include "cpu/half.h"
 #include "cpu/kernels.h"
+#include "cpu/quantize.h"
 
 using rwkv5::cpu::Kernels;
 using rwkv5::cpu::MatView;
@@ -15,8 +17,11 @@ namespace {
 
 struct Case {
     std::vector<uint8_t> bytes;
+    std::vector<float> scales;  // I8 only
     MatView view;
 };
+
+constexpr WeightType kAllTypes[] = {WeightType::F32, WeightType::BF16, WeightType::F16, WeightType::I8};
 
 Case make_matrix(WeightType type, int64_t rows, int64_t cols, std::mt19937 &rng) {
     std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -36,9 +41,16 @@ Case make_matrix(WeightType type, int64_t rows, int64_t cols, std::mt19937 &rng)
                 std::memcpy(&c.bytes[size_t(i) * 2], &h, 2);
                 break;
             }
+            case WeightType::I8: c.bytes[size_t(i)] = uint8_t(int8_t(std::max(-127.0f, std::min(127.0f, std::round(40 * v))))); break;
         }
     }
     c.view = MatView{c.bytes.data(), type, rows, cols, cols};
+    if (type == WeightType::I8) {
+        std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+        c.scales.resize(size_t(rows * rwkv5::cpu::quant_blocks(cols)));
+        for (float &s : c.scales) s = scale(rng);
+        c.view.scales = c.scales.data();
+    }
     return c;
 }
 
@@ -76,7 +88,7 @@ void check_packed(const Kernels &k, WeightType type, int64_t T, std::mt19937 &rn
         for (int64_t c = 0; c < cols; ++c)
             std::memcpy(&packed[size_t(rwkv5::cpu::packed_index(r, c, cols) * es)], &m.bytes[size_t((r * cols + c) * es)],
                         size_t(es));
-    const MatView pv{packed.data(), type, rows, cols, cols, true};
+    const MatView pv{packed.data(), type, rows, cols, cols, true, m.view.scales};
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> x(size_t(T * cols));
     for (float &v : x) v = dist(rng);
@@ -108,6 +120,36 @@ void check_wkv(const Kernels &k, int64_t n, std::mt19937 &rng) {
     CHECK_MSG(o == o2 && S == S2, fx::fmt("%s wkv n=%lld differs from the reference", k.name, (long long)n));
 }
 
+// The int8 quantizer: per block, scale = max|w| / 127, the largest weight at
+// +-127, every weight within half a step; a zero block stays zero; the short
+// last block has its own scale.
+void check_quantize(std::mt19937 &rng) {
+    const int64_t cols = 2 * rwkv5::cpu::kQuantBlock + 36;
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> w(static_cast<size_t>(cols));
+    for (float &v : w) v = dist(rng);
+    for (int64_t c = rwkv5::cpu::kQuantBlock; c < 2 * rwkv5::cpu::kQuantBlock; ++c) w[size_t(c)] = 0.0f;
+    w[size_t(cols - 1)] = 50.0f;  // an outlier sets only its own block's scale
+    std::vector<int8_t> q(static_cast<size_t>(cols));
+    std::vector<float> scales(size_t(rwkv5::cpu::quant_blocks(cols)));
+    CHECK(scales.size() == 3);
+    rwkv5::cpu::quantize_row(w.data(), cols, q.data(), scales.data());
+    for (size_t b = 0; b < scales.size(); ++b) {
+        const size_t c0 = b * size_t(rwkv5::cpu::kQuantBlock), c1 = std::min(size_t(cols), c0 + size_t(rwkv5::cpu::kQuantBlock));
+        float amax = 0.0f;
+        int qmax = 0;
+        bool within = true;
+        for (size_t c = c0; c < c1; ++c) {
+            amax = std::max(amax, std::fabs(w[c]));
+            qmax = std::max(qmax, std::abs(int(q[c])));
+            within = within && std::fabs(float(q[c]) * scales[b] - w[c]) <= 0.5f * scales[b] * (1 + 1e-5f);
+        }
+        CHECK_MSG(scales[b] == amax / 127.0f, fx::fmt("block %zu: scale %g, max|w| %g", b, scales[b], amax));
+        CHECK_MSG(qmax == (amax > 0 ? 127 : 0), fx::fmt("block %zu: largest |q| %d", b, qmax));
+        CHECK_MSG(within, fx::fmt("block %zu: a weight is off by more than half a step", b));
+    }
+}
+
 void check_conversions() {
     int bad_f16 = 0, bad_bf16 = 0;
     for (uint32_t h = 0; h < 65536; ++h) {
@@ -131,18 +173,19 @@ void check_conversions() {
 int main() {
     check_conversions();
     std::mt19937 rng(42);
+    check_quantize(rng);
     std::vector<const Kernels *> tables;
     if (rwkv5::cpu::host_has_avx2()) tables.push_back(&rwkv5::cpu::avx2_kernels());
     if (rwkv5::cpu::host_has_avx512()) tables.push_back(&rwkv5::cpu::avx512_kernels());
     std::printf("host kernel: %s (%s)\n", rwkv5_cpu_kernel(), rwkv5_system_info());
     for (const Kernels *k : tables)
-        for (WeightType type : {WeightType::F32, WeightType::BF16, WeightType::F16})
+        for (WeightType type : kAllTypes)
             for (int64_t cols : {64, 100, 1024})
                 for (int64_t T : {1, 2, 3, 5, 16, 70}) check_against_scalar(*k, type, 37, cols, T, rng);
     for (const Kernels *k : tables) {
         for (int64_t n : {8, 40, 64, 80}) check_wkv(*k, n, rng);
         if (!k->takes_packed) continue;
-        for (WeightType type : {WeightType::F32, WeightType::BF16, WeightType::F16})
+        for (WeightType type : kAllTypes)
             for (int64_t T : {1, 2, 5}) check_packed(*k, type, T, rng);
     }
     if (tables.empty()) std::printf("no SIMD kernel on this host: only the scalar path was exercised\n");

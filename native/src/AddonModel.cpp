@@ -8,11 +8,21 @@
 
 namespace {
 
+// The precision words of src/inference/Precision.ts, one per rwkv5_weight_type.
+const char *weightTypeName(rwkv5_weight_type type) {
+    switch (type) {
+    case RWKV5_WEIGHTS_FP32: return "fp32";
+    case RWKV5_WEIGHTS_16BIT: return "16bit";
+    case RWKV5_WEIGHTS_INT8: return "int8";
+    }
+    return "unknown";
+}
+
 rwkv5_weight_type parseWeightType(Napi::Env env, const Napi::Value &value) {
     const std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
-    if (name == "fp32") return RWKV5_WEIGHTS_FP32;
-    if (name == "16bit") return RWKV5_WEIGHTS_16BIT;
-    throw engineError(env, "engine/invalid_argument", "weightType must be \"fp32\" or \"16bit\"");
+    for (rwkv5_weight_type type : {RWKV5_WEIGHTS_FP32, RWKV5_WEIGHTS_16BIT, RWKV5_WEIGHTS_INT8})
+        if (name == weightTypeName(type)) return type;
+    throw engineError(env, "engine/invalid_argument", "weightType must be \"fp32\", \"16bit\" or \"int8\"");
 }
 
 rwkv5_backend parseBackend(Napi::Env env, const Napi::Value &value) {
@@ -195,7 +205,7 @@ Napi::Value AddonModel::Info(const Napi::CallbackInfo &info) {
     out.Set("dimFfn", info_.dim_ffn);
     out.Set("nParams", static_cast<double>(info_.n_params));
     out.Set("fileDtype", fileDtypeName(info_.file_dtype));
-    out.Set("weightType", info_.weight_type == RWKV5_WEIGHTS_FP32 ? "fp32" : "16bit");
+    out.Set("weightType", weightTypeName(info_.weight_type));
     out.Set("backend", info_.backend == RWKV5_BACKEND_CUDA ? "cuda" : "cpu");
     out.Set("stateSize", static_cast<double>(info_.state_size));
     out.Set("weightBytes", static_cast<double>(info_.weight_bytes));

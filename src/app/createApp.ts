@@ -58,6 +58,13 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
     const log = options.log ?? stderrLogger;
     const undo: (() => Promise<void>)[] = [];
     try {
+        // The database first: loading a large model takes minutes, a missing database seconds to report.
+        const database: Database = await openDatabase({
+            ...(config.storage.databaseUrl === undefined ? {} : {url: config.storage.databaseUrl}),
+            dataDir: config.storage.dataDir, migrate: config.storage.migrate,
+            onRetry: (error, attempt) => log.warn(`database not reachable yet (attempt ${attempt})`, error),
+        });
+        undo.push(() => database.close());
         const [loadedModel, loadedTokenizer] = await Promise.allSettled([
             RwkvModel.load(config.model.path, {
                 precision: config.model.precision, backend: config.model.backend, threads: config.model.threads,
@@ -80,13 +87,7 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         }
         const {slots, maxBatchTokens, prefillChunkTokens, strategy} = config.scheduler;
         const engine: RwkvEngine = await model.createEngine({slots, threads: config.model.threads, maxBatchTokens});
-        const database: Database = await openDatabase({
-            ...(config.storage.databaseUrl === undefined ? {} : {url: config.storage.databaseUrl}),
-            dataDir: config.storage.dataDir, migrate: config.storage.migrate,
-            onRetry: (error, attempt) => log.warn(`database not reachable yet (attempt ${attempt})`, error),
-        });
-        undo.push(() => database.close());
-        const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, leaseMs: config.storage.leaseMs});
+        const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`});
         const {info} = model;
         const limits = new TurnLimits({
             maxConcurrent: slots, queueMax: config.limits.queueMax, userCooldownMs: config.limits.userCooldownMs,

@@ -5,10 +5,12 @@
  * Nothing outside src/bindings and src/inference uses these types.
  */
 
+/** How the weights are held: `rwkv5_weight_type` in words (see src/inference/Precision.ts). */
+export type AddonPrecision = "fp32" | "16bit" | "int8";
+
 /** Constructor parameters of {@link AddonModel}. */
 export interface AddonModelParams {
-    /** `"fp32"`: every weight converted to fp32 (reference path); `"16bit"`: 16-bit matrices (fast path). */
-    weightType: "fp32" | "16bit";
+    weightType: AddonPrecision;
     backend: "auto" | "cpu" | "cuda";
     /** Threads used by the load; 0 = all cores. */
     threads: number;
@@ -25,7 +27,7 @@ export interface AddonModelInfo {
     dimFfn: number;
     nParams: number;
     fileDtype: "f32" | "f16" | "bf16" | "mixed";
-    weightType: "fp32" | "16bit";
+    weightType: AddonPrecision;
     backend: "cpu" | "cuda";
     stateSize: number;
     weightBytes: number;

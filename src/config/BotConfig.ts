@@ -1,5 +1,6 @@
 import type {DiscordConfig} from "../../adapters/discord/discordConfig.ts";
 import type {SlackConfig} from "../../adapters/slack/slackConfig.ts";
+import type {Precision} from "../inference/Precision.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {BatchStrategyName} from "../scheduler/BatchStrategy.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
@@ -11,8 +12,8 @@ export interface ModelConfig {
     readonly path: string;
     /** `RWKV_VOCAB`: the World vocabulary; defaults to the one next to the model. */
     readonly vocabPath: string;
-    /** `ENGINE_PRECISION`. Defaults to `"fast"`. */
-    readonly precision: "fp32" | "fast";
+    /** `ENGINE_PRECISION` (`fast` is read as `16bit`). Defaults to `"16bit"`. */
+    readonly precision: Precision;
     /** `ENGINE_BACKEND`. Defaults to `"auto"`. */
     readonly backend: "auto" | "cpu" | "cuda";
     /** `ENGINE_THREADS`; 0 = all cores. */
@@ -69,7 +70,7 @@ export interface StorageConfig {
     readonly migrate: boolean;
     /** `CHECKPOINT_EVERY_TOKENS` / `CHECKPOINT_QUIET_MS`. */
     readonly checkpoint: CheckpointPolicy;
-    /** `LEASE_MS`: how long this process's claim on a conversation lasts unless renewed. Defaults to 30 000. */
+    /** `LEASE_MS`: leases last as long as their process; it checks that it still holds them every third of this. Defaults to 30 000. */
     readonly leaseMs: number;
 }
 

@@ -1,6 +1,7 @@
 import {parseDiscordConfig} from "../../adapters/discord/discordConfig.ts";
 import {parseSlackConfig} from "../../adapters/slack/slackConfig.ts";
 import {ConfigError} from "../errors/BotError.ts";
+import {parsePrecision, precisionWords} from "../inference/Precision.ts";
 import {chatSamplingDefaults, mergeSamplingOptions} from "../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import {vocabPathNextTo} from "../inference/Tokenizer.ts";
@@ -25,6 +26,9 @@ export function loadConfig(env: Env): BotConfig {
     const prefillChunkTokens = read.integer("PREFILL_CHUNK_TOKENS", 128, 1, 65536);
     if (maxBatchTokens < slots) read.problems.push(`ENGINE_MAX_BATCH_TOKENS (${maxBatchTokens}) must be at least ENGINE_SLOTS (${slots}): every slot needs room for its decode token`);
     const sampling = readSampling(read);
+    const precision = parsePrecision(read.oneOf("ENGINE_PRECISION", precisionWords, "16bit")) ?? "16bit";
+    const backend = read.oneOf("ENGINE_BACKEND", ["auto", "cpu", "cuda"], "auto");
+    if (backend === "cuda" && precision !== "16bit") read.problems.push(`ENGINE_PRECISION=${precision} runs on the CPU backend only: set ENGINE_BACKEND=cpu or auto, or ENGINE_PRECISION=16bit for CUDA`);
     // Each platform adapter reads its own section; a platform whose token is unset is off.
     const discord = parseDiscordConfig(env);
     const slack = parseSlackConfig(env as NodeJS.ProcessEnv);
@@ -33,8 +37,8 @@ export function loadConfig(env: Env): BotConfig {
         model: {
             path: modelPath ?? "",
             vocabPath: read.string("RWKV_VOCAB") ?? vocabPathNextTo(modelPath ?? ""),
-            precision: read.oneOf("ENGINE_PRECISION", ["fp32", "fast"], "fast"),
-            backend: read.oneOf("ENGINE_BACKEND", ["auto", "cpu", "cuda"], "auto"),
+            precision,
+            backend,
             threads: read.integer("ENGINE_THREADS", 0, 0, 1024),
         },
         scheduler: {slots, maxBatchTokens, prefillChunkTokens, strategy: read.oneOf("BATCH_STRATEGY", batchStrategyNames, "fairRoundRobin")},

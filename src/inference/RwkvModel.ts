@@ -2,6 +2,7 @@ import type {AddonContext, AddonModel, AddonModelInfo} from "../bindings/AddonTy
 import {asEngineError} from "../bindings/asEngineError.ts";
 import {getAddon} from "../bindings/getAddon.ts";
 import {EngineError} from "../errors/BotError.ts";
+import type {Precision} from "./Precision.ts";
 import {RwkvEngine, type RwkvEngineOptions} from "./RwkvEngine.ts";
 
 /** What a loaded model is: its dimensions, identity and memory figures. */
@@ -21,8 +22,8 @@ export interface ModelInfo {
     nParams: number;
     /** Storage dtype of the file's matrices. */
     fileDtype: "f32" | "f16" | "bf16" | "mixed";
-    /** How the weights are held: see {@link RwkvModelLoadOptions.precision}. */
-    precision: "fp32" | "fast";
+    /** How the weights are held: see {@link Precision}. */
+    precision: Precision;
     /** The backend in use. */
     backend: "cpu" | "cuda";
     /** Bytes of one slot's fp32 state (RWKV5.md §7 layout). */
@@ -35,13 +36,8 @@ export interface ModelInfo {
 
 /** Options of {@link RwkvModel.load}. */
 export interface RwkvModelLoadOptions {
-    /**
-     * - `"fp32"`: every weight converted to fp32; matches the goldens within the fp32 tolerances.
-     * - `"fast"`: 16-bit matrices with fp32 accumulation; half the memory and twice the decode speed.
-     *
-     * Defaults to `"fast"`.
-     */
-    precision?: "fp32" | "fast";
+    /** How the weights are held (see {@link Precision}). Defaults to `"16bit"`. */
+    precision?: Precision;
     /** `"auto"` picks CUDA when built and usable, else CPU. Defaults to `"auto"`. */
     backend?: "auto" | "cpu" | "cuda";
     /** Threads used by the load (conversion, hashing). Defaults to all cores. */
@@ -69,7 +65,7 @@ function toModelInfo(path: string, info: AddonModelInfo): ModelInfo {
         dimFfn: info.dimFfn,
         nParams: info.nParams,
         fileDtype: info.fileDtype,
-        precision: info.weightType === "fp32" ? "fp32" : "fast",
+        precision: info.weightType,
         backend: info.backend,
         stateByteLength: info.stateSize,
         weightBytes: info.weightBytes,
@@ -104,7 +100,7 @@ export class RwkvModel {
         let native: AddonModel;
         try {
             native = new (getAddon().AddonModel)(path, {
-                weightType: options.precision === "fp32" ? "fp32" : "16bit",
+                weightType: options.precision ?? "16bit",
                 backend: options.backend ?? "auto",
                 threads: options.threads ?? 0,
             });

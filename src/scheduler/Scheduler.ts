@@ -23,7 +23,7 @@ export interface SchedulerOptions {
     readonly maxMessageChars: number;
     /** Settings of a conversation seen for the first time (platform fields come from the turn). */
     readonly newConversation: Omit<ConversationSettings, "platform" | "platformIds">;
-    /** Lease length (ms): leases of held conversations are renewed at a third of it. */
+    /** Leases of held conversations are checked (and taken again if their claim was lost) every third of this (ms). */
     readonly leaseMs: number;
     readonly log: SchedulerLog;
 }
@@ -36,6 +36,13 @@ const cancelled = {
     reset: () => new UserFacingError("turn/aborted", "(cancelled: the conversation was reset)"),
     shutdown: () => new UserFacingError("turn/aborted", "(cancelled: the bot is shutting down)"),
     stop: () => new UserFacingError("turn/aborted", "(stopped by an admin)"),
+};
+
+/** What users are told when the store refuses a job, by code. */
+const storeReplies: Partial<Record<string, string>> = {
+    "store/unavailable": "The database is unavailable, try again.",
+    // A lease lasts as long as its holder lives: "try again shortly" would not help.
+    "store/busy_elsewhere": "Another instance of the bot is serving this conversation, so this one cannot answer here.",
 };
 
 /** The answer to a turn or command that arrives once shutdown has begun. */
@@ -116,7 +123,11 @@ export class Scheduler {
     async exclusive<T>(turn: Turn, job: ConversationJob<T>, cancelFirst = false): Promise<T> {
         if (this.#stopping) throw shuttingDown();
         if (cancelFirst) this.#queue.cancel(turn.conversation, cancelled.reset());
-        return this.#queue.run(turn.conversation, "control", (signal) => this.#withSlot(turn, signal, job, true));
+        try {
+            return await this.#queue.run(turn.conversation, "control", (signal) => this.#withSlot(turn, signal, job, true));
+        } catch (error) {
+            throw this.#storeReply(error, turn) ?? error;
+        }
     }
 
     /** The conversation if it is held in a slot now (for read-only looks that must not wait). */
@@ -251,9 +262,18 @@ export class Scheduler {
         if (error instanceof UserFacingError) return error;
         if (turn.signal.aborted) return new UserFacingError("turn/aborted", "(cancelled)");
         const botError = asBotError(error);
+        const reply = this.#storeReply(botError, turn);
+        if (reply !== null) return reply;
         this.#options.log.warn(`turn ${turn.id} in ${turn.conversation} failed (${botError.code})`, botError);
-        if (botError.code === "store/unavailable") return new UserFacingError("store/unavailable", "The database is unavailable, try again.");
-        if (botError.code === "store/busy_elsewhere") return new UserFacingError("store/busy_elsewhere", "Another instance of the bot is serving this conversation; try again shortly.");
         return botError;
+    }
+
+    // The store's refusals users can act on, as a short reply (the cause goes to the log): chat turns and commands alike.
+    #storeReply(error: unknown, turn: Turn): UserFacingError | null {
+        if (!(error instanceof BotError) || error instanceof UserFacingError) return null;
+        const reply = storeReplies[error.code];
+        if (reply === undefined) return null;
+        this.#options.log.warn(`${turn.id} in ${turn.conversation} refused (${error.code})`, error);
+        return new UserFacingError(error.code, reply, {cause: error});
     }
 }

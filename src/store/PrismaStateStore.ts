@@ -4,6 +4,7 @@ import type {Prisma} from "../../generated/prisma/client.ts";
 import {StoreError} from "../errors/BotError.ts";
 import {asStoreError} from "./asStoreError.ts";
 import type {StoreClient} from "./db/createStoreClient.ts";
+import type {LeaseClaims} from "./db/LeaseClaims.ts";
 import type {Database} from "./db/openDatabase.ts";
 import {decodeExportFile, encodeExportFile} from "./exportFile.ts";
 import {isConnectionError} from "./isConnectionError.ts";
@@ -19,8 +20,6 @@ import type {
 export interface PrismaStateStoreOptions {
     /** This process's identity in leases (e.g. `host:pid:random`). */
     readonly owner: string;
-    /** A lease lasts this long (ms) unless renewed; renew at a third of it. Defaults to 30 000. */
-    readonly leaseMs?: number;
     /** Checkpoints kept per conversation. Defaults to 3. */
     readonly keepCheckpoints?: number;
     /** Checkpoint dtype. Defaults to `fp32` (exact). */
@@ -37,18 +36,18 @@ interface LockedConversation {id: number, epoch: number, logLength: number, toke
 /** The {@link StateStore} over Prisma (Postgres server or embedded PGlite). */
 export class PrismaStateStore implements StateStore {
     private readonly prisma: StoreClient;
-    private readonly leaseMs: number;
+    private readonly claims: LeaseClaims;
     private readonly keepCheckpoints: number;
     private readonly dtype: SnapshotDtype;
     private readonly appendAttempts: number;
     private readonly retryDelayMs: number;
-    /** Keys whose lease this store took and has not given up: acquiring one again is a renewal. */
-    private readonly held = new Set<string>();
+    /** Keys whose lease this store took and has not given up, with their conversation ids: acquiring one again is a renewal. */
+    private readonly held = new Map<string, number>();
 
-    /** `db` is what `openDatabase` returned: its Prisma client, and its fast read of checkpoint blobs. */
-    constructor(private readonly db: Pick<Database, "prisma" | "readCheckpointState">, private readonly options: PrismaStateStoreOptions) {
+    /** `db` is what `openDatabase` returned: its Prisma client, its fast read of checkpoint blobs, and the owner's lease claims. */
+    constructor(private readonly db: Pick<Database, "prisma" | "readCheckpointState" | "openLeaseClaims">, private readonly options: PrismaStateStoreOptions) {
         this.prisma = db.prisma;
-        this.leaseMs = options.leaseMs ?? 30_000;
+        this.claims = db.openLeaseClaims(options.owner);
         this.keepCheckpoints = options.keepCheckpoints ?? 3;
         this.dtype = options.dtype ?? "fp32";
         this.appendAttempts = options.appendAttempts ?? 5;
@@ -98,31 +97,49 @@ export class PrismaStateStore implements StateStore {
     async acquireLease(key: string): Promise<void> {
         return this.guard(`lease of ${key}`, async () => {
             const owner = this.options.owner;
-            // A renewal needs the lease to be still ours: if it lapsed and another
-            // process took it and let it go, that process may have logged turns our
-            // live state lacks, so the conversation must be restored, not renewed.
-            const renewing = this.held.has(key);
-            // Decided by the database's clock in one statement: ours, or (unless renewing) free or expired.
+            const heldId = this.held.get(key);
+            // Still claimed: no one else can have served it since.
+            if (heldId !== undefined && this.claims.holds(heldId)) return;
+            // A renewal after the claim was lost (its connection dropped) needs the lease to be
+            // still ours: if another process took it and let it go, that process may have logged
+            // turns our live state lacks, so the conversation must be restored, not renewed.
+            const renewing = heldId !== undefined;
+            const row = await this.prisma.conversation.findUnique({where: {key}, select: {id: true, leaseOwner: true}});
+            if (row === null) throw new StoreError("store/not_found", `No conversation ${key}`);
+            if (!(await this.claims.claim(row.id))) {
+                this.held.delete(key);
+                throw new StoreError("store/busy_elsewhere", `Conversation ${key} is being served by another live process (${row.leaseOwner ?? "unknown"})`);
+            }
+            // The claim decides; the row records the owner, which every write checks (lockForWrite).
             const taken = await this.prisma.$executeRaw`
-                UPDATE conversation SET "leaseOwner" = ${owner}, "leaseExpiresAt" = now() + make_interval(secs => ${this.leaseMs / 1000}::float8)
-                WHERE key = ${key} AND ("leaseOwner" = ${owner} OR (NOT ${renewing}::boolean AND ("leaseOwner" IS NULL OR "leaseExpiresAt" < now())))`;
+                UPDATE conversation SET "leaseOwner" = ${owner}, "leaseExpiresAt" = NULL
+                WHERE id = ${row.id} AND ("leaseOwner" = ${owner} OR NOT ${renewing}::boolean)`;
             if (taken === 1) {
-                this.held.add(key);
+                this.held.set(key, row.id);
                 return;
             }
             this.held.delete(key);
-            if (renewing) throw new StoreError("store/busy_elsewhere", `The lease of ${key} lapsed and another process served it meanwhile; it must be restored before this process serves it again`);
-            const row = await this.prisma.conversation.findUnique({where: {key}, select: {leaseOwner: true, leaseExpiresAt: true}});
-            if (row === null) throw new StoreError("store/not_found", `No conversation ${key}`);
-            throw new StoreError("store/busy_elsewhere", `Conversation ${key} is being served by another process (${row.leaseOwner}) until ${row.leaseExpiresAt?.toISOString()}`);
+            await this.claims.release(row.id);
+            throw new StoreError("store/busy_elsewhere", `The lease of ${key} was lost and another process served it meanwhile; it must be restored before this process serves it again`);
         });
     }
 
     async releaseLease(key: string): Promise<void> {
         return this.guard(`lease release of ${key}`, async () => {
+            const id = this.held.get(key);
             this.held.delete(key);
-            await this.prisma.conversation.updateMany({where: {key, leaseOwner: this.options.owner}, data: {leaseOwner: null, leaseExpiresAt: null}});
+            try {
+                await this.prisma.conversation.updateMany({where: {key, leaseOwner: this.options.owner}, data: {leaseOwner: null}});
+            } finally {
+                if (id !== undefined) await this.claims.release(id);
+            }
         });
+    }
+
+    /** Gives up every lease and the proof of life behind them, as this process's death would. */
+    async close(): Promise<void> {
+        this.held.clear();
+        await this.claims.close();
     }
 
     async appendTurn(key: string, turn: TurnInput): Promise<LoggedTurn> {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from "vitest";
 import {RwkvModel} from "../../src/inference/RwkvModel.ts";
-import {golden, modelPath} from "./engineFixtures.ts";
+import {golden, goldenFloats, maxAbsDiff, modelPath, row} from "./engineFixtures.ts";
 
 const set = golden("tiny-L3-C128-V1024");
 const path = modelPath("tiny-L3-C128-V1024.bf16.pth");
@@ -86,12 +86,35 @@ describe("ModelInfo", () => {
         expect(info.decodeBytesPerStep).toBeLessThanOrEqual(info.weightBytes);
     });
 
-    it("keeps the model id across precisions and holds fewer weight bytes in fast mode", async () => {
+    it("keeps the model id and state size across precisions, each holding fewer weight bytes than the one before", async () => {
         const exact = await RwkvModel.load(path, {precision: "fp32"});
-        const fast = await RwkvModel.load(path, {precision: "fast"});
-        await Promise.all([exact.dispose(), fast.dispose()]);
-        expect(fast.info.modelId).toBe(exact.info.modelId);
-        expect(fast.info.precision).toBe("fast");
-        expect(fast.info.weightBytes).toBeLessThan(exact.info.weightBytes);
+        const half = await RwkvModel.load(path, {precision: "16bit"});
+        const int8 = await RwkvModel.load(path, {precision: "int8"});
+        await Promise.all([exact.dispose(), half.dispose(), int8.dispose()]);
+        expect([exact, half, int8].map((model) => model.info.precision)).toEqual(["fp32", "16bit", "int8"]);
+        for (const model of [half, int8]) {
+            expect(model.info.modelId).toBe(exact.info.modelId);
+            expect(model.info.stateByteLength).toBe(exact.info.stateByteLength);
+        }
+        expect(half.info.weightBytes).toBeLessThan(exact.info.weightBytes);
+        expect(int8.info.weightBytes).toBeLessThan(half.info.weightBytes);
+        expect(int8.info.decodeBytesPerStep).toBeLessThan(0.6 * half.info.decodeBytesPerStep);
+    });
+
+    it("continues under int8 a conversation checkpointed under 16bit", async () => {
+        const half = await RwkvModel.load(path, {precision: "16bit"});
+        const int8 = await RwkvModel.load(path, {precision: "int8"});
+        try {
+            const [before, after] = [await half.createEngine({slots: 1}), await int8.createEngine({slots: 1})];
+            const split = set.tokens.length >> 1;
+            await before.step([{slot: 0, tokens: set.tokens.slice(0, split), logits: "none"}]);
+            await after.importState(0, await before.exportState(0));
+            const [output] = await after.step([{slot: 0, tokens: set.tokens.slice(split), logits: "last"}]);
+            const golden = row(goldenFloats(set, "logits_seq.f32"), set.tokens.length - 1, int8.info.nVocab);
+            expect(maxAbsDiff(output!.logits!, golden)).toBeLessThan(0.3);
+            expect(output!.logits!.indexOf(Math.max(...output!.logits!))).toBe(golden.indexOf(Math.max(...golden)));
+        } finally {
+            await Promise.all([half.dispose(), int8.dispose()]);
+        }
     });
 });

@@ -61,6 +61,34 @@ describe("cli logits", () => {
         expect(result.stderr).toMatch(/^error: .*missing\.pth.*\(engine\/io\)\n$/);
     });
 
+    const seqLogits = async (name: string, ...flags: string[]) => {
+        const result = await cli("logits", "--model", model, "--tokens", set.tokens.join(","), "--mode", "seq", "--out", out(name), ...flags);
+        expect(result.code, result.stderr).toBe(0);
+        return readF32(out(name));
+    };
+
+    it("--precision int8 stays near the goldens", async () => {
+        const golden = goldenFloats(set, "logits_seq.f32");
+        const int8 = await seqLogits("int8.f32", "--precision", "int8");
+        expect(maxAbsDiff(int8, golden)).toBeLessThan(0.3);
+        expect(maxAbsDiff(int8, golden)).toBeGreaterThan(fp32Tolerance.logits);
+    });
+
+    it("--fast is --precision 16bit, bit for bit", async () => {
+        const half = await seqLogits("16bit.f32", "--precision", "16bit");
+        expect(maxAbsDiff(half, goldenFloats(set, "logits_seq.f32"))).toBeLessThan(0.1);
+        expect(await seqLogits("fast.f32", "--fast")).toEqual(half);
+    });
+
+    it("refuses an unknown --precision, or one that contradicts --fast, with exit 2", async () => {
+        const unknown = await cli("logits", "--model", model, "--tokens", "1", "--out", out("x.f32"), "--precision", "int4");
+        expect(unknown.code).toBe(2);
+        expect(unknown.stderr).toContain('--precision must be one of fp32, 16bit, int8, fast, not "int4"');
+        const contradiction = await cli("logits", "--model", model, "--tokens", "1", "--out", out("x.f32"), "--fast", "--precision", "int8");
+        expect(contradiction.code).toBe(2);
+        expect(contradiction.stderr).toContain("--fast means --precision 16bit");
+    });
+
     it("exits 2 with the usage text for a bad command line", async () => {
         const missing = await cli("logits", "--model", model, "--out", out("x.f32"));
         expect(missing.code).toBe(2);
@@ -88,6 +116,18 @@ describe("cli info", () => {
         expect(lines["model id"]).toMatch(/^[0-9a-f]{64}$/);
         expect(lines.backend).toBe("cpu");
         expect(lines.kernel).toMatch(/^(avx512|avx2|scalar)$/);
+    });
+
+    it("--precision names the precision loaded, and int8 holds fewer weight bytes than 16bit (the default)", async () => {
+        const weightBytes = async (...flags: string[]) => {
+            const result = await cli("info", "--model", model, "--json", ...flags);
+            expect(result.code, result.stderr).toBe(0);
+            return JSON.parse(result.stdout) as {precision: string; weightBytes: number};
+        };
+        const [standard, int8, fp32] = [await weightBytes(), await weightBytes("--precision", "int8"), await weightBytes("--fp32")];
+        expect([standard.precision, int8.precision, fp32.precision]).toEqual(["16bit", "int8", "fp32"]);
+        expect(int8.weightBytes).toBeLessThan(standard.weightBytes);
+        expect(standard.weightBytes).toBeLessThan(fp32.weightBytes);
     });
 
     it("--json prints the same as one object", async () => {

@@ -20,7 +20,7 @@ async function runRnn(engine: RwkvEngine, tokens: readonly number[]): Promise<Fl
     return logits;
 }
 
-for (const precision of ["fp32", "fast"] as const) {
+for (const precision of ["fp32", "16bit"] as const) {
     const tolerance = precision === "fp32" ? fp32Tolerance : fastTolerance;
     for (const {set: setName, file} of cases) {
         describe(`${setName} (${precision})`, () => {

@@ -1,6 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {StoreError} from "../../src/errors/BotError.ts";
 import {prismaCheckpointStateReader} from "../../src/store/db/createStoreClient.ts";
+import type {LeaseClaims} from "../../src/store/db/LeaseClaims.ts";
 import type {Database} from "../../src/store/db/openDatabase.ts";
 import {deployMigrations} from "../../src/store/db/openDatabase.ts";
 import {decodeExportFile} from "../../src/store/exportFile.ts";
@@ -143,24 +144,31 @@ describe.each(databaseKinds)("PrismaStateStore on %s", (kind) => {
         expect(await store.openConversation(key, settings)).toEqual(cleared);
     });
 
-    it("lets another process take a lease whose holder stopped renewing it", async () => {
+    it("keeps a live holder's lease however long it goes unrenewed, and frees it the moment the holder dies", async () => {
         const key = newKey();
         await store.openConversation(key, settings);
-        const shortLived = new PrismaStateStore(db, {owner: "process-dead", leaseMs: 150});
-        await shortLived.acquireLease(key);
+        const holder = new PrismaStateStore(db, {owner: "process-dying"});
+        await holder.acquireLease(key);
         const other = new PrismaStateStore(db, {owner: "process-b"});
-        expect((await refusal(other.acquireLease(key))).code).toBe("store/busy_elsewhere");
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Past the 30 s a lease used to last: only the holder's death frees it, not a clock.
+        await db.prisma.$executeRaw`UPDATE conversation SET "leaseExpiresAt" = now() - interval '1 hour' WHERE key = ${key}`;
+        expect((await refusal(other.acquireLease(key))).message).toContain("another live process (process-dying)");
+        await holder.close();
         await other.acquireLease(key);
+        expect((await refusal(holder.appendTurn(key, {epoch: 0, role: "user", text: "x", tokens: [1]}))).code).toBe("store/busy_elsewhere");
+        await other.close();
     });
 
-    it("refuses to renew a lease that another process took and released meanwhile, then lets it be taken afresh", async () => {
+    it("refuses to renew a lease whose claim was lost while another process took it and released it, then lets it be taken afresh", async () => {
         const key = newKey();
         const {epoch} = await store.openConversation(key, settings);
-        const slow = new PrismaStateStore(db, {owner: "process-slow", leaseMs: 150});
+        let slowClaims: LeaseClaims | undefined;
+        const slow = new PrismaStateStore({...db, openLeaseClaims: (owner) => (slowClaims = db.openLeaseClaims(owner))}, {owner: "process-slow"});
         await slow.acquireLease(key);
         await slow.appendTurn(key, {epoch, role: "user", text: "one", tokens: [1]});
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // As when its connection drops: the claim goes, the store does not know yet.
+        const {id} = (await db.prisma.conversation.findUnique({where: {key}, select: {id: true}}))!;
+        await slowClaims!.release(id);
         const other = new PrismaStateStore(db, {owner: "process-b"});
         await other.acquireLease(key);
         await other.appendTurn(key, {epoch, role: "user", text: "two", tokens: [2]});
@@ -170,6 +178,23 @@ describe.each(databaseKinds)("PrismaStateStore on %s", (kind) => {
         expect((await refusal(slow.appendTurn(key, {epoch, role: "user", text: "three", tokens: [3]}))).code).toBe("store/busy_elsewhere");
         await slow.acquireLease(key);
         expect((await slow.transcript(key)).map((t) => t.text)).toEqual(["one", "two"]);
+        await slow.close();
+        await other.close();
+    });
+
+    it("renews a lease whose claim was lost while no one else took it", async () => {
+        const key = newKey();
+        const {epoch} = await store.openConversation(key, settings);
+        let claims: LeaseClaims | undefined;
+        const holder = new PrismaStateStore({...db, openLeaseClaims: (owner) => (claims = db.openLeaseClaims(owner))}, {owner: "process-blip"});
+        await holder.acquireLease(key);
+        const {id} = (await db.prisma.conversation.findUnique({where: {key}, select: {id: true}}))!;
+        await claims!.release(id);
+        await holder.acquireLease(key);
+        expect(claims!.holds(id)).toBe(true);
+        await holder.appendTurn(key, {epoch, role: "user", text: "still mine", tokens: [1]});
+        expect((await refusal(new PrismaStateStore(db, {owner: "process-b"}).acquireLease(key))).code).toBe("store/busy_elsewhere");
+        await holder.close();
     });
 
     it("never lets a turn in flight during a reset write back", async () => {

@@ -84,7 +84,7 @@ describe.each(databaseKinds)("crash recovery on %s", (kind) => {
         const db = await database.open();
         const chat = await TinyChat.load();
         try {
-            const store = new PrismaStateStore(db, {owner: "verifier", leaseMs: 600});
+            const store = new PrismaStateStore(db, {owner: "verifier"});
             const turns = await store.transcript("console:crash");
             expect(turns.map((t) => t.seq)).toEqual(Array.from({length: 2 * exchanges}, (_, i) => i + 1));
             for (const seq of acked) expect(seq).toBeLessThanOrEqual(turns.length);

@@ -152,7 +152,7 @@ describe("the database going away", () => {
                     return Reflect.apply(value as (...a: unknown[]) => unknown, target, args);
                 };
             }});
-            const store = new PrismaStateStore({prisma, readCheckpointState: db.readCheckpointState}, {owner: "a", appendAttempts: 3, retryDelayMs: 10});
+            const store = new PrismaStateStore({...db, prisma}, {owner: "a", appendAttempts: 3, retryDelayMs: 10});
             const key = "console:bad-data";
             await store.openConversation(key, {platform: "console", chatFormat: "world-chat"});
             await store.acquireLease(key);

@@ -5,7 +5,20 @@
 
 namespace rwkv5::cpu {
 
-size_t weight_type_size(WeightType type) { return type == WeightType::F32 ? 4 : 2; }
+size_t weight_type_size(WeightType type) {
+    switch (type) {
+        case WeightType::F32: return 4;
+        case WeightType::BF16:
+        case WeightType::F16: return 2;
+        case WeightType::I8: return 1;
+    }
+    return 0;
+}
+
+uint64_t matrix_bytes(const MatView &w) {
+    const uint64_t scales = w.type == WeightType::I8 ? uint64_t(w.rows * quant_blocks(w.cols)) * 4 : 0;
+    return uint64_t(w.rows * w.cols) * weight_type_size(w.type) + scales;
+}
 
 bool host_has_avx2() {
     __builtin_cpu_init();

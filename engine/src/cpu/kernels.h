@@ -7,9 +7,26 @@
 
 namespace rwkv5::cpu {
 
-enum class WeightType : uint8_t { F32, BF16, F16 };
+// I8: int8 weights with one fp32 scale per kQuantBlock columns of a row
+// (the MatView's `scales`); a weight is float(q) * scale.
+enum class WeightType : uint8_t { F32, BF16, F16, I8 };
 
 size_t weight_type_size(WeightType type);
+
+// Columns per int8 scale, chosen by measurement on the golden fixtures (max
+// KL(golden || int8) over the sequence rows, deep / tiny / world fixture; the
+// deep fixture's max WKV state error; scale bytes per weight):
+//   16: 2.0e-3 / 1.1e-3 / 4.9e-4, 0.55, 0.25     32: 3.7e-3 / 1.5e-3 / 5.9e-4, 0.61, 0.125
+//   64: 2.8e-3 / 1.5e-3 / 1.4e-3, 0.80, 0.0625   128: 3.9e-3 / 1.9e-3 / 1.2e-3, 0.87, 0.031
+// Below 64 the error barely moves while the scales' share of every decode
+// read doubles; 128 is worse on every fixture. Rounding: to nearest with
+// scale = max|w| / 127; a per-block MSE search over 40 smaller scales gave no
+// consistent gain (64: 3.0e-3 / 1.4e-3 / 1.4e-3, 0.70) for 40x the load work.
+// A multiple of every kernel's vector width (16) and a power of two.
+constexpr int64_t kQuantBlock = 64;
+
+// Scales per row of an int8 matrix with `cols` columns (the last block may be short).
+inline int64_t quant_blocks(int64_t cols) { return (cols + kQuantBlock - 1) / kQuantBlock; }
 
 // The packed layout: rows in groups of kPackRows, and inside a group the
 // kPackCols-wide column chunks of its rows interleaved, so a one-token product
@@ -32,7 +49,12 @@ struct MatView {
     WeightType type;
     int64_t rows, cols, stride;
     bool packed = false;
+    // I8 only: [rows, quant_blocks(cols)] row-major, whatever the weights' layout.
+    const float *scales = nullptr;
 };
+
+// Bytes a matrix occupies (and one product reads): its weights plus their scales.
+uint64_t matrix_bytes(const MatView &w);
 
 struct Kernels {
     const char *name;

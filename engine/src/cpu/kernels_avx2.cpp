@@ -18,8 +18,21 @@ inline __m256 load_w(const uint8_t *row, int64_t k) {
     } else if constexpr (WT == WeightType::BF16) {
         __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(row + 2 * k));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    } else {
+    } else if constexpr (WT == WeightType::F16) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(row + 2 * k)));
+    } else {
+        return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(row + k))));
+    }
+}
+
+// An int8 weight vector times its block's scale (the exact float(q) * scale
+// of the scalar table); other types are used as loaded.
+template <WeightType WT>
+inline __m256 scaled(__m256 wv, const float *scales, int64_t k) {
+    if constexpr (WT == WeightType::I8) {
+        return _mm256_mul_ps(wv, _mm256_set1_ps(scales[k / kQuantBlock]));
+    } else {
+        return wv;
     }
 }
 
@@ -45,9 +58,10 @@ inline float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// Row i at w + i * wstride, its int8 scales at s + i * sstep.
 template <WeightType WT, int R, int TB>
-inline void tile(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, float *y, int64_t ldy,
-                 int64_t cols) {
+inline void tile(const uint8_t *w, size_t wstride, const float *s, int64_t sstep, const float *x, int64_t ldx,
+                 float *y, int64_t ldy, int64_t cols) {
     __m256 acc[R][TB];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
@@ -60,7 +74,7 @@ inline void tile(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, 
         for (int t = 0; t < TB; ++t) xv[t] = _mm256_loadu_ps(x + t * ldx + k);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
-            __m256 wv = load_w<WT>(w + r * wstride, k);
+            __m256 wv = scaled<WT>(load_w<WT>(w + r * wstride, k), s + r * sstep, k);
 #pragma GCC unroll 8
             for (int t = 0; t < TB; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
         }
@@ -71,7 +85,7 @@ inline void tile(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, 
         for (int t = 0; t < TB; ++t) xv[t] = load_x_tail(x + t * ldx + k, cols - k);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
-            __m256 wv = load_w_tail<WT>(w + r * wstride, k, cols - k);
+            __m256 wv = scaled<WT>(load_w_tail<WT>(w + r * wstride, k, cols - k), s + r * sstep, k);
 #pragma GCC unroll 8
             for (int t = 0; t < TB; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
         }
@@ -83,11 +97,11 @@ inline void tile(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, 
 }
 
 template <WeightType WT, int R>
-inline void row_block(const uint8_t *w, size_t wstride, const float *x, int64_t ldx, int64_t n_tokens, float *y,
-                      int64_t ldy, int64_t cols) {
+inline void row_block(const uint8_t *w, size_t wstride, const float *s, int64_t sstep, const float *x, int64_t ldx,
+                      int64_t n_tokens, float *y, int64_t ldy, int64_t cols) {
     int64_t t = 0;
-    for (; t + 2 <= n_tokens; t += 2) tile<WT, R, 2>(w, wstride, x + t * ldx, ldx, y + t * ldy, ldy, cols);
-    if (t < n_tokens) tile<WT, R, 1>(w, wstride, x + t * ldx, ldx, y + t * ldy, ldy, cols);
+    for (; t + 2 <= n_tokens; t += 2) tile<WT, R, 2>(w, wstride, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols);
+    if (t < n_tokens) tile<WT, R, 1>(w, wstride, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols);
 }
 
 template <WeightType WT>
@@ -96,13 +110,17 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
     const size_t wstride = size_t(w.stride) * kWeightSize<WT>;
     const uint8_t *base = static_cast<const uint8_t *>(w.data);
     const int64_t block = token_block(w.cols);
+    const int64_t sstep = WT == WeightType::I8 ? quant_blocks(w.cols) : 0;
+    const float *scales = WT == WeightType::I8 ? w.scales : &kNoScales;
     for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
         int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
         const float *xb = x + t0 * ldx;
         float *yb = y + t0 * ldy;
         int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) row_block<WT, 4>(base + r * wstride, wstride, xb, ldx, tn, yb + r, ldy, w.cols);
-        for (; r < r1; ++r) row_block<WT, 1>(base + r * wstride, wstride, xb, ldx, tn, yb + r, ldy, w.cols);
+        for (; r + 4 <= r1; r += 4)
+            row_block<WT, 4>(base + r * wstride, wstride, scales + r * sstep, sstep, xb, ldx, tn, yb + r, ldy, w.cols);
+        for (; r < r1; ++r)
+            row_block<WT, 1>(base + r * wstride, wstride, scales + r * sstep, sstep, xb, ldx, tn, yb + r, ldy, w.cols);
     }
 }
 

@@ -21,8 +21,10 @@ inline __m512 load_w(const uint8_t *row, int64_t k) {
     } else if constexpr (WT == WeightType::BF16) {
         __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(row + 2 * k));
         return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    } else {
+    } else if constexpr (WT == WeightType::F16) {
         return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(row + 2 * k)));
+    } else {
+        return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(row + k))));
     }
 }
 
@@ -33,17 +35,31 @@ inline __m512 load_w_tail(const uint8_t *row, int64_t k, __mmask16 m) {
     } else if constexpr (WT == WeightType::BF16) {
         __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * k);
         return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    } else {
+    } else if constexpr (WT == WeightType::F16) {
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * k));
+    } else {
+        return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, row + k)));
+    }
+}
+
+// An int8 weight vector times its block's scale (the exact float(q) * scale
+// of the scalar table); other types are used as loaded.
+template <WeightType WT>
+inline __m512 scaled(__m512 wv, const float *scales, int64_t k) {
+    if constexpr (WT == WeightType::I8) {
+        return _mm512_mul_ps(wv, _mm512_set1_ps(scales[k / kQuantBlock]));
+    } else {
+        return wv;
     }
 }
 
 // R weight rows x TB tokens, one accumulator per (row, token) over the whole
 // row: the per-output operation sequence is the same for every R, TB and
-// layout. Column chunk j (16 columns) of row i is at w + i * rstep + j * kstep.
+// layout. Column chunk j (16 columns) of row i is at w + i * rstep + j * kstep;
+// row i's int8 scales at s + i * sstep.
 template <WeightType WT, int R, int TB>
-inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *x, int64_t ldx, float *y, int64_t ldy,
-                 int64_t cols) {
+inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const float *x,
+                 int64_t ldx, float *y, int64_t ldy, int64_t cols) {
     // Few tokens make the loop a stream over the weights; prefetching ahead
     // keeps more lines in flight than the hardware prefetchers do: along each
     // row, or along the chunk when the R rows of a chunk are contiguous (packed).
@@ -64,7 +80,7 @@ inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *x, i
         for (int r = 0; r < R; ++r) {
             if (kStream && (!contiguous || (r * rstep) % 64 == 0))
                 _mm_prefetch(reinterpret_cast<const char *>(c + r * rstep) + kPrefetchBytes, _MM_HINT_T0);
-            __m512 wv = load_w<WT>(c + r * rstep, 0);
+            __m512 wv = scaled<WT>(load_w<WT>(c + r * rstep, 0), s + r * sstep, k);
 #pragma GCC unroll 8
             for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
         }
@@ -76,7 +92,7 @@ inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *x, i
         for (int t = 0; t < TB; ++t) xv[t] = _mm512_maskz_loadu_ps(m, x + t * ldx + k);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
-            __m512 wv = load_w_tail<WT>(c + r * rstep, 0, m);
+            __m512 wv = scaled<WT>(load_w_tail<WT>(c + r * rstep, 0, m), s + r * sstep, k);
 #pragma GCC unroll 8
             for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
         }
@@ -88,28 +104,31 @@ inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *x, i
 }
 
 template <WeightType WT, int R>
-inline void row_block(const uint8_t *w, size_t rstep, size_t kstep, const float *x, int64_t ldx, int64_t n_tokens,
-                      float *y, int64_t ldy, int64_t cols) {
+inline void row_block(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const float *x,
+                      int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t cols) {
     int64_t t = 0;
-    for (; t + 4 <= n_tokens; t += 4) tile<WT, R, 4>(w, rstep, kstep, x + t * ldx, ldx, y + t * ldy, ldy, cols);
+    for (; t + 4 <= n_tokens; t += 4) tile<WT, R, 4>(w, rstep, kstep, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols);
     switch (n_tokens - t) {
-        case 3: tile<WT, R, 3>(w, rstep, kstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
-        case 2: tile<WT, R, 2>(w, rstep, kstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
-        case 1: tile<WT, R, 1>(w, rstep, kstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
+        case 3: tile<WT, R, 3>(w, rstep, kstep, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
+        case 2: tile<WT, R, 2>(w, rstep, kstep, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
+        case 1: tile<WT, R, 1>(w, rstep, kstep, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
         default: break;
     }
 }
 
-// n_rows rows, row i at w + i * rstep, outputs y[t * ldy + i].
+// n_rows rows, row i at w + i * rstep (scales at s + i * sstep), outputs y[t * ldy + i].
 template <WeightType WT>
-inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *x, int64_t ldx, int64_t n_tokens,
-                    float *y, int64_t ldy, int64_t n_rows, int64_t cols) {
+inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const float *x,
+                    int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t n_rows, int64_t cols) {
     int64_t r = 0;
     // Decode: 8 rows x 1 token; more tokens: 4 rows x 4 tokens.
     if (n_tokens == 1)
-        for (; r + 8 <= n_rows; r += 8) tile<WT, 8, 1>(w + r * rstep, rstep, kstep, x, ldx, y + r, ldy, cols);
-    for (; r + 4 <= n_rows; r += 4) row_block<WT, 4>(w + r * rstep, rstep, kstep, x, ldx, n_tokens, y + r, ldy, cols);
-    for (; r < n_rows; ++r) row_block<WT, 1>(w + r * rstep, rstep, kstep, x, ldx, n_tokens, y + r, ldy, cols);
+        for (; r + 8 <= n_rows; r += 8)
+            tile<WT, 8, 1>(w + r * rstep, rstep, kstep, s + r * sstep, sstep, x, ldx, y + r, ldy, cols);
+    for (; r + 4 <= n_rows; r += 4)
+        row_block<WT, 4>(w + r * rstep, rstep, kstep, s + r * sstep, sstep, x, ldx, n_tokens, y + r, ldy, cols);
+    for (; r < n_rows; ++r)
+        row_block<WT, 1>(w + r * rstep, rstep, kstep, s + r * sstep, sstep, x, ldx, n_tokens, y + r, ldy, cols);
 }
 
 template <WeightType WT>
@@ -118,13 +137,16 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
     constexpr size_t esize = kWeightSize<WT>;
     const uint8_t *base = static_cast<const uint8_t *>(w.data);
     const int64_t block = token_block(w.cols);
+    const int64_t sstep = WT == WeightType::I8 ? quant_blocks(w.cols) : 0;
+    const float *scales = WT == WeightType::I8 ? w.scales : &kNoScales;
     for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
         const int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
         const float *xb = x + t0 * ldx;
         float *yb = y + t0 * ldy;
         if (!w.packed) {
             const size_t rstep = size_t(w.stride) * esize;
-            rows_of<WT>(base + r0 * rstep, rstep, 16 * esize, xb, ldx, tn, yb + r0, ldy, r1 - r0, w.cols);
+            rows_of<WT>(base + r0 * rstep, rstep, 16 * esize, scales + r0 * sstep, sstep, xb, ldx, tn, yb + r0, ldy,
+                        r1 - r0, w.cols);
             continue;
         }
         // Packed: rows are uniformly addressed within one group only.
@@ -132,7 +154,7 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
         for (int64_t g0 = r0 - r0 % kPackRows; g0 < r1; g0 += kPackRows) {
             const int64_t lo = r0 > g0 ? r0 : g0, hi = r1 < g0 + kPackRows ? r1 : g0 + kPackRows;
             const uint8_t *gw = base + size_t(g0 * w.cols) * esize + size_t(lo - g0) * rstep;
-            rows_of<WT>(gw, rstep, kstep, xb, ldx, tn, yb + lo, ldy, hi - lo, w.cols);
+            rows_of<WT>(gw, rstep, kstep, scales + lo * sstep, sstep, xb, ldx, tn, yb + lo, ldy, hi - lo, w.cols);
         }
     }
 }

@@ -13,7 +13,7 @@ namespace {
 
 // Bytes per element of a weight type, at compile time.
 template <WeightType WT>
-constexpr size_t kWeightSize = WT == WeightType::F32 ? 4 : 2;
+constexpr size_t kWeightSize = WT == WeightType::F32 ? 4 : WT == WeightType::I8 ? 1 : 2;
 
 // A weight type as a type, so that a generic lambda can instantiate a kernel on it.
 template <WeightType WT>
@@ -29,8 +29,13 @@ inline void visit_weight_type(WeightType type, const Fn &fn) {
         case WeightType::F32: return fn(WeightTag<WeightType::F32>{});
         case WeightType::BF16: return fn(WeightTag<WeightType::BF16>{});
         case WeightType::F16: return fn(WeightTag<WeightType::F16>{});
+        case WeightType::I8: return fn(WeightTag<WeightType::I8>{});
     }
 }
+
+// The scales pointer handed down for a matrix without scales (never read):
+// row offsets are added to it with a zero step.
+constexpr float kNoScales = 0.0f;
 
 // Tokens per cache block of the SIMD matmuls: the activations of one block
 // (cols floats a token) stay in L2 while every weight row tile of the

@@ -6,14 +6,17 @@
 namespace rwkv5::cpu {
 namespace {
 
+// `scales` is the row's int8 scales (I8 only).
 template <WeightType WT>
-float weight_at(const void *row, int64_t k) {
+float weight_at(const void *row, const float *scales, int64_t k) {
     if constexpr (WT == WeightType::F32) {
         return static_cast<const float *>(row)[k];
     } else if constexpr (WT == WeightType::BF16) {
         return bf16_to_f32(static_cast<const uint16_t *>(row)[k]);
-    } else {
+    } else if constexpr (WT == WeightType::F16) {
         return f16_to_f32(static_cast<const uint16_t *>(row)[k]);
+    } else {
+        return float(static_cast<const int8_t *>(row)[k]) * scales[k / kQuantBlock];
     }
 }
 
@@ -23,10 +26,11 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
     constexpr size_t esize = kWeightSize<WT>;
     for (int64_t r = r0; r < r1; ++r) {
         const void *row = static_cast<const uint8_t *>(w.data) + size_t(r) * size_t(w.stride) * esize;
+        const float *scales = w.scales ? w.scales + r * quant_blocks(w.cols) : nullptr;
         for (int64_t t = 0; t < n_tokens; ++t) {
             const float *xt = x + t * ldx;
             float s = 0.0f;
-            for (int64_t k = 0; k < w.cols; ++k) s += weight_at<WT>(row, k) * xt[k];
+            for (int64_t k = 0; k < w.cols; ++k) s += weight_at<WT>(row, scales, k) * xt[k];
             y[t * ldy + r] = s;
         }
     }

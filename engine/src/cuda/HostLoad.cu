@@ -8,9 +8,9 @@ namespace rwkv5::cuda {
 
 bool selected(const rwkv5_model_params &params, int32_t head_size) {
     if (params.backend == RWKV5_BACKEND_CUDA) {
-        if (params.weight_type == RWKV5_WEIGHTS_FP32)
-            throw Error(RWKV5_ERR_BACKEND,
-                        "the CUDA backend runs fp16 weights: ask for RWKV5_WEIGHTS_16BIT, or the CPU backend for fp32");
+        if (params.weight_type != RWKV5_WEIGHTS_16BIT)
+            throw Error(RWKV5_ERR_BACKEND, "the CUDA backend runs fp16 weights: ask for RWKV5_WEIGHTS_16BIT, or the "
+                                           "CPU backend for fp32 or int8");
         check_usable(params.device, head_size);
         return true;
     }

@@ -6,6 +6,7 @@ import {chatFormats, isChatFormatName, sanitizeUserText} from "../../session/cha
 import {createReplySampler} from "../../session/createReplySampler.ts";
 import {generateReply} from "../../session/generateReply.ts";
 import type {CliCommand, ParsedArgs} from "../CliCommand.ts";
+import {precisionFlag, precisionUsage} from "../precisionFlag.ts";
 import {UsageError} from "../UsageError.ts";
 
 const defaultMaxTokens = 200;
@@ -27,7 +28,7 @@ export const command: CliCommand = {
         `  --top-p P           defaults to ${chatSamplingDefaults.topP}`,
         "  --top-k K           defaults to 0 (off)",
         "  --seed S            seed of the random draw, for a reproducible reply",
-        "  --precision P       fast (16-bit weights, default) or fp32",
+        precisionUsage("16bit"),
         "",
         "The reply ends at a blank line (not printed), at --max-tokens, or on Ctrl-C.",
     ].join("\n"),
@@ -47,8 +48,7 @@ export const command: CliCommand = {
         const modelPath = args.requireString("model");
         const formatName = args.string("format") ?? "chat";
         if (!isChatFormatName(formatName)) throw new UsageError(`--format must be chat, seed or completion, not "${formatName}"`);
-        const precision = args.string("precision") ?? "fast";
-        if (precision !== "fast" && precision !== "fp32") throw new UsageError(`--precision must be fast or fp32, not "${precision}"`);
+        const precision = precisionFlag(args, "16bit");
         const maxTokens = numberFlag(args, "max-tokens") ?? defaultMaxTokens;
         if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new UsageError("--max-tokens must be an integer ≥ 0");
         const sampling = samplingFlags(args);

@@ -1,14 +1,18 @@
 import {engineCapabilities} from "../../inference/engineCapabilities.ts";
 import {RwkvModel} from "../../inference/RwkvModel.ts";
 import type {CliCommand} from "../CliCommand.ts";
+import {precisionFlag, precisionUsage} from "../precisionFlag.ts";
+import type {LegacyPrecisionFlag} from "../precisionFlag.ts";
 
-const usage = `usage: npm run -s cli -- info --model FILE [--fp32] [--json]
+const legacy: LegacyPrecisionFlag = {flag: "fp32", precision: "fp32"};
+
+const usage = `usage: npm run -s cli -- info --model FILE [--precision P] [--json]
 
 Loads the model and prints its dimensions, file dtype, parameter count, state
-size, model id, backend and CPU kernel, as "key: value" lines.
-  --fp32   load (and report the memory of) the fp32 reference layout instead of the
-           16-bit one, which maps a bf16/fp16 file in place and loads fastest
-  --json   one JSON object instead of lines`;
+size, model id, backend and CPU kernel, as "key: value" lines; the weight
+bytes are those of the precision it was loaded with.
+${precisionUsage("16bit", legacy)}
+  --json         one JSON object instead of lines`;
 
 /** `info`: what a checkpoint is and what serving it costs. */
 export const command: CliCommand = {
@@ -17,11 +21,12 @@ export const command: CliCommand = {
     usage,
     options: {
         model: {type: "string"},
+        precision: {type: "string"},
         fp32: {type: "boolean", default: false},
         json: {type: "boolean", default: false},
     },
     async run(args) {
-        const model = await RwkvModel.load(args.requireString("model"), {precision: args.flag("fp32") ? "fp32" : "fast"});
+        const model = await RwkvModel.load(args.requireString("model"), {precision: precisionFlag(args, "16bit", legacy)});
         const {info} = model;
         await model.dispose();
         const report = {

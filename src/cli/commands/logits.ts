@@ -3,10 +3,14 @@ import {EngineError} from "../../errors/BotError.ts";
 import type {RwkvEngine} from "../../inference/RwkvEngine.ts";
 import {RwkvModel} from "../../inference/RwkvModel.ts";
 import type {CliCommand} from "../CliCommand.ts";
+import {precisionFlag, precisionUsage} from "../precisionFlag.ts";
+import type {LegacyPrecisionFlag} from "../precisionFlag.ts";
 import {UsageError} from "../UsageError.ts";
 
+const legacy: LegacyPrecisionFlag = {flag: "fast", precision: "16bit"};
+
 const usage = `usage: npm run -s cli -- logits --model FILE --tokens 1,2,3 --out OUT.f32 [--mode rnn|seq]
-                          [--state-in S.f32] [--state-out S.f32] [--fast]
+                          [--state-in S.f32] [--state-out S.f32] [--precision P]
 
 Runs the model on the tokens and writes the logits as float32 little-endian,
 one row of n_vocab per input token, in token order.
@@ -14,7 +18,7 @@ one row of n_vocab per input token, in token order.
   --mode seq     one forward pass over all tokens
   --state-in     start from this state (raw float32, RWKV5.md §7 layout) instead of zero
   --state-out    write the final state there (same format)
-  --fast         16-bit weights instead of the fp32 reference path`;
+${precisionUsage("fp32", legacy)}`;
 
 function parseTokens(text: string): number[] {
     const tokens = text.split(",").map((part) => part.trim());
@@ -75,6 +79,7 @@ export const command: CliCommand = {
         "mode": {type: "string", default: "rnn"},
         "state-in": {type: "string"},
         "state-out": {type: "string"},
+        "precision": {type: "string"},
         "fast": {type: "boolean", default: false},
     },
     async run(args) {
@@ -86,7 +91,7 @@ export const command: CliCommand = {
         const stateIn = args.string("state-in");
         const stateOut = args.string("state-out");
 
-        const model = await RwkvModel.load(modelPath, {precision: args.flag("fast") ? "fast" : "fp32"});
+        const model = await RwkvModel.load(modelPath, {precision: precisionFlag(args, "fp32", legacy)});
         try {
             const engine = await model.createEngine({slots: 1, maxBatchTokens: Math.max(512, tokens.length)});
             if (stateIn !== undefined) await engine.importState(0, await readState(stateIn, model.info.stateByteLength));

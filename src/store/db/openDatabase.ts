@@ -9,10 +9,13 @@ import {StoreError} from "../../errors/BotError.ts";
 import {copyOutBytea} from "./copyOutBytea.ts";
 import {createStoreClient} from "./createStoreClient.ts";
 import type {StoreClient} from "./createStoreClient.ts";
+import {AdvisoryLeaseClaims} from "./AdvisoryLeaseClaims.ts";
 import {DataDirLock} from "./DataDirLock.ts";
+import type {LeaseClaims} from "./LeaseClaims.ts";
 import {openMigrationEngine} from "./openMigrationEngine.ts";
 import type {MigrationTarget} from "./openMigrationEngine.ts";
 import {fastByteaOptions, withFastByteaQueries} from "./pgliteFastBytea.ts";
+import {ProcessLeaseClaims} from "./ProcessLeaseClaims.ts";
 import {readMigrationsList} from "./readMigrationsList.ts";
 
 /** Where the store keeps its data. */
@@ -39,13 +42,17 @@ export interface Database {
     readonly description: string;
     /** The encoded state of checkpoint `id`, by the fastest read the database offers; null when the row is gone. */
     readCheckpointState(id: bigint): Promise<Uint8Array | null>;
+    /** The lease claims of one owner (a store): held while it lives, freed when it dies or closes. */
+    openLeaseClaims(owner: string): LeaseClaims;
+    /** Closes the connections, every owner's lease claims included. */
     close(): Promise<void>;
 }
 
 /**
  * Opens the store's database: the server at `url`, or else the embedded PGlite
  * directory (locked against a second process), migrated unless told not to.
- * An unreachable server is retried, then reported as `store/unavailable`.
+ * An unreachable server is retried, then reported as `store/unavailable`; a
+ * database missing on a reachable server is `store/database_missing` at once.
  */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
     return options.url !== undefined ? openServer(options.url, options) : openEmbedded(options.dataDir ?? ".data/pglite", options.migrate ?? true);
@@ -81,6 +88,8 @@ async function openServer(url: string, options: OpenDatabaseOptions): Promise<Da
             await probe(url);
             break;
         } catch (cause) {
+            // Waiting does not create a database: say so at once, with the command that does.
+            if ((cause as {code?: unknown}).code === "3D000") throw missingDatabase(url, cause);
             const error = new StoreError("store/unavailable", `Cannot reach the database at ${description} (attempt ${attempt} of ${attempts}): ${(cause as Error).message}`, {cause});
             if (attempt >= attempts) throw error;
             options.onRetry?.(error, attempt);
@@ -94,17 +103,37 @@ async function openServer(url: string, options: OpenDatabaseOptions): Promise<Da
     const blobPool = new pg.Pool({connectionString: url, max: 2});
     // An idle connection that drops is replaced on the next read, which reports any lasting failure.
     blobPool.on("error", () => {});
+    const claims = new Set<LeaseClaims>();
     return {
         prisma,
         kind: "postgres",
         description,
         // Prisma reads bytea as hex text; COPY in binary format moves the raw bytes (copyOutBytea.ts).
         readCheckpointState: (id) => copyOutBytea(blobPool, `SELECT state FROM checkpoint WHERE id = ${BigInt(id)}`),
+        openLeaseClaims: (owner) => {
+            const opened = new AdvisoryLeaseClaims(url, owner);
+            claims.add(opened);
+            return opened;
+        },
         close: async () => {
+            for (const opened of claims) await opened.close();
             await prisma.$disconnect();
             await blobPool.end();
         },
     };
+}
+
+// Not created on the fly: a mistyped DATABASE_URL would start an empty history and look like lost conversations.
+function missingDatabase(url: string, cause: unknown): StoreError {
+    const parsed = new URL(url);
+    const user = decodeURIComponent(parsed.username);
+    const name = decodeURIComponent(parsed.pathname.slice(1)) || user;
+    const flags = [`-h ${parsed.hostname}`, parsed.port === "" ? "" : `-p ${parsed.port}`, user === "" ? "" : `-U ${user}`].filter((flag) => flag !== "");
+    return new StoreError(
+        "store/database_missing",
+        `database "${name}" does not exist on the server of ${describeUrl(url)} — create it with \`createdb ${flags.join(" ")} ${name}\` (or CREATE DATABASE), or fix DATABASE_URL`,
+        {cause},
+    );
 }
 
 async function probe(url: string): Promise<void> {
@@ -149,12 +178,14 @@ async function openEmbedded(dataDir: string, migrate: boolean): Promise<Database
         throw error;
     }
     const prisma = createStoreClient(new PrismaPGlite(withFastByteaQueries(embedded.db)));
+    const processClaims = new Map<number, LeaseClaims>();
     return {
         prisma,
         kind: "pglite",
         description: embedded.dataDir,
         // Prisma reads bytea as hex text; COPY in binary format moves the raw bytes (copyOutBytea.ts).
         readCheckpointState: (id) => copyOutBytea(embedded.db, `SELECT state FROM checkpoint WHERE id = ${BigInt(id)}`),
+        openLeaseClaims: () => new ProcessLeaseClaims(processClaims),
         close: async () => {
             await prisma.$disconnect();
             await embedded.close();

@@ -18,9 +18,9 @@ const exchanges = Number(process.env.CRASH_EXCHANGES ?? 50);
 const policy = {everyTokens: 150, quietMs: Infinity};
 
 const db = await openDatabase(options);
-const store = new PrismaStateStore(db, {owner: `crash-child-${process.pid}`, leaseMs: 600});
+const store = new PrismaStateStore(db, {owner: `crash-child-${process.pid}`});
 const record = await store.openConversation(key, {platform: "console", chatFormat: "chat"});
-// The killed predecessor's lease runs out by itself.
+// The killed predecessor's lease is free once the server has seen its connection close.
 for (;;) {
     try {
         await store.acquireLease(key);

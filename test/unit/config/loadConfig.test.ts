@@ -16,7 +16,7 @@ function problemsOf(env: Record<string, string>): string[] {
 describe("loadConfig", () => {
     it("needs only the model path, and defaults the rest", () => {
         const config = loadConfig({RWKV_MODEL_PATH: "/models/m.pth"});
-        expect(config.model).toEqual({path: "/models/m.pth", vocabPath: "/models/rwkv_vocab_v20230424.txt", precision: "fast", backend: "auto", threads: 0});
+        expect(config.model).toEqual({path: "/models/m.pth", vocabPath: "/models/rwkv_vocab_v20230424.txt", precision: "16bit", backend: "auto", threads: 0});
         expect(config.scheduler).toEqual({slots: 8, maxBatchTokens: 512, prefillChunkTokens: 128, strategy: "fairRoundRobin"});
         expect(config.storage.databaseUrl).toBeUndefined();
         expect(config.storage.dataDir).toBe(".data/pglite");
@@ -34,7 +34,7 @@ describe("loadConfig", () => {
         expect(problems).toEqual(expect.arrayContaining([
             expect.stringContaining("RWKV_MODEL_PATH is required"),
             expect.stringContaining("ENGINE_SLOTS must be an integer"),
-            expect.stringContaining("ENGINE_PRECISION must be one of fp32, fast"),
+            expect.stringContaining("ENGINE_PRECISION must be one of fp32, 16bit, int8, fast"),
             expect.stringContaining("QUEUE_MAX must be an integer"),
             expect.stringContaining("REDIS_URL must start with redis:// or rediss://"),
             expect.stringContaining("DB_AUTO_MIGRATE must be true or false"),
@@ -43,6 +43,18 @@ describe("loadConfig", () => {
             expect.stringContaining("BATCH_STRATEGY must be one of fairRoundRobin, firstInFirstOut"),
         ]));
         expect(problems).toHaveLength(9);
+    });
+
+    it("reads ENGINE_PRECISION in the one precision vocabulary, fast being the 16-bit path's older name", () => {
+        const precision = (word: string) => loadConfig({RWKV_MODEL_PATH: "m.pth", ENGINE_PRECISION: word}).model.precision;
+        expect(["fp32", "16bit", "int8", "fast"].map(precision)).toEqual(["fp32", "16bit", "int8", "16bit"]);
+    });
+
+    it("refuses a precision the CUDA backend cannot run when ENGINE_BACKEND=cuda", () => {
+        expect(problemsOf({RWKV_MODEL_PATH: "m.pth", ENGINE_PRECISION: "int8", ENGINE_BACKEND: "cuda"})).toEqual([
+            "ENGINE_PRECISION=int8 runs on the CPU backend only: set ENGINE_BACKEND=cpu or auto, or ENGINE_PRECISION=16bit for CUDA",
+        ]);
+        expect(problemsOf({RWKV_MODEL_PATH: "m.pth", ENGINE_PRECISION: "int8", ENGINE_BACKEND: "auto"})).toEqual([]);
     });
 
     it("never echoes a secret-bearing URL", () => {
