@@ -1,7 +1,7 @@
 // A checkpoint of the right size with a flipped byte: the loader checks each
 // ZIP record's CRC-32 as it reads the weights and refuses the file with
 // RWKV5_ERR_CHECKSUM, naming the tensor (or the record when no single tensor
-// owns it), in both weight precisions; verify_crc = false loads the same bytes.
+// owns it), in every weight precision; verify_crc = false loads the same bytes.
 #include <cstring>
 #include <string>
 
@@ -56,7 +56,7 @@ void expect_refused(test::TempDir &dir, const std::string &model, size_t offset,
     const std::string what = model + " flipped at byte " + std::to_string(offset);
     bytes[offset] ^= 0x10;
     const std::string path = dir.write("flipped.pth", bytes);
-    for (const rwkv5_weight_type weights : {RWKV5_WEIGHTS_16BIT, RWKV5_WEIGHTS_FP32}) {
+    for (const rwkv5_weight_type weights : {RWKV5_WEIGHTS_16BIT, RWKV5_WEIGHTS_FP32, RWKV5_WEIGHTS_INT8}) {
         std::string message;
         const rwkv5_status status = load(path, weights, true, &message);
         bool ok = status == RWKV5_ERR_CHECKSUM && message.rfind(path + ": ", 0) == 0;

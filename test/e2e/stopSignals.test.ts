@@ -83,7 +83,9 @@ describe("npm start under SIGTERM to its process group", () => {
             expect({code: result.code, signal: result.signal}, context).toEqual({code: 0, signal: null});
             expect(result.stderr, context).toContain("SIGTERM received: shutting down");
             expect(result.stderr, context).toContain("[info] stopped cleanly");
-            expect(result.stderr, context).not.toMatch(/\[(warn|error)\]/);
+            // npm's forwarded copy of the signal may come late on a loaded machine and be taken for a second one: harmless, and said so.
+            const problems = result.stderr.split("\n").filter((line) => /^\[(warn|error)\]/.test(line) && !line.includes("received again: still shutting down cleanly"));
+            expect(problems, context).toEqual([]);
         }
         const db = await openDatabase({dataDir: join(dir, "data"), migrate: false});
         try {
