@@ -19,4 +19,8 @@ export default tseslint.config(
         files: ["**/*.js", "**/*.mjs"],
         languageOptions: {globals: {process: "readonly", console: "readonly"}},
     },
+    {
+        files: ["**/*.cjs"],
+        languageOptions: {sourceType: "commonjs", globals: {module: "writable", require: "readonly"}},
+    },
 );

@@ -4,9 +4,9 @@ import {fileURLToPath} from "node:url";
 import {engineCapabilities} from "../src/inference/engineCapabilities.ts";
 import {measureReadBandwidth} from "../src/inference/measureReadBandwidth.ts";
 import type {RwkvEngine} from "../src/inference/RwkvEngine.ts";
-import type {Precision} from "../src/inference/Precision.ts";
+import type {Precision} from "../src/core/Precision.ts";
 import {RwkvModel} from "../src/inference/RwkvModel.ts";
-import {writeRandomModel} from "../src/modelfile/randomModel.ts";
+import {writeRandomModel} from "../tools/modelfile/randomModel.ts";
 import type {Bench} from "./Bench.ts";
 
 // RWKV-5 World 0.4B's shape with random bf16 weights: speed depends on the

@@ -1,12 +1,12 @@
 import {existsSync, mkdirSync, writeFileSync} from "node:fs";
 import {cpus} from "node:os";
 import {fileURLToPath} from "node:url";
-import type {ReplySink} from "../src/app/ReplySink.ts";
-import {conversationKey} from "../src/app/Turn.ts";
+import type {ReplySink} from "../src/core/ReplySink.ts";
+import {conversationKey} from "../src/core/Turn.ts";
 import {createApp} from "../src/app/createApp.ts";
 import type {App} from "../src/app/createApp.ts";
 import {loadConfig} from "../src/config/loadConfig.ts";
-import {writeRandomModel} from "../src/modelfile/randomModel.ts";
+import {writeRandomModel} from "../tools/modelfile/randomModel.ts";
 import {chatFormats} from "../src/session/chatFormats.ts";
 import {Tokenizer} from "../src/inference/Tokenizer.ts";
 import {smallVocabText} from "../test/unit/tokenizer/smallVocab.ts";

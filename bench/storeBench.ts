@@ -4,7 +4,7 @@ import path from "node:path";
 import {fileURLToPath} from "node:url";
 import pg from "pg";
 import {RwkvModel} from "../src/inference/RwkvModel.ts";
-import {writeRandomModel} from "../src/modelfile/randomModel.ts";
+import {writeRandomModel} from "../tools/modelfile/randomModel.ts";
 import {EngineSlotReplayer} from "../src/session/EngineSlotReplayer.ts";
 import {prismaCheckpointStateReader} from "../src/store/db/createStoreClient.ts";
 import {openDatabase} from "../src/store/db/openDatabase.ts";

@@ -2,7 +2,7 @@ import {ProgressBar} from "../adapters/console/ProgressBar.ts";
 import {createAdapters} from "./app/createAdapters.ts";
 import {createApp} from "./app/createApp.ts";
 import {handleStopSignals} from "./app/handleStopSignals.ts";
-import {stderrLogger} from "./app/Logger.ts";
+import {stderrLogger} from "./core/Logger.ts";
 import {loadConfig} from "./config/loadConfig.ts";
 import {loadEnvFile} from "./config/loadEnvFile.ts";
 import {BotError} from "./errors/BotError.ts";

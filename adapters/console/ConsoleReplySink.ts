@@ -1,6 +1,6 @@
 import {writeFile} from "node:fs/promises";
 import type {Writable} from "node:stream";
-import type {ReplyFile, ReplySink} from "../../src/app/ReplySink.ts";
+import type {ReplyFile, ReplySink} from "../../src/core/ReplySink.ts";
 import type {BotError} from "../../src/errors/BotError.ts";
 import {UserFacingError} from "../../src/errors/BotError.ts";
 

@@ -1,5 +1,5 @@
-import type {Turn, TurnAttachment} from "../../src/app/Turn.ts";
-import {conversationKey} from "../../src/app/Turn.ts";
+import type {Turn, TurnAttachment} from "../../src/core/Turn.ts";
+import {conversationKey} from "../../src/core/Turn.ts";
 
 /** What a console line becomes a turn with, besides its text. */
 export interface ConsoleTurnContext {

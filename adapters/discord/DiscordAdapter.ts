@@ -1,10 +1,12 @@
 import {Client, DiscordjsErrorCodes, Events, GatewayIntentBits, MessageFlags, Partials} from "discord.js";
 import type {ChatInputCommandInteraction, GatewayDispatchPayload, Interaction, Message, PartialMessage} from "discord.js";
-import type {Adapter, TurnHandler} from "../../src/app/Adapter.ts";
-import type {ReplySink} from "../../src/app/ReplySink.ts";
-import type {Turn} from "../../src/app/Turn.ts";
+import type {Adapter, TurnHandler} from "../../src/core/Adapter.ts";
+import {stderrLogger} from "../../src/core/Logger.ts";
+import type {Logger} from "../../src/core/Logger.ts";
+import type {ReplySink} from "../../src/core/ReplySink.ts";
+import type {Turn} from "../../src/core/Turn.ts";
 import {BotError, ConfigError, UserFacingError, asBotError} from "../../src/errors/BotError.ts";
-import type {EditThrottle} from "../../src/scheduler/EditThrottle.ts";
+import type {EditThrottle} from "../shared/EditThrottle.ts";
 import {remoteAttachment} from "../shared/remoteAttachment.ts";
 import type {RemoteFile} from "../shared/remoteAttachment.ts";
 import type {DiscordConfig} from "./discordConfig.ts";
@@ -19,20 +21,13 @@ import type {ReplyTarget} from "./ReplyTarget.ts";
 import {EXPORT_FORMAT_OPTION, IMPORT_FILE_OPTION, PERSONA_OPTION, RWKV_COMMAND, SETTINGS_OPTION, rwkvCommand} from "./rwkvCommand.ts";
 import {toTurn} from "./toTurn.ts";
 
-/** Where the adapter logs; lines never hold tokens. */
-export interface DiscordLogger {
-    info(message: string): void;
-    warn(message: string): void;
-    error(message: string): void;
-}
-
 /** What a {@link DiscordAdapter} runs with. */
 export interface DiscordAdapterOptions {
     readonly config: DiscordConfig;
     /** The process-wide edit budget, shared with the other adapters. */
     readonly editThrottle: EditThrottle;
-    /** Defaults to the console. */
-    readonly logger?: DiscordLogger;
+    /** Defaults to {@link stderrLogger}. */
+    readonly logger?: Logger;
     /** How often typing is re-sent until the first text, in ms. Defaults to 8000. */
     readonly typingIntervalMs?: number;
 }
@@ -58,7 +53,7 @@ export class DiscordAdapter implements Adapter {
     readonly platform = "discord";
     readonly #config: DiscordConfig;
     readonly #throttle: EditThrottle;
-    readonly #log: DiscordLogger;
+    readonly #log: Logger;
     readonly #typingIntervalMs: number | undefined;
     readonly #aborts = new Map<string, AbortController>();
     readonly #running = new Set<Promise<void>>();
@@ -69,7 +64,7 @@ export class DiscordAdapter implements Adapter {
     constructor(options: DiscordAdapterOptions) {
         this.#config = options.config;
         this.#throttle = options.editThrottle;
-        this.#log = options.logger ?? console;
+        this.#log = options.logger ?? stderrLogger;
         this.#typingIntervalMs = options.typingIntervalMs;
     }
 

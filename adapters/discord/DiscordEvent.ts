@@ -1,4 +1,4 @@
-import type {TurnCommand} from "../../src/app/Turn.ts";
+import type {TurnCommand} from "../../src/core/Turn.ts";
 
 /**
  * The facts of one Discord message or slash command that decide its turn, read from the

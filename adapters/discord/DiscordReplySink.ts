@@ -1,7 +1,7 @@
 import {UserFacingError} from "../../src/errors/BotError.ts";
 import type {BotError} from "../../src/errors/BotError.ts";
-import type {ReplyFile, ReplySink} from "../../src/app/ReplySink.ts";
-import type {EditThrottle, ThrottledEditor} from "../../src/scheduler/EditThrottle.ts";
+import type {ReplyFile, ReplySink} from "../../src/core/ReplySink.ts";
+import type {EditThrottle, ThrottledEditor} from "../shared/EditThrottle.ts";
 import type {EditMessage, ReplyPayload, ReplyTarget} from "./ReplyTarget.ts";
 import {splitMessage} from "../shared/splitMessage.ts";
 

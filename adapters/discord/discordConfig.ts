@@ -1,5 +1,5 @@
-import {EnvReader} from "../../src/config/EnvReader.ts";
-import type {Env} from "../../src/config/EnvReader.ts";
+import {EnvReader} from "../../src/core/EnvReader.ts";
+import type {Env} from "../../src/core/EnvReader.ts";
 
 /** The Discord adapter's settings, read from the environment by {@link parseDiscordConfig}. */
 export interface DiscordConfig {

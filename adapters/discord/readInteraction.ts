@@ -1,6 +1,6 @@
 import {ChannelType} from "discord.js";
 import type {ChatInputCommandInteraction} from "discord.js";
-import type {TurnCommand} from "../../src/app/Turn.ts";
+import type {TurnCommand} from "../../src/core/Turn.ts";
 import type {DiscordEvent} from "./DiscordEvent.ts";
 
 /** The part of an interaction payload's partial `channel` that tells a thread from a channel. */

@@ -1,5 +1,5 @@
-import {conversationKey} from "../../src/app/Turn.ts";
-import type {Turn} from "../../src/app/Turn.ts";
+import {conversationKey} from "../../src/core/Turn.ts";
+import type {Turn} from "../../src/core/Turn.ts";
 import type {DiscordEvent} from "./DiscordEvent.ts";
 import {hasAdminPermission} from "./hasAdminPermission.ts";
 

@@ -1,4 +1,4 @@
-import type {TurnAttachment} from "../../src/app/Turn.ts";
+import type {TurnAttachment} from "../../src/core/Turn.ts";
 import {UserFacingError} from "../../src/errors/BotError.ts";
 import {fileTooLarge, readBodyLimited} from "./readBodyLimited.ts";
 

@@ -1,5 +1,5 @@
 import type {webApi} from "@slack/bolt";
-import type {TurnAuthor} from "../../src/app/Turn.ts";
+import type {TurnAuthor} from "../../src/core/Turn.ts";
 
 /** The part of `users.info` the bot calls. */
 export type UsersInfo = (args: {user: string}) => Promise<webApi.UsersInfoResponse>;

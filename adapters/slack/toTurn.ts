@@ -1,5 +1,5 @@
-import {conversationKey} from "../../src/app/Turn.ts";
-import type {Turn, TurnAttachment, TurnAuthor} from "../../src/app/Turn.ts";
+import {conversationKey} from "../../src/core/Turn.ts";
+import type {Turn, TurnAttachment, TurnAuthor} from "../../src/core/Turn.ts";
 
 /** The fields of an `app_mention` event that matter to us. */
 export interface SlackMentionEvent {

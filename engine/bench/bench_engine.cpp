@@ -63,7 +63,7 @@ double prefill_rate(rwkv5_context *ctx, int32_t n_tokens, int32_t reps, int32_t 
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s MODEL.pth [--fp32] [--threads N] [--steps N] [--reps N]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s MODEL.pth [--fp32|--int8] [--threads N] [--steps N] [--reps N]\n", argv[0]);
         return 2;
     }
     rwkv5_model_params mp = rwkv5_model_default_params();
@@ -71,6 +71,7 @@ int main(int argc, char **argv) {
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--fp32") mp.weight_type = RWKV5_WEIGHTS_FP32;
+        else if (a == "--int8") mp.weight_type = RWKV5_WEIGHTS_INT8;
         else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
         else if (a == "--steps" && i + 1 < argc) steps = std::atoi(argv[++i]);
         else if (a == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
@@ -86,7 +87,8 @@ int main(int argc, char **argv) {
     rwkv5_model_get_info(model, &info);
     std::printf("%s\nmodel: L%d C%d F%d V%d, %s weights, loaded in %.2f s, %.1f MB read per decode step\n",
                 rwkv5_system_info(), info.n_layer, info.n_embd, info.dim_ffn, info.n_vocab,
-                info.weight_type == RWKV5_WEIGHTS_FP32 ? "fp32" : "16-bit", now() - t_load,
+                info.weight_type == RWKV5_WEIGHTS_FP32 ? "fp32" : info.weight_type == RWKV5_WEIGHTS_INT8 ? "int8" : "16-bit",
+                now() - t_load,
                 double(info.decode_bytes_per_step) / 1e6);
 
     const double bw = rwkv5_measure_read_bandwidth(size_t(1) << 30, threads, 5);

@@ -186,7 +186,7 @@ int main() {
         for (int64_t n : {8, 40, 64, 80}) check_wkv(*k, n, rng);
         if (!k->takes_packed) continue;
         for (WeightType type : kAllTypes)
-            for (int64_t T : {1, 2, 5}) check_packed(*k, type, T, rng);
+            for (int64_t T : {1, 2, 5, 16, 20}) check_packed(*k, type, T, rng);
     }
     if (tables.empty()) std::printf("no SIMD kernel on this host: only the scalar path was exercised\n");
     const double bw = rwkv5_measure_read_bandwidth(size_t(64) << 20, 0, 3);

@@ -2,9 +2,9 @@ import {ConsoleAdapter} from "../../adapters/console/ConsoleAdapter.ts";
 import {DiscordAdapter} from "../../adapters/discord/DiscordAdapter.ts";
 import {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
 import type {BotConfig} from "../config/BotConfig.ts";
-import type {EditThrottle} from "../scheduler/EditThrottle.ts";
-import type {Adapter} from "./Adapter.ts";
-import type {Logger} from "./Logger.ts";
+import type {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
+import type {Adapter} from "../core/Adapter.ts";
+import type {Logger} from "../core/Logger.ts";
 
 /** What the adapters are built with besides the config. */
 export interface AdapterContext {

@@ -4,22 +4,22 @@ import type {BotConfig} from "../config/BotConfig.ts";
 import {ConfigError} from "../errors/BotError.ts";
 import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import {RwkvModel} from "../inference/RwkvModel.ts";
-import type {ModelInfo} from "../inference/RwkvModel.ts";
+import type {ModelInfo} from "../core/ModelInfo.ts";
 import {Tokenizer} from "../inference/Tokenizer.ts";
 import {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
-import {batchStrategies} from "../scheduler/BatchStrategy.ts";
-import {EditThrottle} from "../scheduler/EditThrottle.ts";
+import {batchStrategies} from "../scheduler/strategies/batchStrategies.ts";
+import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
 import {Scheduler} from "../scheduler/Scheduler.ts";
 import {TurnLimits} from "../scheduler/TurnLimits.ts";
 import {openDatabase} from "../store/db/openDatabase.ts";
 import type {Database} from "../store/db/openDatabase.ts";
 import {PrismaStateStore} from "../store/PrismaStateStore.ts";
 import type {StateStore} from "../store/StateStore.ts";
-import type {Adapter, TurnHandler} from "./Adapter.ts";
+import type {Adapter, TurnHandler} from "../core/Adapter.ts";
 import type {AdapterContext} from "./createAdapters.ts";
 import {createRouter} from "./createRouter.ts";
-import type {Logger} from "./Logger.ts";
-import {stderrLogger} from "./Logger.ts";
+import type {Logger} from "../core/Logger.ts";
+import {stderrLogger} from "../core/Logger.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -94,9 +94,11 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
             conversationMaxPending: config.limits.conversationMaxPending,
             ...(config.redisUrl === undefined ? {} : {redisUrl: config.redisUrl}),
         });
+        const dispatcher = new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy]});
         const scheduler = new Scheduler({
+            dispatcher,
             services: {
-                engine, dispatcher: new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy]}), tokenizer, store,
+                engine, stepper: dispatcher, tokenizer, store,
                 sampling: config.reply.sampling, maxTokens: config.reply.maxTokens, prefillChunkTokens,
                 checkpointPolicy: config.storage.checkpoint,
             },

@@ -1,12 +1,12 @@
 import {adminCommands, findCommand} from "../commands/adminCommands.ts";
 import type {CommandContext} from "../commands/AdminCommand.ts";
 import {asBotError, UserFacingError} from "../errors/BotError.ts";
-import type {ModelInfo} from "../inference/RwkvModel.ts";
+import type {ModelInfo} from "../core/ModelInfo.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {Scheduler} from "../scheduler/Scheduler.ts";
-import type {TurnHandler} from "./Adapter.ts";
-import type {Logger} from "./Logger.ts";
-import type {TurnCommand} from "./Turn.ts";
+import type {TurnHandler} from "../core/Adapter.ts";
+import type {Logger} from "../core/Logger.ts";
+import type {TurnCommand} from "../core/Turn.ts";
 
 /** What the router dispatches to. */
 export interface RouterOptions {

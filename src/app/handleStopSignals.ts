@@ -1,5 +1,5 @@
 import {constants} from "node:os";
-import type {Logger} from "./Logger.ts";
+import type {Logger} from "../core/Logger.ts";
 
 /** The part of `process` that {@link handleStopSignals} uses (a fake in tests). */
 export interface SignalTarget {

@@ -5,12 +5,11 @@
  * Nothing outside src/bindings and src/inference uses these types.
  */
 
-/** How the weights are held: `rwkv5_weight_type` in words (see src/inference/Precision.ts). */
-export type AddonPrecision = "fp32" | "16bit" | "int8";
+import type {Precision} from "../core/Precision.ts";
 
 /** Constructor parameters of {@link AddonModel}. */
 export interface AddonModelParams {
-    weightType: AddonPrecision;
+    weightType: Precision;
     backend: "auto" | "cpu" | "cuda";
     /** Threads used by the load; 0 = all cores. */
     threads: number;
@@ -27,7 +26,7 @@ export interface AddonModelInfo {
     dimFfn: number;
     nParams: number;
     fileDtype: "f32" | "f16" | "bf16" | "mixed";
-    weightType: AddonPrecision;
+    weightType: Precision;
     backend: "cpu" | "cuda";
     stateSize: number;
     weightBytes: number;

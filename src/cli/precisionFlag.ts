@@ -1,5 +1,5 @@
 import {describePrecision, parsePrecision, precisions, precisionWords} from "../inference/Precision.ts";
-import type {Precision} from "../inference/Precision.ts";
+import type {Precision} from "../core/Precision.ts";
 import type {ParsedArgs} from "./CliCommand.ts";
 import {UsageError} from "./UsageError.ts";
 

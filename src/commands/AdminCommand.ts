@@ -1,6 +1,6 @@
-import type {ReplyFile} from "../app/ReplySink.ts";
-import type {Turn} from "../app/Turn.ts";
-import type {ModelInfo} from "../inference/RwkvModel.ts";
+import type {ReplyFile} from "../core/ReplySink.ts";
+import type {Turn} from "../core/Turn.ts";
+import type {ModelInfo} from "../core/ModelInfo.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {Scheduler} from "../scheduler/Scheduler.ts";
 

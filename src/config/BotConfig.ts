@@ -1,8 +1,8 @@
 import type {DiscordConfig} from "../../adapters/discord/discordConfig.ts";
 import type {SlackConfig} from "../../adapters/slack/slackConfig.ts";
-import type {Precision} from "../inference/Precision.ts";
+import type {Precision} from "../core/Precision.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
-import type {BatchStrategyName} from "../scheduler/BatchStrategy.ts";
+import type {BatchStrategyName} from "../scheduler/strategies/batchStrategies.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
 import type {CheckpointPolicy} from "../store/checkpointDue.ts";
 

@@ -5,13 +5,13 @@ import {parsePrecision, precisionWords} from "../inference/Precision.ts";
 import {chatSamplingDefaults, samplingOptionProblems} from "../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import {vocabPathNextTo} from "../inference/Tokenizer.ts";
-import {batchStrategyNames} from "../scheduler/BatchStrategy.ts";
+import {batchStrategyNames} from "../scheduler/strategies/batchStrategies.ts";
 import {chatFormats} from "../session/chatFormats.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
 import {defaultCheckpointPolicy} from "../store/checkpointDue.ts";
 import type {BotConfig} from "./BotConfig.ts";
-import {EnvReader} from "./EnvReader.ts";
-import type {Env} from "./EnvReader.ts";
+import {EnvReader} from "../core/EnvReader.ts";
+import type {Env} from "../core/EnvReader.ts";
 
 /**
  * Reads and validates every variable the bot uses (`.env.example` documents them).

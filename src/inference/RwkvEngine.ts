@@ -1,7 +1,9 @@
 import type {AddonBatchItem, AddonContext, AddonLogitsMode} from "../bindings/AddonTypes.ts";
 import {asEngineError} from "../bindings/asEngineError.ts";
+import type {ModelInfo} from "../core/ModelInfo.ts";
+import type {SlotStates} from "../core/SlotStates.ts";
+import type {StepItem, StepOutput, Stepper} from "../core/Stepper.ts";
 import {EngineError} from "../errors/BotError.ts";
-import type {ModelInfo} from "./RwkvModel.ts";
 
 /** Options of `RwkvModel.createEngine`. */
 export interface RwkvEngineOptions {
@@ -13,30 +15,6 @@ export interface RwkvEngineOptions {
     maxBatchTokens?: number;
 }
 
-/** One slot's share of a {@link RwkvEngine.step}. */
-export interface StepItem {
-    /** The slot to advance, in `[0, slotCount)`; distinct across the items of one step. */
-    slot: number;
-    /** ≥ 1 token ids in `[0, nVocab)`: a prefill chunk, or the last sampled token. */
-    tokens: ArrayLike<number>;
-    /**
-     * - `"none"`: no logits (a prefill chunk that is not the last);
-     * - `"last"`: one row, after the last token;
-     * - `"all"`: one row per token, in token order.
-     *
-     * Defaults to `"last"`.
-     */
-    logits?: "none" | "last" | "all";
-}
-
-/** The result of one {@link StepItem}. */
-export interface StepOutput {
-    /** Rows of logits (0 when none were asked for). */
-    rows: number;
-    /** `rows × nVocab` floats, row-major; null when none were asked for. */
-    logits: Float32Array | null;
-}
-
 const logitsModes: Readonly<Record<string, AddonLogitsMode>> = {none: 0, last: 1, all: 2};
 
 /**
@@ -44,7 +22,7 @@ const logitsModes: Readonly<Record<string, AddonLogitsMode>> = {none: 0, last: 1
  * passes. Mechanism only: which slots step together, and with how many
  * tokens, is the caller's policy. Calls run one at a time, in call order.
  */
-export class RwkvEngine {
+export class RwkvEngine implements Stepper, SlotStates {
     /** The model's info. */
     readonly info: ModelInfo;
     /** Number of slots. */

@@ -1,38 +1,10 @@
 import type {AddonContext, AddonModel, AddonModelInfo} from "../bindings/AddonTypes.ts";
 import {asEngineError} from "../bindings/asEngineError.ts";
 import {getAddon} from "../bindings/getAddon.ts";
+import type {ModelInfo} from "../core/ModelInfo.ts";
 import {EngineError} from "../errors/BotError.ts";
-import type {Precision} from "./Precision.ts";
+import type {Precision} from "../core/Precision.ts";
 import {RwkvEngine, type RwkvEngineOptions} from "./RwkvEngine.ts";
-
-/** What a loaded model is: its dimensions, identity and memory figures. */
-export interface ModelInfo {
-    /** The file it was loaded from, as given. */
-    path: string;
-    /** Hex SHA-256 identity of the weights (not of the file name): states are only valid for the same id. */
-    modelId: string;
-    nVocab: number;
-    nEmbd: number;
-    nLayer: number;
-    nHead: number;
-    headSize: number;
-    dimAtt: number;
-    dimFfn: number;
-    /** Parameters in the checkpoint. */
-    nParams: number;
-    /** Storage dtype of the file's matrices. */
-    fileDtype: "f32" | "f16" | "bf16" | "mixed";
-    /** How the weights are held: see {@link Precision}. */
-    precision: Precision;
-    /** The backend in use. */
-    backend: "cpu" | "cuda";
-    /** Bytes of one slot's fp32 state (RWKV5.md §7 layout). */
-    stateByteLength: number;
-    /** Bytes of weights resident for the forward pass. */
-    weightBytes: number;
-    /** Weight bytes one decode step reads: the numerator of the bandwidth roof. */
-    decodeBytesPerStep: number;
-}
 
 /** Options of {@link RwkvModel.load}. */
 export interface RwkvModelLoadOptions {

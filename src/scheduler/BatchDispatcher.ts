@@ -1,5 +1,5 @@
 import {asBotError} from "../errors/BotError.ts";
-import type {RwkvEngine, StepItem, StepOutput} from "../inference/RwkvEngine.ts";
+import type {StepItem, StepOutput, Stepper} from "../core/Stepper.ts";
 import type {BatchStrategy} from "./BatchStrategy.ts";
 import {fairRoundRobin} from "./strategies/fairRoundRobin.ts";
 
@@ -51,7 +51,7 @@ interface Request {
 export class BatchDispatcher {
     /** Running totals. */
     readonly stats: DispatcherStats = {steps: 0, tokens: 0, stepMs: 0};
-    readonly #engine: Pick<RwkvEngine, "step">;
+    readonly #engine: Stepper;
     readonly #budget: number;
     readonly #strategy: BatchStrategy;
     readonly #queue: Request[] = [];
@@ -65,7 +65,7 @@ export class BatchDispatcher {
     #busy = false;
     #running: Promise<void> | null = null;
 
-    constructor(engine: Pick<RwkvEngine, "step">, options: BatchDispatcherOptions) {
+    constructor(engine: Stepper, options: BatchDispatcherOptions) {
         this.#engine = engine;
         this.#budget = options.maxBatchTokens;
         this.#strategy = options.strategy ?? fairRoundRobin;
@@ -103,7 +103,7 @@ export class BatchDispatcher {
      * `signal` aborts, and an idle dispatcher holds its first step (up to `gatherMs`) until
      * every turn starting with it has sent its first request. Call `done()` when the turn ends.
      */
-    stepper(signal?: AbortSignal): Pick<RwkvEngine, "step"> & {done(): void} {
+    stepper(signal?: AbortSignal): Stepper & {done(): void} {
         let starting = true;
         this.#starting++;
         const started = () => {

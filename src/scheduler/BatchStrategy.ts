@@ -1,6 +1,3 @@
-import {fairRoundRobin} from "./strategies/fairRoundRobin.ts";
-import {firstInFirstOut} from "./strategies/firstInFirstOut.ts";
-
 /** One slot's request waiting for the next engine step, as a strategy sees it. */
 export interface BatchCandidate {
     readonly slot: number;
@@ -21,12 +18,3 @@ export interface BatchAllocation {
  * for a later step with the rest.
  */
 export type BatchStrategy = (candidates: readonly BatchCandidate[], budget: number) => BatchAllocation[];
-
-/** The built-in strategies by name (`BATCH_STRATEGY`). */
-export const batchStrategies = {fairRoundRobin, firstInFirstOut} as const satisfies Record<string, BatchStrategy>;
-
-/** A name of {@link batchStrategies}. */
-export type BatchStrategyName = keyof typeof batchStrategies;
-
-/** Every {@link BatchStrategyName}. */
-export const batchStrategyNames = Object.keys(batchStrategies) as BatchStrategyName[];

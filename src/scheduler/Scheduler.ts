@@ -1,5 +1,6 @@
-import type {ReplySink} from "../app/ReplySink.ts";
-import type {Turn} from "../app/Turn.ts";
+import type {Logger} from "../core/Logger.ts";
+import type {ReplySink} from "../core/ReplySink.ts";
+import type {Turn} from "../core/Turn.ts";
 import {asBotError, BotError, UserFacingError} from "../errors/BotError.ts";
 import {CommitError, Conversation} from "../session/Conversation.ts";
 import type {ConversationServices} from "../session/Conversation.ts";
@@ -9,14 +10,11 @@ import {ConversationQueue} from "./ConversationQueue.ts";
 import {SlotTable} from "./SlotTable.ts";
 import type {TurnLimits} from "./TurnLimits.ts";
 
-/** Where the scheduler reports what users must not see. */
-export interface SchedulerLog {
-    warn(message: string, error?: unknown): void;
-}
-
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions {
     readonly services: ConversationServices;
+    /** The batcher behind `services.stepper`: each turn gets its own facade of it. */
+    readonly dispatcher: BatchDispatcher;
     readonly limits: TurnLimits;
     readonly slotCount: number;
     /** Longest accepted message, in characters. */
@@ -25,7 +23,8 @@ export interface SchedulerOptions {
     readonly newConversation: Omit<ConversationSettings, "platform" | "platformIds">;
     /** Leases of held conversations are checked (and taken again if their claim was lost) every third of this (ms). */
     readonly leaseMs: number;
-    readonly log: SchedulerLog;
+    /** Where the scheduler reports what users must not see. */
+    readonly log: Logger;
 }
 
 /** A job on one conversation, holding its slot: what admin commands run. */
@@ -72,7 +71,7 @@ export class Scheduler {
 
     /** The shared batcher (for status and benchmarks). */
     get dispatcher(): BatchDispatcher {
-        return this.#options.services.dispatcher;
+        return this.#options.dispatcher;
     }
 
     /** Chat turns admitted and waiting for a place, plus conversations with work queued. */
@@ -153,7 +152,7 @@ export class Scheduler {
         const grace = setTimeout(() => this.#queue.cancelAll(cancelled.shutdown()), graceMs);
         await this.#queue.drain();
         clearTimeout(grace);
-        await this.#options.services.dispatcher.idle();
+        await this.#options.dispatcher.idle();
         for (const [key, slot] of this.#slots.held()) await this.#evict(key, slot, "shutdown");
         await this.#options.limits.stop();
     }

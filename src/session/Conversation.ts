@@ -1,11 +1,11 @@
+import type {ReplySink} from "../core/ReplySink.ts";
+import type {SlotStates} from "../core/SlotStates.ts";
+import type {Stepper} from "../core/Stepper.ts";
 import {StoreError, UserFacingError} from "../errors/BotError.ts";
-import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import type {Sampler} from "../inference/Sampler.ts";
 import {mergeSamplingOptions} from "../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {Tokenizer} from "../inference/Tokenizer.ts";
-import type {ReplySink} from "../app/ReplySink.ts";
-import type {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
 import {checkpointDue} from "../store/checkpointDue.ts";
 import type {CheckpointPolicy} from "../store/checkpointDue.ts";
 import {restoreConversation} from "../store/restoreConversation.ts";
@@ -15,12 +15,14 @@ import type {ChatFormat} from "./chatFormats.ts";
 import {createReplySampler} from "./createReplySampler.ts";
 import {EngineSlotReplayer} from "./EngineSlotReplayer.ts";
 import {generateReply} from "./generateReply.ts";
+import {prefill} from "./prefill.ts";
 
-/** What every conversation shares: the engine, the batcher, the store and the reply settings. */
+/** What every conversation shares: the engine's states, the shared stepper, the store and the reply settings. */
 export interface ConversationServices {
-    /** The engine; its `info` describes the states the store keeps. */
-    readonly engine: Pick<RwkvEngine, "info" | "exportState" | "importState">;
-    readonly dispatcher: BatchDispatcher;
+    /** The engine's slot states; its `info` describes the states the store keeps. */
+    readonly engine: SlotStates;
+    /** Steps restores and primings; shared with the other conversations (the scheduler's batcher). */
+    readonly stepper: Stepper;
     readonly tokenizer: Tokenizer;
     readonly store: StateStore;
     /** Sampling when a conversation sets none of its own. */
@@ -38,9 +40,6 @@ export interface CheckpointMark {
     /** When this process took it; null when found at restore. */
     readonly at: Date | null;
 }
-
-/** The batcher's facade for one turn (see `BatchDispatcher.stepper`). */
-export type TurnStepper = Pick<RwkvEngine, "step">;
 
 /** Thrown when a finished reply could not be logged: the slot no longer matches the log and must be dropped. */
 export class CommitError extends UserFacingError {}
@@ -97,10 +96,10 @@ export class Conversation {
      * turns after it; a conversation with an empty log is primed with its persona.
      */
     async restore(slot: number): Promise<void> {
-        const {engine, dispatcher, prefillChunkTokens, store} = this.#services;
-        // The replay goes through the batcher: a restore shares steps with the other conversations.
-        const batched = {info: engine.info, importState: engine.importState.bind(engine), step: dispatcher.step.bind(dispatcher)};
-        const outcome = await restoreConversation(store, this.key, new EngineSlotReplayer(batched, slot, prefillChunkTokens), prefillChunkTokens);
+        const {engine, stepper, prefillChunkTokens, store} = this.#services;
+        // The replay goes through the shared stepper: a restore shares steps with the other conversations.
+        const batched = {info: engine.info, importState: engine.importState.bind(engine), step: stepper.step.bind(stepper)};
+        const outcome = await restoreConversation(store, this.key, new EngineSlotReplayer(batched, slot, prefillChunkTokens));
         this.#record = {...this.#record, epoch: outcome.epoch, logLength: outcome.logLength};
         this.#tokensSinceCheckpoint = outcome.replayedTokens;
         this.#lastCheckpoint = outcome.fromLogSeq > 0 ? {logSeq: outcome.fromLogSeq, at: null} : null;
@@ -114,7 +113,7 @@ export class Conversation {
      * reply is delivered by then, so its failure must not reach the sink). Rejects (with the slot restored to its pre-turn state) when `signal`
      * aborts or the engine fails; rejects with a {@link CommitError} when logging failed.
      */
-    async reply(slot: number, text: string, sink: ReplySink, stepper: TurnStepper, signal: AbortSignal): Promise<void> {
+    async reply(slot: number, text: string, sink: ReplySink, stepper: Stepper, signal: AbortSignal): Promise<void> {
         const {engine, tokenizer, maxTokens, prefillChunkTokens} = this.#services;
         const epoch = this.#record.epoch;
         const format = this.format;
@@ -212,7 +211,7 @@ export class Conversation {
         const persona = this.#record.settings.persona;
         if (persona === null || persona === "") return;
         const tokens = this.#services.tokenizer.encode(persona);
-        await this.#services.dispatcher.step([{slot, tokens, logits: "none"}]);
+        await prefill(this.#services.stepper, slot, tokens, this.#services.prefillChunkTokens, "none");
         const logged = await this.#services.store.appendTurn(this.key, {epoch: this.#record.epoch, role: "system", text: persona, tokens});
         this.#advance(logged.seq, tokens.length);
     }

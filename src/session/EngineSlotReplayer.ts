@@ -1,6 +1,8 @@
-import type {RwkvEngine} from "../inference/RwkvEngine.ts";
+import type {SlotStates} from "../core/SlotStates.ts";
+import type {Stepper} from "../core/Stepper.ts";
 import type {StateReplayer} from "../store/restoreConversation.ts";
 import type {StateDescriptor} from "../store/StateDescriptor.ts";
+import {prefill} from "./prefill.ts";
 
 /**
  * Restores a conversation into one engine slot: a checkpoint is imported, the
@@ -16,7 +18,7 @@ export class EngineSlotReplayer implements StateReplayer {
      * @param chunkTokens tokens per engine step; at most the engine's `maxBatchTokens`. Defaults to 512, the engine's default.
      */
     constructor(
-        private readonly engine: Pick<RwkvEngine, "info" | "importState" | "step">,
+        private readonly engine: Pick<SlotStates, "info" | "importState"> & Stepper,
         private readonly slot: number,
         private readonly chunkTokens = 512,
     ) {
@@ -28,8 +30,6 @@ export class EngineSlotReplayer implements StateReplayer {
     }
 
     async feed(tokens: Uint32Array): Promise<void> {
-        for (let start = 0; start < tokens.length; start += this.chunkTokens) {
-            await this.engine.step([{slot: this.slot, tokens: tokens.subarray(start, start + this.chunkTokens), logits: "none"}]);
-        }
+        await prefill(this.engine, this.slot, tokens, this.chunkTokens, "none");
     }
 }

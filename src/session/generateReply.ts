@@ -1,8 +1,9 @@
 import {BotError} from "../errors/BotError.ts";
-import type {RwkvEngine} from "../inference/RwkvEngine.ts";
+import type {Stepper} from "../core/Stepper.ts";
 import type {Sampler} from "../inference/Sampler.ts";
 import {StreamingDecoder} from "../inference/StreamingDecoder.ts";
 import type {Tokenizer} from "../inference/Tokenizer.ts";
+import {prefill} from "./prefill.ts";
 
 /** Why a reply ended: its stop text, the token limit, or the caller's signal. */
 export type ReplyStopReason = "stop" | "length" | "aborted";
@@ -10,7 +11,7 @@ export type ReplyStopReason = "stop" | "length" | "aborted";
 /** What {@link generateReply} needs: an engine slot holding the conversation, and the turn. */
 export interface GenerateReplyOptions {
     /** The engine, or anything that steps a slot the same way (e.g. a scheduler's batching facade). */
-    readonly engine: Pick<RwkvEngine, "step">;
+    readonly engine: Stepper;
     /** The slot whose state holds the conversation so far; it advances in place. */
     readonly slot: number;
     readonly tokenizer: Tokenizer;
@@ -53,12 +54,7 @@ export async function generateReply(options: GenerateReplyOptions): Promise<Gene
     const chunkSize = options.prefillChunkTokens ?? 256;
     if (prompt.length === 0) throw new BotError("session/empty_prompt", "a reply needs at least one prompt token");
 
-    let logits: Float32Array | null = null;
-    for (let start = 0; start < prompt.length; start += chunkSize) {
-        const last = start + chunkSize >= prompt.length;
-        const [output] = await engine.step([{slot, tokens: prompt.slice(start, start + chunkSize), logits: last ? "last" : "none"}]);
-        if (last) logits = output?.logits ?? null;
-    }
+    let logits = await prefill(engine, slot, prompt, chunkSize, "last");
 
     sampler.reset();
     const decoder = new StreamingDecoder(options.tokenizer);

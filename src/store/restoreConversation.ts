@@ -25,14 +25,12 @@ export interface RestoreOutcome {
 
 /**
  * Restores a conversation into `replayer`: the latest usable checkpoint, then
- * the logged tokens after it in chunks of `chunkTokens` (default 512).
+ * the logged tokens after it (the replayer steps them in chunks).
  */
-export async function restoreConversation(store: StateStore, key: string, replayer: StateReplayer, chunkTokens = 512): Promise<RestoreOutcome> {
+export async function restoreConversation(store: StateStore, key: string, replayer: StateReplayer): Promise<RestoreOutcome> {
     const plan = await store.planRestore(key, replayer.descriptor);
     await replayer.load(plan.checkpoint?.state ?? null);
-    for (let start = 0; start < plan.replayTokens.length; start += chunkTokens) {
-        await replayer.feed(plan.replayTokens.subarray(start, start + chunkTokens));
-    }
+    if (plan.replayTokens.length > 0) await replayer.feed(plan.replayTokens);
     return {
         epoch: plan.epoch,
         logLength: plan.logLength,

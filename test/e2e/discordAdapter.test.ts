@@ -1,11 +1,11 @@
 import {createHash} from "node:crypto";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {DiscordAdapter} from "../../adapters/discord/DiscordAdapter.ts";
-import type {ReplySink} from "../../src/app/ReplySink.ts";
-import type {Turn} from "../../src/app/Turn.ts";
+import type {ReplySink} from "../../src/core/ReplySink.ts";
+import type {Turn} from "../../src/core/Turn.ts";
 import {ConfigError, UserFacingError} from "../../src/errors/BotError.ts";
 import type {BotError} from "../../src/errors/BotError.ts";
-import {EditThrottle} from "../../src/scheduler/EditThrottle.ts";
+import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
 import type {FakeDiscord} from "./fakes/FakeDiscord.ts";
 import {dmMessage, guildMessage, ids, slashCommand, users} from "./fakes/discordPayloads.ts";
 import {fakeDiscordConfig, recordingLogger, startFakeDiscord} from "./fakes/discordHarness.ts";

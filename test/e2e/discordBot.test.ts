@@ -4,7 +4,7 @@ import path from "node:path";
 import {PassThrough} from "node:stream";
 import {fileURLToPath} from "node:url";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import type {Adapter} from "../../src/app/Adapter.ts";
+import type {Adapter} from "../../src/core/Adapter.ts";
 import {createAdapters} from "../../src/app/createAdapters.ts";
 import {createApp} from "../../src/app/createApp.ts";
 import type {App} from "../../src/app/createApp.ts";

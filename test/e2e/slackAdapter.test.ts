@@ -2,11 +2,11 @@ import {afterAll, beforeAll, beforeEach, describe, expect, it} from "vitest";
 import {LogLevel} from "@slack/bolt";
 import {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
 import type {SlackConfig} from "../../adapters/slack/slackConfig.ts";
-import type {TurnHandler} from "../../src/app/Adapter.ts";
-import type {ReplySink} from "../../src/app/ReplySink.ts";
-import type {Turn} from "../../src/app/Turn.ts";
+import type {TurnHandler} from "../../src/core/Adapter.ts";
+import type {ReplySink} from "../../src/core/ReplySink.ts";
+import type {Turn} from "../../src/core/Turn.ts";
 import {UserFacingError} from "../../src/errors/BotError.ts";
-import {EditThrottle} from "../../src/scheduler/EditThrottle.ts";
+import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
 import {appMentionEnvelope, FakeSlack, signedPost, slashCommandFields} from "./fakes/FakeSlack.ts";
 
 // The real Bolt (HTTP receiver, WebClient) against a loopback Slack; the core is a scripted

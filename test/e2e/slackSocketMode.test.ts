@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, expect, it} from "vitest";
 import {LogLevel} from "@slack/bolt";
 import {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
-import type {Turn} from "../../src/app/Turn.ts";
-import {EditThrottle} from "../../src/scheduler/EditThrottle.ts";
+import type {Turn} from "../../src/core/Turn.ts";
+import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
 import {appMentionEnvelope, FakeSlack, slashCommandFields} from "./fakes/FakeSlack.ts";
 
 // The real Bolt in Socket Mode: the fake hands out a loopback WebSocket from

@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import type {RwkvEngine, StepItem} from "../../src/inference/RwkvEngine.ts";
+import type {StepItem} from "../../src/core/Stepper.ts";
+import type {RwkvEngine} from "../../src/inference/RwkvEngine.ts";
 import {RwkvModel} from "../../src/inference/RwkvModel.ts";
 import {golden, maxAbsDiff, modelPath} from "./engineFixtures.ts";
 

@@ -7,8 +7,8 @@ import {join} from "node:path";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {EngineError} from "../../src/errors/BotError.ts";
 import {RwkvModel} from "../../src/inference/RwkvModel.ts";
-import {writeRandomModel} from "../../src/modelfile/randomModel.ts";
-import type {RandomModelOptions} from "../../src/modelfile/randomModel.ts";
+import {writeRandomModel} from "../../tools/modelfile/randomModel.ts";
+import type {RandomModelOptions} from "../../tools/modelfile/randomModel.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "modelRefusals-"));
 afterAll(() => rmSync(dir, {recursive: true, force: true}));

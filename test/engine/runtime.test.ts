@@ -1,11 +1,11 @@
 import {rmSync} from "node:fs";
 import {join} from "node:path";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import type {Adapter, TurnHandler} from "../../src/app/Adapter.ts";
+import type {Adapter, TurnHandler} from "../../src/core/Adapter.ts";
 import type {App} from "../../src/app/createApp.ts";
-import {conversationKey} from "../../src/app/Turn.ts";
+import {conversationKey} from "../../src/core/Turn.ts";
 import {StoreError, UserFacingError} from "../../src/errors/BotError.ts";
-import type {Turn} from "../../src/app/Turn.ts";
+import type {Turn} from "../../src/core/Turn.ts";
 import {Tokenizer} from "../../src/inference/Tokenizer.ts";
 import {chatFormats} from "../../src/session/chatFormats.ts";
 import {loggedTokens, RecordingSink, scratchDir, send, startApp, stateOf, turnIn} from "./runtimeHelpers.ts";

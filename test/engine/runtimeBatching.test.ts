@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import type {RwkvEngine, StepItem} from "../../src/inference/RwkvEngine.ts";
+import type {StepItem, Stepper} from "../../src/core/Stepper.ts";
+import type {RwkvEngine} from "../../src/inference/RwkvEngine.ts";
 import {RwkvModel} from "../../src/inference/RwkvModel.ts";
 import {chatSamplingDefaults} from "../../src/inference/SamplingOptions.ts";
 import {BatchDispatcher} from "../../src/scheduler/BatchDispatcher.ts";
@@ -21,7 +22,7 @@ describe("continuous batching on the real engine", () => {
     });
     afterAll(() => model?.dispose());
 
-    async function reply(stepper: Pick<RwkvEngine, "step">, slot: number, prompt: string): Promise<readonly number[]> {
+    async function reply(stepper: Stepper, slot: number, prompt: string): Promise<readonly number[]> {
         const result = await generateReply({
             engine: stepper, slot, tokenizer, sampler: createReplySampler(greedy, tokenizer, engine.info.nVocab),
             prompt: tokenizer.encode(prompt), maxTokens: 40, stop: [], prefillChunkTokens: chunk,

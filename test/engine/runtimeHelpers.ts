@@ -2,12 +2,12 @@
 import {mkdtempSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
-import type {ReplyFile, ReplySink} from "../../src/app/ReplySink.ts";
-import {conversationKey} from "../../src/app/Turn.ts";
-import type {Turn} from "../../src/app/Turn.ts";
+import type {ReplyFile, ReplySink} from "../../src/core/ReplySink.ts";
+import {conversationKey} from "../../src/core/Turn.ts";
+import type {Turn} from "../../src/core/Turn.ts";
 import {createApp} from "../../src/app/createApp.ts";
 import type {App, AppOptions} from "../../src/app/createApp.ts";
-import type {Logger} from "../../src/app/Logger.ts";
+import type {Logger} from "../../src/core/Logger.ts";
 import {loadConfig} from "../../src/config/loadConfig.ts";
 import type {BotError} from "../../src/errors/BotError.ts";
 import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";

@@ -6,6 +6,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <cstdlib>
+
 #include "cpu/kernels.h"
 #include "cpu/kernels_common.h"
 
@@ -159,8 +161,55 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
     }
 }
 
+// Rows of an int8 matrix per dequantized panel, and the fewest tokens for
+// which the panel path pays: below it converting each weight once per tile
+// (every 4 tokens) costs less than converting and storing it once per block.
+constexpr int64_t kPanelRows = 8, kPanelMinTokens = 16;
+
+// Many tokens on int8 weights: each group of kPanelRows rows is dequantized
+// once per token block into fp32 (the very float(q) * scale products the tile
+// computes) and multiplied as an fp32 matrix, so the conversion is paid once
+// per block of tokens instead of once per tile. The same bits as the tile path.
+void matmul_i8_panels(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,
+                      int64_t r0, int64_t r1) {
+    // Panel rows start on cache lines: a row is cols rounded up to 16 floats.
+    const int64_t cols = w.cols, blocks = quant_blocks(cols), pstride = (cols + 15) / 16 * 16;
+    float *panel = static_cast<float *>(std::aligned_alloc(64, size_t(kPanelRows * pstride) * 4));
+    if (!panel) {
+        // Out of memory for 8 rows of scratch: the tile path needs none.
+        matmul_t<WeightType::I8>(w, x, ldx, n_tokens, y, ldy, r0, r1);
+        return;
+    }
+    const int8_t *base = static_cast<const int8_t *>(w.data);
+    const int64_t block = token_block(cols);
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
+        const int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
+        for (int64_t r = r0; r < r1; r += kPanelRows) {
+            const int64_t n = r1 - r < kPanelRows ? r1 - r : kPanelRows;
+            for (int64_t i = 0; i < n; ++i) {
+                const float *sc = w.scales + (r + i) * blocks;
+                for (int64_t k = 0; k < cols; k += 16) {
+                    const int64_t at = w.packed ? packed_index(r + i, k, cols) : (r + i) * w.stride + k;
+                    const uint8_t *src = reinterpret_cast<const uint8_t *>(base + at);
+                    if (k + 16 <= cols) {
+                        _mm512_store_ps(panel + i * pstride + k, scaled<WeightType::I8>(load_w<WeightType::I8>(src, 0), sc, k));
+                    } else {
+                        const __mmask16 m = __mmask16((1u << (cols - k)) - 1u);
+                        _mm512_mask_store_ps(panel + i * pstride + k, m,
+                                              scaled<WeightType::I8>(load_w_tail<WeightType::I8>(src, 0, m), sc, k));
+                    }
+                }
+            }
+            rows_of<WeightType::F32>(reinterpret_cast<const uint8_t *>(panel), size_t(pstride) * 4, 64, &kNoScales, 0,
+                                     x + t0 * ldx, ldx, tn, y + t0 * ldy + r, ldy, n, cols);
+        }
+    }
+    std::free(panel);
+}
+
 void matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
             int64_t r1) {
+    if (w.type == WeightType::I8 && n_tokens >= kPanelMinTokens) return matmul_i8_panels(w, x, ldx, n_tokens, y, ldy, r0, r1);
     visit_weight_type(w.type, [&](auto wt) { matmul_t<decltype(wt)::value>(w, x, ldx, n_tokens, y, ldy, r0, r1); });
 }
 

@@ -1,5 +1,5 @@
 import type {DiscordConfig} from "../../../adapters/discord/discordConfig.ts";
-import type {DiscordLogger} from "../../../adapters/discord/DiscordAdapter.ts";
+import type {Logger} from "../../../src/core/Logger.ts";
 import {FakeDiscord} from "./FakeDiscord.ts";
 import type {FakeDiscordOptions} from "./FakeDiscord.ts";
 import {botUser, guildCreate, ids, threadCreate} from "./discordPayloads.ts";
@@ -27,7 +27,7 @@ export function fakeDiscordConfig(fake: FakeDiscord, overrides: Partial<DiscordC
 }
 
 /** A logger that keeps its lines, for assertions and for quiet test output. */
-export function recordingLogger(): DiscordLogger & {lines: string[]} {
+export function recordingLogger(): Logger & {lines: string[]} {
     const lines: string[] = [];
     return {
         lines,

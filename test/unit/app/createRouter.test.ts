@@ -1,10 +1,10 @@
 import {describe, expect, it} from "vitest";
 import {createRouter, parseCommandText} from "../../../src/app/createRouter.ts";
-import type {ReplySink} from "../../../src/app/ReplySink.ts";
-import {conversationKey} from "../../../src/app/Turn.ts";
-import type {Turn} from "../../../src/app/Turn.ts";
+import type {ReplySink} from "../../../src/core/ReplySink.ts";
+import {conversationKey} from "../../../src/core/Turn.ts";
+import type {Turn} from "../../../src/core/Turn.ts";
 import type {BotError} from "../../../src/errors/BotError.ts";
-import type {ModelInfo} from "../../../src/inference/RwkvModel.ts";
+import type {ModelInfo} from "../../../src/core/ModelInfo.ts";
 import {chatSamplingDefaults} from "../../../src/inference/SamplingOptions.ts";
 import type {Scheduler} from "../../../src/scheduler/Scheduler.ts";
 

@@ -1,7 +1,7 @@
 import {EventEmitter} from "node:events";
 import {describe, expect, it} from "vitest";
 import {handleStopSignals} from "../../../src/app/handleStopSignals.ts";
-import type {Logger} from "../../../src/app/Logger.ts";
+import type {Logger} from "../../../src/core/Logger.ts";
 
 function harness(): {emit(signal: "SIGINT" | "SIGTERM", atMs: number): void; stops: number; exits: number[]; lines: string[]; remove: () => void} {
     const target = new EventEmitter();

@@ -2,7 +2,7 @@ import {PassThrough} from "node:stream";
 import {setTimeout as sleep} from "node:timers/promises";
 import {describe, expect, it} from "vitest";
 import {ConsoleAdapter} from "../../../adapters/console/ConsoleAdapter.ts";
-import type {Turn} from "../../../src/app/Turn.ts";
+import type {Turn} from "../../../src/core/Turn.ts";
 
 /** A console on `input`, answering each turn after `replyMs`; returns the turns it saw. */
 async function consoleOn(input: PassThrough, replyMs: number): Promise<{turns: Turn[]; adapter: ConsoleAdapter}> {

@@ -2,7 +2,7 @@ import {afterEach, describe, expect, it} from "vitest";
 import {DiscordReplySink} from "../../../adapters/discord/DiscordReplySink.ts";
 import type {ReplyPayload, ReplyTarget} from "../../../adapters/discord/ReplyTarget.ts";
 import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
-import {EditThrottle} from "../../../src/scheduler/EditThrottle.ts";
+import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
 
 type Sent = {kind: "typing"} | {kind: "post", index: number, first: boolean, payload: ReplyPayload} | {kind: "edit", index: number, payload: ReplyPayload};
 

@@ -2,8 +2,8 @@ import {mkdtempSync, rmSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {afterAll, describe, expect, it} from "vitest";
-import {writeRandomModel} from "../../../src/modelfile/randomModel.ts";
-import type {RandomModelOptions} from "../../../src/modelfile/randomModel.ts";
+import {writeRandomModel} from "../../../tools/modelfile/randomModel.ts";
+import type {RandomModelOptions} from "../../../tools/modelfile/randomModel.ts";
 import {readZipEntries} from "./readZipEntries.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "randomModel-"));

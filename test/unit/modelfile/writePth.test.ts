@@ -4,8 +4,8 @@ import {join} from "node:path";
 import {crc32} from "node:zlib";
 import {afterAll, describe, expect, it} from "vitest";
 import {EngineError} from "../../../src/errors/BotError.ts";
-import {writePth} from "../../../src/modelfile/writePth.ts";
-import type {PthTensor} from "../../../src/modelfile/writePth.ts";
+import {writePth} from "../../../tools/modelfile/writePth.ts";
+import type {PthTensor} from "../../../tools/modelfile/PthTensor.ts";
 import {readZipEntries} from "./readZipEntries.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "writePth-"));

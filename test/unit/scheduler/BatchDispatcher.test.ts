@@ -1,6 +1,6 @@
 import {describe, expect, it} from "vitest";
 import {EngineError} from "../../../src/errors/BotError.ts";
-import type {StepItem, StepOutput} from "../../../src/inference/RwkvEngine.ts";
+import type {StepItem, StepOutput} from "../../../src/core/Stepper.ts";
 import {BatchDispatcher} from "../../../src/scheduler/BatchDispatcher.ts";
 
 /** A fake engine whose logits row is [slot, tokens fed in this item, last token]; it records each batch. */

@@ -1,7 +1,7 @@
 import {describe, expect, it} from "vitest";
 import {Sampler} from "../../../src/inference/Sampler.ts";
 import {chatSamplingDefaults} from "../../../src/inference/SamplingOptions.ts";
-import type {StepItem, StepOutput} from "../../../src/inference/RwkvEngine.ts";
+import type {StepItem, StepOutput} from "../../../src/core/Stepper.ts";
 import {generateReply} from "../../../src/session/generateReply.ts";
 import type {GenerateReplyOptions} from "../../../src/session/generateReply.ts";
 import {smallTokenizer} from "../tokenizer/smallVocab.ts";

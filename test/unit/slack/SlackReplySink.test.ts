@@ -2,7 +2,7 @@ import {describe, expect, it} from "vitest";
 import {SlackReplySink} from "../../../adapters/slack/SlackReplySink.ts";
 import type {SlackMessaging} from "../../../adapters/slack/SlackReplySink.ts";
 import {StoreError, UserFacingError} from "../../../src/errors/BotError.ts";
-import {EditThrottle} from "../../../src/scheduler/EditThrottle.ts";
+import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
 
 const throttle = new EditThrottle({minIntervalMs: 1, globalEditsPerSecond: 1000});
 

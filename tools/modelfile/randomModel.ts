@@ -1,6 +1,6 @@
-import {EngineError} from "../errors/BotError.ts";
+import {EngineError} from "../../src/errors/BotError.ts";
 import {writePth} from "./writePth.ts";
-import type {PthDtype, PthTensor} from "./writePth.ts";
+import type {PthDtype, PthTensor} from "./PthTensor.ts";
 
 /** Dimensions of an RWKV-5.2 model (RWKV5.md §1). */
 export interface RandomModelShape {

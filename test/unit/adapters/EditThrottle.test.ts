@@ -1,7 +1,7 @@
 import Bottleneck from "bottleneck";
 import {afterEach, describe, expect, it, vi} from "vitest";
 
-import {EditThrottle} from "../../../src/scheduler/EditThrottle.ts";
+import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
 
 describe("EditThrottle", () => {
     let throttle: EditThrottle | null = null;
