@@ -7,6 +7,7 @@ import type {ReplySink} from "../../src/core/ReplySink.ts";
 import type {Turn} from "../../src/core/Turn.ts";
 import {BotError, ConfigError, UserFacingError, asBotError} from "../../src/errors/BotError.ts";
 import type {EditThrottle} from "../shared/EditThrottle.ts";
+import {InFlightTurns} from "../shared/InFlightTurns.ts";
 import {remoteAttachment} from "../shared/remoteAttachment.ts";
 import type {RemoteFile} from "../shared/remoteAttachment.ts";
 import type {DiscordConfig} from "./discordConfig.ts";
@@ -55,8 +56,7 @@ export class DiscordAdapter implements Adapter {
     readonly #throttle: EditThrottle;
     readonly #log: Logger;
     readonly #typingIntervalMs: number | undefined;
-    readonly #aborts = new Map<string, AbortController>();
-    readonly #running = new Set<Promise<void>>();
+    readonly #inFlight = new InFlightTurns();
     // Interaction payloads' channels by interaction id, for threads discord.js has not cached.
     readonly #interactionChannels = new Map<string, InteractionChannelPayload>();
     #client: Client | null = null;
@@ -119,8 +119,8 @@ export class DiscordAdapter implements Adapter {
     async stop(): Promise<void> {
         const client = this.#client;
         this.#client = null;
-        for (const controller of this.#aborts.values()) controller.abort(new UserFacingError("turn/aborted", "(cancelled: the bot is shutting down)"));
-        await Promise.allSettled([...this.#running]);
+        this.#inFlight.abortAll(new UserFacingError("turn/aborted", "(cancelled: the bot is shutting down)"));
+        await this.#inFlight.settled();
         await client?.destroy();
     }
 
@@ -209,17 +209,10 @@ export class DiscordAdapter implements Adapter {
     }
 
     #track(id: string, controller: AbortController, work: Promise<void>): void {
-        this.#aborts.set(id, controller);
-        this.#running.add(work);
-        void work
-            .catch((error: unknown) => this.#log.error(`discord: event ${id} was not handled: ${describeError(error)}`))
-            .finally(() => {
-                this.#aborts.delete(id);
-                this.#running.delete(work);
-            });
+        this.#inFlight.track(id, controller, work.catch((error: unknown) => this.#log.error(`discord: event ${id} was not handled: ${describeError(error)}`)));
     }
 
     #abort(message: Message | PartialMessage, why: string): void {
-        this.#aborts.get(message.id)?.abort(new BotError("turn/aborted", why));
+        this.#inFlight.abort(message.id, new BotError("turn/aborted", why));
     }
 }

@@ -25,7 +25,7 @@ const NO_MENTIONS = {parse: []} as const satisfies ReplyPayload["allowedMentions
 /**
  * Shows one turn's answer on Discord: typing until the first text, then one message edited
  * as the text grows (throttled), continued in more messages past 2000 characters, and a
- * final edit with the whole reply. Nothing it posts can ping anyone. Sends are serialised,
+ * final edit with the whole reply (retried once when it fails). Nothing it posts can ping anyone. Sends are serialised,
  * so a final or failure edit never races a streaming one.
  */
 export class DiscordReplySink implements ReplySink {
@@ -75,7 +75,12 @@ export class DiscordReplySink implements ReplySink {
                 return;
             }
             this.#editor.update(final);
-            await this.#editor.flush();
+            await this.#editor.flush().catch(async (error: unknown) => {
+                // A failed last edit would leave the answer cut where streaming stopped: the
+                // retry sends again every part that does not show its final text yet.
+                this.#onDeliveryError("the final edit failed; retrying it", error);
+                await this.#serially(() => this.#show(final));
+            });
             if (files !== undefined) await this.#serially(async () => void (await this.#target.post({files, allowedMentions: NO_MENTIONS}, false)));
         } catch (error) {
             this.#onDeliveryError("could not deliver a reply", error);

@@ -8,6 +8,7 @@ import type {Logger} from "../../src/core/Logger.ts";
 import type {TurnAttachment} from "../../src/core/Turn.ts";
 import {asBotError, UserFacingError} from "../../src/errors/BotError.ts";
 import {EditThrottle} from "../shared/EditThrottle.ts";
+import {InFlightTurns} from "../shared/InFlightTurns.ts";
 import {remoteAttachment} from "../shared/remoteAttachment.ts";
 import {RecentIds} from "./RecentIds.ts";
 import {slackClientOptions} from "./slackClientOptions.ts";
@@ -50,7 +51,7 @@ export class SlackAdapter implements Adapter {
     readonly #maxAttachmentBytes: number;
     readonly #users: SlackUsers;
     readonly #recentEvents = new RecentIds();
-    readonly #inFlight = new Map<Promise<void>, AbortController>();
+    readonly #inFlight = new InFlightTurns();
     #app: App | null = null;
     #server: Server | null = null;
 
@@ -102,10 +103,10 @@ export class SlackAdapter implements Adapter {
     async stop(): Promise<void> {
         const app = this.#app;
         this.#app = null;
-        for (const controller of this.#inFlight.values()) controller.abort(new UserFacingError("turn/aborted", "(cancelled: the bot is shutting down)"));
+        this.#inFlight.abortAll(new UserFacingError("turn/aborted", "(cancelled: the bot is shutting down)"));
         await app?.stop();
         this.#server = null;
-        await Promise.allSettled(this.#inFlight.keys());
+        await this.#inFlight.settled();
         if (this.#ownsThrottle) await this.#throttle.stop();
     }
 
@@ -164,8 +165,7 @@ export class SlackAdapter implements Adapter {
                 await sink.fail(botError);
             }
         })();
-        this.#inFlight.set(run, controller);
-        void run.finally(() => this.#inFlight.delete(run));
+        this.#inFlight.track(undefined, controller, run);
     }
 
     #messaging(client: webApi.WebClient, channel: string, threadTs: string | undefined): SlackMessaging {

@@ -1,3 +1,6 @@
+import {EnvReader} from "../../src/core/EnvReader.ts";
+import type {Env} from "../../src/core/EnvReader.ts";
+
 /** How the Slack adapter receives events. */
 export type SlackMode =
     /** Slack POSTs signed requests to our HTTP endpoint (`/slack/events`). */
@@ -27,59 +30,42 @@ const defaultPort = 3000;
  * Reads the Slack settings. `config` is null when `SLACK_BOT_TOKEN` is unset (Slack is not
  * configured); otherwise every problem found is listed, and `config` is null when any exists.
  */
-export function parseSlackConfig(env: NodeJS.ProcessEnv): {config: SlackConfig | null; problems: string[]} {
-    const botToken = nonEmpty(env.SLACK_BOT_TOKEN);
+export function parseSlackConfig(env: Env): {config: SlackConfig | null; problems: string[]} {
+    const read = new EnvReader(env);
+    const botToken = read.string("SLACK_BOT_TOKEN");
     if (botToken === undefined) return {config: null, problems: []};
-    const problems: string[] = [];
 
-    const appToken = nonEmpty(env.SLACK_APP_TOKEN);
-    const signingSecret = nonEmpty(env.SLACK_SIGNING_SECRET);
+    const appToken = read.string("SLACK_APP_TOKEN");
+    const signingSecret = read.string("SLACK_SIGNING_SECRET");
     let mode: SlackMode | undefined;
     if (appToken !== undefined) {
-        if (!appToken.startsWith("xapp-")) problems.push("SLACK_APP_TOKEN must be an app-level token (xapp-…)");
+        if (!appToken.startsWith("xapp-")) read.problems.push("SLACK_APP_TOKEN must be an app-level token (xapp-…)");
         mode = {kind: "socket", appToken};
     } else if (signingSecret !== undefined) {
-        const port = parsePort(env.SLACK_PORT, problems);
-        const host = nonEmpty(env.SLACK_HOST);
+        const port = read.integer("SLACK_PORT", defaultPort, 0, 65535);
+        const host = read.string("SLACK_HOST");
         mode = {kind: "http", signingSecret, port, ...(host === undefined ? {} : {host})};
     } else {
-        problems.push("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor SLACK_APP_TOKEN (Socket Mode) is");
+        read.problems.push("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor SLACK_APP_TOKEN (Socket Mode) is");
     }
 
-    let apiUrl = nonEmpty(env.SLACK_API_URL) ?? defaultApiUrl;
-    if (!/^https?:\/\//.test(apiUrl)) problems.push(`SLACK_API_URL must be an http(s) URL, got "${apiUrl}"`);
+    let apiUrl = read.url("SLACK_API_URL", ["https:", "http:"]) ?? defaultApiUrl;
     if (!apiUrl.endsWith("/")) apiUrl += "/";
 
-    const command = nonEmpty(env.SLACK_COMMAND) ?? "/rwkv";
-    if (!/^\/[a-z0-9_-]+$/.test(command)) problems.push(`SLACK_COMMAND must look like "/rwkv", got "${command}"`);
+    const command = read.string("SLACK_COMMAND") ?? "/rwkv";
+    if (!/^\/[a-z0-9_-]+$/.test(command)) read.problems.push(`SLACK_COMMAND must look like "/rwkv", got "${command}"`);
 
-    const adminUserIds = new Set((env.SLACK_ADMIN_USER_IDS ?? "").split(/[\s,]+/).filter((id) => id !== ""));
-    const botUserId = nonEmpty(env.SLACK_BOT_USER_ID);
-    const botId = nonEmpty(env.SLACK_BOT_ID);
+    const adminUserIds = new Set((read.string("SLACK_ADMIN_USER_IDS") ?? "").split(/[\s,]+/).filter((id) => id !== ""));
+    const botUserId = read.string("SLACK_BOT_USER_ID");
+    const botId = read.string("SLACK_BOT_ID");
 
-    if (problems.length > 0 || mode === undefined) return {config: null, problems};
+    if (read.problems.length > 0 || mode === undefined) return {config: null, problems: read.problems};
     return {
         config: {
             botToken, mode, apiUrl, adminUserIds, command,
             ...(botUserId === undefined ? {} : {botUserId}),
             ...(botId === undefined ? {} : {botId}),
         },
-        problems,
+        problems: read.problems,
     };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-    const trimmed = value?.trim();
-    return trimmed === undefined || trimmed === "" ? undefined : trimmed;
-}
-
-function parsePort(value: string | undefined, problems: string[]): number {
-    const text = nonEmpty(value);
-    if (text === undefined) return defaultPort;
-    const port = Number(text);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        problems.push(`SLACK_PORT must be a port number (0-65535), got "${text}"`);
-        return defaultPort;
-    }
-    return port;
 }

@@ -1,27 +1,20 @@
 import {ConsoleAdapter} from "../../adapters/console/ConsoleAdapter.ts";
-import {DiscordAdapter} from "../../adapters/discord/DiscordAdapter.ts";
-import {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
+import type {AdapterContext} from "../../adapters/shared/AdapterModule.ts";
 import type {BotConfig} from "../config/BotConfig.ts";
-import type {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
 import type {Adapter} from "../core/Adapter.ts";
-import type {Logger} from "../core/Logger.ts";
 
-/** What the adapters are built with besides the config. */
-export interface AdapterContext {
-    readonly editThrottle: EditThrottle;
-    readonly log: Logger;
+/** What the adapters are built with: the shared context, and the console's streams for when no platform is on. */
+export interface AdapterStartup extends AdapterContext {
     /** The console adapter's streams; it ends the process's session when its input ends. */
     readonly console: {readonly input: NodeJS.ReadableStream; readonly output: NodeJS.WritableStream; readonly onEnd?: () => void};
 }
 
 /**
- * The platform adapters the config enables (each platform whose token is set); with none,
- * the console adapter, so the bot is usable with no chat platform at all.
+ * The adapters of the platforms the config enables (each registered platform whose settings
+ * are set); with none, the console adapter, so the bot is usable with no chat platform at all.
  */
-export function createAdapters(config: BotConfig, context: AdapterContext): Adapter[] {
-    const adapters: Adapter[] = [];
-    if (config.discord !== null) adapters.push(new DiscordAdapter({config: config.discord, editThrottle: context.editThrottle, logger: context.log}));
-    if (config.slack !== null) adapters.push(new SlackAdapter({config: config.slack, throttle: context.editThrottle, logger: context.log}));
+export function createAdapters(config: BotConfig, context: AdapterStartup): Adapter[] {
+    const adapters = config.adapters.map((platform) => platform.create(context));
     if (adapters.length > 0) return adapters;
     return [new ConsoleAdapter({
         input: context.console.input as ConstructorParameters<typeof ConsoleAdapter>[0]["input"],

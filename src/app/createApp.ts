@@ -1,11 +1,13 @@
 import {randomBytes} from "node:crypto";
-import {hostname} from "node:os";
+import {hostname, tmpdir} from "node:os";
+import path from "node:path";
 import type {BotConfig} from "../config/BotConfig.ts";
 import {ConfigError} from "../errors/BotError.ts";
 import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import {RwkvModel} from "../inference/RwkvModel.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
 import {Tokenizer} from "../inference/Tokenizer.ts";
+import type {AdapterContext} from "../../adapters/shared/AdapterModule.ts";
 import {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
 import {batchStrategies} from "../scheduler/strategies/batchStrategies.ts";
 import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
@@ -15,8 +17,8 @@ import {openDatabase} from "../store/db/openDatabase.ts";
 import type {Database} from "../store/db/openDatabase.ts";
 import {PrismaStateStore} from "../store/PrismaStateStore.ts";
 import type {StateStore} from "../store/StateStore.ts";
+import {TurnOutbox} from "../store/TurnOutbox.ts";
 import type {Adapter, TurnHandler} from "../core/Adapter.ts";
-import type {AdapterContext} from "./createAdapters.ts";
 import {createRouter} from "./createRouter.ts";
 import type {Logger} from "../core/Logger.ts";
 import {stderrLogger} from "../core/Logger.ts";
@@ -30,7 +32,7 @@ export interface AppOptions {
     /** Aborts the model load (`engine/aborted`), e.g. on a stop signal during start-up. */
     readonly signal?: AbortSignal;
     /** Builds the adapters once the core is up (see `createAdapters`); none = a core driven by its `handler`. */
-    readonly adapters?: (context: Pick<AdapterContext, "editThrottle" | "log">) => Adapter[];
+    readonly adapters?: (context: AdapterContext) => Adapter[];
     /** How long running turns may finish at shutdown before they are aborted (ms). Defaults to 10 000. */
     readonly shutdownGraceMs?: number;
 }
@@ -88,6 +90,7 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         const {slots, maxBatchTokens, prefillChunkTokens, strategy} = config.scheduler;
         const engine: RwkvEngine = await model.createEngine({slots, threads: config.model.threads, maxBatchTokens});
         const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`});
+        const outbox = new TurnOutbox(config.storage.outboxDir ?? defaultOutboxDir(config.storage.dataDir), config.storage.outboxMaxConversations);
         const {info} = model;
         const limits = new TurnLimits({
             maxConcurrent: slots, queueMax: config.limits.queueMax, userCooldownMs: config.limits.userCooldownMs,
@@ -98,13 +101,15 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         const scheduler = new Scheduler({
             dispatcher,
             services: {
-                engine, stepper: dispatcher, tokenizer, store,
+                engine, stepper: dispatcher, tokenizer, store, outbox,
                 sampling: config.reply.sampling, maxTokens: config.reply.maxTokens, prefillChunkTokens,
                 checkpointPolicy: config.storage.checkpoint,
             },
             limits, slotCount: slots, maxMessageChars: config.limits.maxMessageChars, leaseMs: config.storage.leaseMs, log,
             newConversation: {chatFormat: config.reply.chatFormat, sampling: {}, persona: config.reply.persona},
         });
+        // What a killed run left waiting is logged before anything new.
+        await scheduler.deliverOutbox();
         const handler = createRouter({scheduler, model: info, sampling: config.reply.sampling, log});
         const editThrottle = new EditThrottle({minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond});
         const adapters = options.adapters?.({editThrottle, log}) ?? [];
@@ -132,4 +137,10 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         for (const step of undo.reverse()) await step().catch(() => undefined);
         throw error;
     }
+}
+
+// Beside the embedded database's directory; an in-memory database keeps nothing across runs, nor does its outbox (created only if used).
+function defaultOutboxDir(dataDir: string): string {
+    if (dataDir.startsWith("memory://")) return path.join(tmpdir(), `rwkv-outbox-${process.pid}-${randomBytes(4).toString("hex")}`);
+    return path.join(path.dirname(path.resolve(dataDir)), "outbox");
 }

@@ -1,5 +1,4 @@
-import type {DiscordConfig} from "../../adapters/discord/discordConfig.ts";
-import type {SlackConfig} from "../../adapters/slack/slackConfig.ts";
+import type {EnabledAdapter} from "../../adapters/shared/AdapterModule.ts";
 import type {Precision} from "../core/Precision.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {BatchStrategyName} from "../scheduler/strategies/batchStrategies.ts";
@@ -72,6 +71,13 @@ export interface StorageConfig {
     readonly checkpoint: CheckpointPolicy;
     /** `LEASE_MS`: leases last as long as their process; it checks that it still holds them every third of this. Defaults to 30 000. */
     readonly leaseMs: number;
+    /**
+     * `BOT_OUTBOX_DIR`: where finished turns wait while the database is down. Defaults to `outbox`
+     * beside {@link dataDir} (a temporary directory when the database is in memory).
+     */
+    readonly outboxDir?: string;
+    /** `OUTBOX_MAX_CONVERSATIONS`: conversations with a turn waiting before new chat turns are refused. Defaults to 1000. */
+    readonly outboxMaxConversations: number;
 }
 
 /** Everything the bot reads from its environment, validated. */
@@ -85,8 +91,6 @@ export interface BotConfig {
     readonly redisUrl?: string;
     /** `CONSOLE_CONVERSATION`: the console adapter's conversation name. Defaults to `"default"`. */
     readonly consoleConversation: string;
-    /** The Discord section, or null when Discord is not configured (`DISCORD_TOKEN` unset). */
-    readonly discord: DiscordConfig | null;
-    /** The Slack section, or null when Slack is not configured (`SLACK_BOT_TOKEN` unset). */
-    readonly slack: SlackConfig | null;
+    /** The registered platforms whose settings are set (e.g. `DISCORD_TOKEN`), in registry order. */
+    readonly adapters: readonly EnabledAdapter[];
 }

@@ -1,5 +1,5 @@
-import {parseDiscordConfig} from "../../adapters/discord/discordConfig.ts";
-import {parseSlackConfig} from "../../adapters/slack/slackConfig.ts";
+import {adapterRegistry} from "../../adapters/registry.ts";
+import type {EnabledAdapter, RegisteredAdapter} from "../../adapters/shared/AdapterModule.ts";
 import {ConfigError} from "../errors/BotError.ts";
 import {parsePrecision, precisionWords} from "../inference/Precision.ts";
 import {chatSamplingDefaults, samplingOptionProblems} from "../inference/SamplingOptions.ts";
@@ -14,11 +14,12 @@ import {EnvReader} from "../core/EnvReader.ts";
 import type {Env} from "../core/EnvReader.ts";
 
 /**
- * Reads and validates every variable the bot uses (`.env.example` documents them).
+ * Reads and validates every variable the bot uses (`.env.example` documents them); each
+ * platform of `registry` reads its own.
  *
  * @throws ConfigError `config/invalid` whose message lists every problem, one per line.
  */
-export function loadConfig(env: Env): BotConfig {
+export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = adapterRegistry): BotConfig {
     const read = new EnvReader(env);
     const modelPath = read.required("RWKV_MODEL_PATH", "the path of the RWKV-5 .pth checkpoint to run");
     const slots = read.integer("ENGINE_SLOTS", 8, 1, 1024);
@@ -30,9 +31,12 @@ export function loadConfig(env: Env): BotConfig {
     const backend = read.oneOf("ENGINE_BACKEND", ["auto", "cpu", "cuda"], "auto");
     if (backend === "cuda" && precision !== "16bit") read.problems.push(`ENGINE_PRECISION=${precision} runs on the CPU backend only: set ENGINE_BACKEND=cpu or auto, or ENGINE_PRECISION=16bit for CUDA`);
     // Each platform adapter reads its own section; a platform whose token is unset is off.
-    const discord = parseDiscordConfig(env);
-    const slack = parseSlackConfig(env as NodeJS.ProcessEnv);
-    read.problems.push(...discord.problems, ...slack.problems);
+    const adapters: EnabledAdapter[] = [];
+    for (const platform of registry) {
+        const {enabled, problems} = platform.configure(env);
+        read.problems.push(...problems);
+        if (enabled !== null) adapters.push(enabled);
+    }
     const config: BotConfig = {
         model: {
             path: modelPath ?? "",
@@ -66,11 +70,12 @@ export function loadConfig(env: Env): BotConfig {
                 quietMs: read.integer("CHECKPOINT_QUIET_MS", defaultCheckpointPolicy.quietMs, 0),
             },
             leaseMs: read.integer("LEASE_MS", 30_000, 1000),
+            ...optional("outboxDir", read.string("BOT_OUTBOX_DIR")),
+            outboxMaxConversations: read.integer("OUTBOX_MAX_CONVERSATIONS", 1000, 1),
         },
         ...optional("redisUrl", read.url("REDIS_URL", ["redis:", "rediss:"])),
         consoleConversation: read.string("CONSOLE_CONVERSATION") ?? "default",
-        discord: discord.config,
-        slack: slack.config,
+        adapters,
     };
     if (read.problems.length > 0) {
         throw new ConfigError("config/invalid", `The configuration has ${read.problems.length} problem(s):\n${read.problems.map((p) => `  - ${p}`).join("\n")}`);

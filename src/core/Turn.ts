@@ -1,11 +1,11 @@
 /**
  * The seam between platform adapters and the core: an adapter turns one platform event into a
  * {@link Turn} and a {@link ReplySink}; the core never sees a platform type.
- * @see ../../../shared/DESIGN.md § The seams
+ * @see docs/architecture.md § Seams
  */
 
-/** Where a turn came from. */
-export type Platform = "discord" | "slack" | "console";
+/** Where a turn came from: a registered platform's name (`discord`, `slack`, …) or `console`. */
+export type Platform = string;
 
 /**
  * Identifies one conversation (one recurrent state): `discord:<channel>`,

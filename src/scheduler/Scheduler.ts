@@ -91,6 +91,11 @@ export class Scheduler {
                 throw new UserFacingError("turn/too_long", `That message is too long (max ${this.#options.maxMessageChars} characters).`);
             }
             await this.#options.limits.check(turn.author.isOperator === true ? null : turn.author.id, this.#queue.pendingTurns(turn.conversation));
+            const {outbox} = this.#options.services;
+            // Full only after a long outage: a turn admitted now could find no room if its logging failed too.
+            if (!outbox.has(turn.conversation) && !outbox.hasRoom()) {
+                throw new UserFacingError("store/outbox_full", "The database is unavailable and too many replies are waiting to be saved; try again once it is back.");
+            }
             // Shutdown may have begun (and drained the queues) while the limits were checked.
             if (this.#stopping) throw shuttingDown();
             await this.#queue.run(turn.conversation, "turn", (signal) => this.#options.limits.admit(async () => {
@@ -165,6 +170,7 @@ export class Scheduler {
         const slot = await this.#slots.acquire(key, (slot) => this.#load(turn, slot));
         const conversation = this.#live.get(key)!;
         try {
+            await conversation.settle();
             return await job(conversation, slot, signal);
         } catch (error) {
             // A reply that could not be logged left the slot ahead of the log: the log wins.
@@ -187,10 +193,12 @@ export class Scheduler {
         try {
             if (record.logLength === 0 && turn.parent !== undefined) await this.#inheritParent(key, turn.parent);
             const conversation = new Conversation(this.#options.services, record);
+            // Turns a previous run could not log come first: the restore replays them.
+            await conversation.settle();
             await conversation.restore(slot);
             this.#live.set(key, conversation);
         } catch (error) {
-            await store.releaseLease(key).catch(() => undefined);
+            await this.#release(key).catch(() => undefined);
             throw error;
         }
     }
@@ -215,13 +223,33 @@ export class Scheduler {
         } catch (error) {
             this.#options.log.warn(`checkpoint of ${key} on ${reason} failed; its log still restores it`, error);
         }
-        await this.#options.services.store.releaseLease(key).catch((error: unknown) => this.#options.log.warn(`releasing the lease of ${key} failed`, error));
+        await this.#release(key).catch((error: unknown) => this.#options.log.warn(`releasing the lease of ${key} failed`, error));
     }
 
     #drop(key: string): void {
         this.#live.delete(key);
         this.#slots.forget(key);
-        void this.#options.services.store.releaseLease(key).catch(() => undefined);
+        void this.#release(key).catch(() => undefined);
+    }
+
+    // A conversation with turns in the outbox keeps its lease: no other process may serve it before they are logged.
+    async #release(key: string): Promise<void> {
+        if (!this.#options.services.outbox.has(key)) await this.#options.services.store.releaseLease(key);
+    }
+
+    /**
+     * Logs the outbox's turns of conversations not held in a slot (left by an earlier run, or
+     * evicted while the database was down), each in its conversation's order; those the
+     * database or another process refuses stay for the next try.
+     */
+    async deliverOutbox(): Promise<void> {
+        const {outbox, store} = this.#options.services;
+        await Promise.all(outbox.keys().filter((key) => !this.#live.has(key)).map((key) => this.#queue.run(key, "control", async () => {
+            if (this.#live.has(key) || !outbox.has(key)) return;
+            await store.acquireLease(key);
+            await outbox.deliver(key, store);
+            await this.#release(key);
+        }).catch((error: unknown) => this.#options.log.warn(`the outbox turns of ${key} still wait`, error))));
     }
 
     // Renews the leases of held conversations and checkpoints the quiet ones, each in its own queue.
@@ -243,9 +271,11 @@ export class Scheduler {
                     this.#drop(key);
                     return;
                 }
+                await conversation.settle();
                 if (quiet) await conversation.checkpoint(slot, "quiet");
             }).catch((error: unknown) => this.#options.log.warn(`maintenance of ${key} failed`, error));
         }
+        void this.deliverOutbox();
     }
 
     // A conversation busy longer than its lease (a long turn, or turns back to back) keeps it:

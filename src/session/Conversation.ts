@@ -1,3 +1,4 @@
+import {randomUUID} from "node:crypto";
 import type {ReplySink} from "../core/ReplySink.ts";
 import type {SlotStates} from "../core/SlotStates.ts";
 import type {Stepper} from "../core/Stepper.ts";
@@ -10,6 +11,7 @@ import {checkpointDue} from "../store/checkpointDue.ts";
 import type {CheckpointPolicy} from "../store/checkpointDue.ts";
 import {restoreConversation} from "../store/restoreConversation.ts";
 import type {CheckpointReason, ConversationRecord, LoggedTurn, SettingsUpdate, StateStore} from "../store/StateStore.ts";
+import type {HeldExchange, TurnOutbox} from "../store/TurnOutbox.ts";
 import {chatFormats, isChatFormatName, sanitizeUserText} from "./chatFormats.ts";
 import type {ChatFormat} from "./chatFormats.ts";
 import {createReplySampler} from "./createReplySampler.ts";
@@ -25,6 +27,8 @@ export interface ConversationServices {
     readonly stepper: Stepper;
     readonly tokenizer: Tokenizer;
     readonly store: StateStore;
+    /** Where finished turns wait while the database is down. */
+    readonly outbox: TurnOutbox;
     /** Sampling when a conversation sets none of its own. */
     readonly sampling: SamplingOptions;
     /** Longest reply, in tokens. */
@@ -57,6 +61,8 @@ export class Conversation {
     #lastActive = Date.now();
     #lastCheckpoint: CheckpointMark | null = null;
     #sampler: {settings: unknown, sampler: Sampler} | null = null;
+    // The slot holds an exchange that waits in the outbox: the state is ahead of the log.
+    #ahead = false;
     readonly #services: ConversationServices;
 
     constructor(services: ConversationServices, record: ConversationRecord) {
@@ -111,7 +117,7 @@ export class Conversation {
      * Answers one chat message. Streams through `sink.update`, logs the exchange, then calls
      * `sink.complete` (a checkpoint by policy, see {@link dueCheckpoint}, is the caller's: the
      * reply is delivered by then, so its failure must not reach the sink). Rejects (with the slot restored to its pre-turn state) when `signal`
-     * aborts or the engine fails; rejects with a {@link CommitError} when logging failed.
+     * aborts or the engine fails. A reply the database could not log waits in the outbox (see {@link settle}); rejects with a {@link CommitError} when neither took it.
      */
     async reply(slot: number, text: string, sink: ReplySink, stepper: Stepper, signal: AbortSignal): Promise<void> {
         const {engine, tokenizer, maxTokens, prefillChunkTokens} = this.#services;
@@ -150,9 +156,34 @@ export class Conversation {
         return checkpointDue(this.#services.checkpointPolicy, this.#tokensSinceCheckpoint, 0);
     }
 
-    /** Saves the slot's state as a checkpoint at the current log position; skipped when nothing is unsaved. */
+    /**
+     * Logs the turns waiting in the outbox, if any (a conversation waits for them: nothing else
+     * is written before them). Rejects with a user-facing error while the database is down.
+     */
+    async settle(): Promise<void> {
+        const {outbox, store} = this.#services;
+        if (!outbox.has(this.key)) return;
+        let delivered: Awaited<ReturnType<TurnOutbox["deliver"]>>;
+        try {
+            delivered = await outbox.deliver(this.key, store);
+        } catch (error) {
+            const unavailable = error instanceof StoreError && error.code === "store/unavailable";
+            throw new UserFacingError("store/outbox_waiting", unavailable
+                ? "The database is unavailable and this conversation's last reply is not saved yet; it waits until it is. Try again in a minute."
+                : "This conversation's last reply could not be saved yet; it waits until it is. Try again in a minute.", {cause: error});
+        }
+        const last = delivered.logged.at(-1);
+        if (last !== undefined && last.epoch === this.#record.epoch) {
+            this.#record = {...this.#record, logLength: last.seq, tokenCount: this.#record.tokenCount + delivered.logged.reduce((n, turn) => n + turn.tokens.length, 0)};
+        }
+        // Set aside (a reset closed its epoch): the slot no longer matches the log.
+        if (delivered.setAside > 0 && this.#ahead) throw new CommitError("turn/not_saved", "This conversation was reset before its last reply could be saved; try again.");
+        this.#ahead = false;
+    }
+
+    /** Saves the slot's state as a checkpoint at the current log position; skipped when nothing is unsaved, or while the log lags behind the slot. */
     async checkpoint(slot: number, reason: CheckpointReason): Promise<void> {
-        if (!this.dirty) return;
+        if (!this.dirty || this.#ahead) return;
         const state = await this.#services.engine.exportState(slot);
         const {epoch, logLength} = this.#record;
         await this.#services.store.checkpoint(this.key, {epoch, logSeq: logLength, state, descriptor: this.#services.engine.info, reason});
@@ -217,14 +248,28 @@ export class Conversation {
     }
 
     async #commit(epoch: number, message: string, prompt: number[], replyText: string, replyTokens: number[]): Promise<void> {
-        const {store} = this.#services;
+        const {store, outbox} = this.#services;
+        const exchange: HeldExchange = {epoch, turns: [
+            {epoch, role: "user", text: loggableText(message), tokens: prompt, appendId: randomUUID()},
+            {epoch, role: "assistant", text: loggableText(replyText), tokens: replyTokens, appendId: randomUUID()},
+        ]};
         try {
-            await store.appendTurn(this.key, {epoch, role: "user", text: loggableText(message), tokens: prompt});
-            const logged = await store.appendTurn(this.key, {epoch, role: "assistant", text: loggableText(replyText), tokens: replyTokens});
+            await store.appendTurn(this.key, exchange.turns[0]!);
+            const logged = await store.appendTurn(this.key, exchange.turns[1]!);
             this.#advance(logged.seq, prompt.length + replyTokens.length);
         } catch (error) {
-            const unavailable = error instanceof StoreError && error.code === "store/unavailable";
-            throw new CommitError("turn/not_saved", unavailable ? "The database is unavailable, try again." : "That reply could not be saved, try again.", {cause: error});
+            if (!(error instanceof StoreError && error.code === "store/unavailable")) {
+                throw new CommitError("turn/not_saved", "That reply could not be saved, try again.", {cause: error});
+            }
+            // The database is down, the reply is ready: it waits on disk and the slot keeps it.
+            try {
+                await outbox.hold(this.key, exchange);
+            } catch (holdError) {
+                throw new CommitError("turn/not_saved", "The database is unavailable, try again.", {cause: new AggregateError([error, holdError], "neither the database nor the outbox took the turn")});
+            }
+            this.#ahead = true;
+            this.#tokensSinceCheckpoint += prompt.length + replyTokens.length;
+            this.#lastActive = Date.now();
         }
     }
 

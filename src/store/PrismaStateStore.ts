@@ -144,7 +144,7 @@ export class PrismaStateStore implements StateStore {
 
     async appendTurn(key: string, turn: TurnInput): Promise<LoggedTurn> {
         // Chosen once: a retry after a lost commit acknowledgement finds the row instead of logging twice.
-        const appendId = randomUUID();
+        const appendId = turn.appendId ?? randomUUID();
         const tokens = Array.from(turn.tokens);
         let delay = this.retryDelayMs;
         for (let attempt = 1; ; attempt++) {

@@ -4,7 +4,7 @@ import type {StateDescriptor} from "./StateDescriptor.ts";
 /** Who spoke a turn; `system` is priming text (persona) fed before the first exchange. */
 export type TurnRole = "system" | "user" | "assistant";
 
-/** Why a checkpoint is taken (DESIGN.md § Persistence). */
+/** Why a checkpoint is taken (docs/architecture.md § Persistence). */
 export type CheckpointReason = "tokens" | "quiet" | "eviction" | "shutdown" | "export" | "import";
 
 /** Settings a conversation is created with. */
@@ -40,6 +40,8 @@ export interface TurnInput {
     /** Plain message text (not the formatted prompt). */
     readonly text: string;
     readonly tokens: ArrayLike<number>;
+    /** Chosen once per turn: a second append with the same id finds the first instead of logging it again. Random when absent. */
+    readonly appendId?: string;
 }
 
 /** A logged turn. */
@@ -88,7 +90,7 @@ export interface RestorePlan {
 /**
  * Persistence of conversations: the turn log (the truth) and state
  * checkpoints (a cache of it). Writes need the conversation's lease.
- * @see DESIGN.md § Persistence
+ * @see docs/architecture.md § Persistence
  */
 export interface StateStore {
     /** Returns the conversation, creating it with `settings` when new. */

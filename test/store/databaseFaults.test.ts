@@ -1,5 +1,4 @@
 import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {spawnSync} from "node:child_process";
@@ -10,32 +9,8 @@ import {openDatabase} from "../../src/store/db/openDatabase.ts";
 import {PrismaStateStore} from "../../src/store/PrismaStateStore.ts";
 import {stateElementCount} from "../../src/store/StateDescriptor.ts";
 import type {StateDescriptor} from "../../src/store/StateDescriptor.ts";
+import {CuttableRelay} from "./helpers/CuttableRelay.ts";
 import {createThrowawayDatabase} from "./helpers/testDatabases.ts";
-
-/** A TCP relay to the server that the test can cut and restore, as a database going down and up. */
-class CuttableRelay {
-    private server: net.Server | undefined;
-    private readonly sockets = new Set<net.Socket>();
-    constructor(readonly port: number, private readonly target: {host: string, port: number}) {}
-
-    async up(): Promise<void> {
-        this.server = net.createServer((client) => {
-            const upstream = net.connect(this.target);
-            for (const s of [client, upstream]) {
-                this.sockets.add(s);
-                s.on("error", () => {});
-                s.on("close", () => this.sockets.delete(s));
-            }
-            client.pipe(upstream).pipe(client);
-        });
-        await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
-    }
-
-    async down(): Promise<void> {
-        for (const s of this.sockets) s.destroy();
-        await new Promise((resolve) => this.server?.close(resolve));
-    }
-}
 
 // A state of two numbers per channel: checkpoints go through the real codec, without a model.
 const descriptor: StateDescriptor = {modelId: "a".repeat(64), nLayer: 1, nEmbd: 2, nHead: 1, headSize: 2};
@@ -63,12 +38,8 @@ describe("the database going away", () => {
     });
 
     it("mid-run: a turn append is retried until the database is back, and nothing is lost or doubled", async () => {
-        const relayPort = 20000 + Math.floor(Math.random() * 20000);
-        const relay = new CuttableRelay(relayPort, {host: url.hostname, port: Number(url.port || 5432)});
-        await relay.up();
-        const viaRelay = new URL(url);
-        viaRelay.port = String(relayPort);
-        const db = await openDatabase({url: viaRelay.toString(), migrate: false});
+        const {relay, url: viaRelay} = await CuttableRelay.to(url.toString());
+        const db = await openDatabase({url: viaRelay, migrate: false});
         try {
             const store = new PrismaStateStore(db, {owner: "a", appendAttempts: 6, retryDelayMs: 100});
             const key = "console:faults";
@@ -94,11 +65,8 @@ describe("the database going away", () => {
     });
 
     it("mid-run: every store operation reports store/unavailable, keeping the cause, and works again once the database is back", async () => {
-        const relay = new CuttableRelay(20000 + Math.floor(Math.random() * 20000), {host: url.hostname, port: Number(url.port || 5432)});
-        await relay.up();
-        const viaRelay = new URL(url);
-        viaRelay.port = String(relay.port);
-        const db = await openDatabase({url: viaRelay.toString(), migrate: false});
+        const {relay, url: viaRelay} = await CuttableRelay.to(url.toString());
+        const db = await openDatabase({url: viaRelay, migrate: false});
         try {
             const store = new PrismaStateStore(db, {owner: "a", appendAttempts: 2, retryDelayMs: 10});
             const key = "console:cut";

@@ -1,4 +1,4 @@
-// Leases follow their holder's life (DESIGN.md § Persistence): a bot killed with SIGKILL leaves
+// Leases follow their holder's life (docs/architecture.md § Persistence): a bot killed with SIGKILL leaves
 // no lock-out behind, and a live one keeps its conversations from a second process, which says so.
 import {spawn} from "node:child_process";
 import type {ChildProcess} from "node:child_process";

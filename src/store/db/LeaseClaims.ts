@@ -1,7 +1,7 @@
 /**
  * One owner's claims on conversations, each held for as long as the owner
  * lives: a dead owner's claims are free at once, a live owner's never are
- * (DESIGN.md § Persistence, leases). Conversations are named by row id.
+ * (docs/architecture.md § Persistence, leases). Conversations are named by row id.
  */
 export interface LeaseClaims {
     /** Claims conversation `id`; false when another live owner holds it. */

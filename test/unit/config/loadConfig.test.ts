@@ -21,8 +21,7 @@ describe("loadConfig", () => {
         expect(config.storage.databaseUrl).toBeUndefined();
         expect(config.storage.dataDir).toBe(".data/pglite");
         expect(config.redisUrl).toBeUndefined();
-        expect(config.discord).toBeNull();
-        expect(config.slack).toBeNull();
+        expect(config.adapters).toEqual([]);
         expect(config.reply.sampling.temperature).toBe(1);
     });
 

@@ -110,6 +110,25 @@ describe("DiscordReplySink", () => {
         expect(contents(other.sent)).toEqual(["post0:⚠️ Something went wrong; the details are in the bot's log."]);
     });
 
+    it("repairs a failed final edit instead of leaving the answer cut where streaming stopped", async () => {
+        const target = recordingTarget();
+        const post = target.post.bind(target);
+        let failures = 1;
+        target.post = async (payload, first) => {
+            const edit = await post(payload, first);
+            return async (next) => {
+                if (next.content === "Hello there, all" && failures-- > 0) throw new Error("HTTP 503");
+                await edit(next);
+            };
+        };
+        const reply = sink(target);
+        await reply.update("Hello");
+        await posted(target);
+        await reply.complete("Hello there, all");
+        expect(contents(target.sent)).toEqual(["post0:Hello", "edit0:Hello there, all"]);
+        expect(deliveryErrors.splice(0)).toEqual([new Error("HTTP 503")]);
+    });
+
     it("answers an empty reply visibly, and ignores calls after the end", async () => {
         const target = recordingTarget();
         const reply = sink(target);
