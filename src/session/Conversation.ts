@@ -254,9 +254,10 @@ export class Conversation {
             {epoch, role: "assistant", text: loggableText(replyText), tokens: replyTokens, appendId: randomUUID()},
         ]};
         try {
-            await store.appendTurn(this.key, exchange.turns[0]!);
-            const logged = await store.appendTurn(this.key, exchange.turns[1]!);
-            this.#advance(logged.seq, prompt.length + replyTokens.length);
+            // One transaction: a crash between the two would leave a question without its answer
+            // in the log, and every later restore would replay it into the state.
+            const logged = await store.appendTurns(this.key, exchange.turns);
+            this.#advance(logged.at(-1)?.seq ?? this.#record.logLength, prompt.length + replyTokens.length);
         } catch (error) {
             if (!(error instanceof StoreError && error.code === "store/unavailable")) {
                 throw new CommitError("turn/not_saved", "That reply could not be saved, try again.", {cause: error});

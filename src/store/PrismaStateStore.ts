@@ -143,22 +143,33 @@ export class PrismaStateStore implements StateStore {
     }
 
     async appendTurn(key: string, turn: TurnInput): Promise<LoggedTurn> {
-        // Chosen once: a retry after a lost commit acknowledgement finds the row instead of logging twice.
-        const appendId = turn.appendId ?? randomUUID();
-        const tokens = Array.from(turn.tokens);
+        const [logged] = await this.appendTurns(key, [turn]);
+        return logged as LoggedTurn;
+    }
+
+    async appendTurns(key: string, turns: readonly TurnInput[]): Promise<LoggedTurn[]> {
+        // Chosen once (or by the caller): a retry after a lost commit acknowledgement finds the rows instead of logging twice.
+        const appendIds = turns.map((turn) => turn.appendId ?? randomUUID());
         let delay = this.retryDelayMs;
         for (let attempt = 1; ; attempt++) {
             try {
                 return await this.prisma.$transaction(async (tx) => {
-                    const done = await tx.turn.findUnique({where: {appendId}});
-                    if (done !== null) return toTurn(done);
-                    const conversation = await this.lockForWrite(tx, key, turn.epoch);
-                    const row = await tx.turn.create({data: {
-                        conversationId: conversation.id, epoch: turn.epoch, seq: conversation.logLength + 1,
-                        role: turn.role, text: turn.text, tokens, appendId,
-                    }});
-                    await tx.conversation.update({where: {id: conversation.id}, data: {logLength: row.seq, tokenCount: {increment: tokens.length}}});
-                    return toTurn(row);
+                    const done = await tx.turn.findMany({where: {appendId: {in: appendIds}}, orderBy: {seq: "asc"}});
+                    if (done.length > 0) return done.map(toTurn);
+                    const conversation = await this.lockForWrite(tx, key, turns[0]?.epoch ?? 0);
+                    const logged: LoggedTurn[] = [];
+                    let seq = conversation.logLength;
+                    let tokenCount = 0;
+                    for (const [i, turn] of turns.entries()) {
+                        const tokens = Array.from(turn.tokens);
+                        tokenCount += tokens.length;
+                        logged.push(toTurn(await tx.turn.create({data: {
+                            conversationId: conversation.id, epoch: turn.epoch, seq: ++seq,
+                            role: turn.role, text: turn.text, tokens, appendId: appendIds[i] as string,
+                        }})));
+                    }
+                    await tx.conversation.update({where: {id: conversation.id}, data: {logLength: seq, tokenCount: {increment: tokenCount}}});
+                    return logged;
                 });
             } catch (error) {
                 // Only a lost connection may pass on a later try; a refused write would fail the same way again.

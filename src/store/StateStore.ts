@@ -106,6 +106,8 @@ export interface StateStore {
     releaseLease(key: string): Promise<void>;
     /** Logs a turn in its own transaction; resolves once it is durable. */
     appendTurn(key: string, turn: TurnInput): Promise<LoggedTurn>;
+    /** Logs several turns (of one epoch) in one transaction: all durable, or none logged. */
+    appendTurns(key: string, turns: readonly TurnInput[]): Promise<LoggedTurn[]>;
     /** Stores a checkpoint and applies retention; returns its id. */
     checkpoint(key: string, input: CheckpointInput): Promise<string>;
     /** The latest usable checkpoint of the current epoch plus the tokens to replay after it. */

@@ -1,72 +1,29 @@
-import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import {PassThrough} from "node:stream";
-import {fileURLToPath} from "node:url";
+import {rmSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import type {Adapter} from "../../src/core/Adapter.ts";
-import {createAdapters} from "../../src/app/createAdapters.ts";
-import {createApp} from "../../src/app/createApp.ts";
 import type {App} from "../../src/app/createApp.ts";
-import {loadConfig} from "../../src/config/loadConfig.ts";
 import {seedFormatTurns} from "../helpers/seedFormat.ts";
-import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
 import type {FakeDiscord, RecordedCall} from "./fakes/FakeDiscord.ts";
 import {dmMessage, guildMessage, ids, slashCommand, users} from "./fakes/discordPayloads.ts";
 import type {FakeUser} from "./fakes/discordPayloads.ts";
 import {startFakeDiscord, TEST_TOKEN} from "./fakes/discordHarness.ts";
+import {startObservedApp, tinyBotDir, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
 
 // The whole bot as `npm start` composes it (config → createApp → createAdapters), with the
 // real discord.js against a loopback Discord, the real engine on the tiny fp32 fixture model
 // (greedy, byte-level vocabulary) and the real embedded database in a temporary directory.
 // A DM with the same history is the control for a channel: greedy decoding of the same
 // state gives the same answer.
-const modelPath = fileURLToPath(new URL("../fixtures/models/tiny-L3-C128-V1024.fp32.pth", import.meta.url));
-const quiet = {info: () => {}, warn: () => {}, error: () => {}};
-
 let fake: FakeDiscord;
 let dir: string;
 let app: App | undefined;
-const finished = new Set<string>();
-/** Runs once, before the next reply is completed (see `observed`). */
-let beforeComplete: (() => Promise<void>) | null = null;
+const observer = new TurnObserver();
+const finished = observer.finished;
 
 async function startBot(): Promise<void> {
-    const config = loadConfig({
-        RWKV_MODEL_PATH: modelPath, RWKV_VOCAB: path.join(dir, "vocab.txt"),
-        ENGINE_PRECISION: "fp32", ENGINE_BACKEND: "cpu", ENGINE_THREADS: "1", ENGINE_SLOTS: "2",
-        SAMPLING_TEMPERATURE: "0", REPLY_MAX_TOKENS: "8", USER_COOLDOWN_MS: "0", EDIT_MIN_INTERVAL_MS: "50", EDITS_PER_SECOND: "100",
-        BOT_DATA_DIR: path.join(dir, "db"),
+    ({app} = await startObservedApp({
+        ...tinyBotEnv(dir),
         DISCORD_TOKEN: TEST_TOKEN, DISCORD_API_URL: fake.apiBase, DISCORD_GUILD_ID: ids.guild, DISCORD_ALLOW_DMS: "1",
-    });
-    app = await createApp(config, {
-        log: quiet,
-        adapters: (context) => createAdapters(config, {...context, log: quiet, console: {input: new PassThrough(), output: new PassThrough()}}).map(observed),
-    });
-    await app.start();
-}
-
-/** The adapter as built, reporting each turn the core has finished with, and running `beforeComplete`. */
-function observed(adapter: Adapter): Adapter {
-    expect(adapter.platform).toBe("discord");
-    return {
-        platform: adapter.platform,
-        start: (handler) => adapter.start(async (turn, sink) => {
-            await handler(turn, {
-                typing: () => sink.typing(),
-                update: (text) => sink.update(text),
-                complete: async (text, file) => {
-                    const hook = beforeComplete;
-                    beforeComplete = null;
-                    await hook?.();
-                    await sink.complete(text, file);
-                },
-                fail: (error) => sink.fail(error),
-            });
-            finished.add(turn.id);
-        }),
-        stop: () => adapter.stop(),
-    };
+    }, observer));
 }
 
 /** Sends a message and resolves to the bot's reply to it, as last edited. */
@@ -91,8 +48,7 @@ async function slash(payload: Record<string, unknown>): Promise<RecordedCall> {
 }
 
 beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "rwkv-discord-e2e-"));
-    writeFileSync(path.join(dir, "vocab.txt"), smallVocabText());
+    dir = tinyBotDir("rwkv-discord-e2e-");
     fake = await startFakeDiscord();
     await startBot();
 });
@@ -108,8 +64,14 @@ describe("the bot on Discord, end to end", () => {
         // A mention is answered with typing first, a reply that pings nobody, and the same
         // greedy answer as a DM with the same history; a 429 on the way loses nothing.
         fake.injectRateLimit(1, (call) => call.method === "POST" && call.path === `/channels/${ids.channel}/messages`);
-        const first = await ask("hi");
+        // Streamed: the core sends growing text, and the channel shows the reply before the turn completes.
+        const mention = guildMessage(users.member, "hi");
+        observer.beforeComplete = async () => {
+            await fake.waitFor(() => [...fake.messages.values()].some((message) => (message.message_reference as {message_id?: string} | undefined)?.message_id === mention.id && message.content !== ""), 10_000, "the streamed reply");
+        };
+        const first = await send(mention);
         expect(first).not.toBe("(no reply)");
+        expect(observer.streamed(mention.id as string)).toBe(true);
         expect(fake.calls.some((call) => call.status === 429)).toBe(true);
         expect(fake.callsTo("POST", new RegExp(`^/channels/${ids.channel}/typing$`)).length).toBeGreaterThan(0);
         expect(fake.callsTo("POST", new RegExp(`^/channels/${ids.channel}/messages$`)).every((call) => JSON.stringify(call.body?.allowed_mentions) === JSON.stringify({parse: []}))).toBe(true);
@@ -148,7 +110,7 @@ describe("the bot on Discord, end to end", () => {
         const texts = seedFormatTurns(lines[0]!);
         expect(texts.filter((_, i) => i % 2 === 0)).toEqual(["hi", "more", "still"]);
         expect(texts[1]).toBe(first);
-        expect(await ask("/reset", users.manager)).toMatch(/./);
+        expect(await ask("/reset", users.manager)).toBe("Conversation reset.");
         expect(await ask("hi")).toBe(first);
         const imported = await slash(slashCommand(users.owner, "import", {attachment: fake.attachment(file?.name ?? "", file?.bytes ?? new Uint8Array())}));
         expect(imported.body?.content).toMatch(/^Imported /);
@@ -168,7 +130,7 @@ describe("the bot on Discord, end to end", () => {
         let stopping: Promise<void> | undefined;
         let late: string | undefined;
         // The shutdown starts as the reply is about to be delivered; another message comes in before it is.
-        beforeComplete = async () => {
+        observer.beforeComplete = async () => {
             stopping = app?.stop();
             late = await ask("too late", users.member, ids.thread);
         };

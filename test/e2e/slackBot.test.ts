@@ -1,65 +1,35 @@
-import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import {PassThrough} from "node:stream";
-import {fileURLToPath} from "node:url";
+import {rmSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
-import type {Adapter} from "../../src/core/Adapter.ts";
-import {createAdapters} from "../../src/app/createAdapters.ts";
-import {createApp} from "../../src/app/createApp.ts";
 import type {App} from "../../src/app/createApp.ts";
-import {loadConfig} from "../../src/config/loadConfig.ts";
-import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
-import {appMentionEnvelope, FakeSlack, signedPost, slashCommandFields} from "./fakes/FakeSlack.ts";
+import type { FakeSlack} from "./fakes/FakeSlack.ts";
+import {appMentionEnvelope, signedPost, slashCommandFields} from "./fakes/FakeSlack.ts";
+import {placeholderEdited, startSlackTeam} from "./helpers/slackTeam.ts";
+import {startObservedApp, tinyBotDir, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
 
 // The whole bot as `npm start` composes it (config → createApp → createAdapters), with the
-// real Bolt against a loopback Slack, the real engine on the tiny fp32 fixture model (greedy,
-// byte-level vocabulary) and the real embedded database in a temporary directory.
+// real Bolt against a loopback Slack (HTTP mode), the real engine on the tiny fp32 fixture model
+// (greedy, byte-level vocabulary) and the real embedded database in a temporary directory.
 const secret = "e2e-signing-secret";
-const modelPath = fileURLToPath(new URL("../fixtures/models/tiny-L3-C128-V1024.fp32.pth", import.meta.url));
-const quiet = {info: () => {}, warn: () => {}, error: () => {}};
 
 let fake: FakeSlack;
 let dir: string;
 let app: App | undefined;
 let eventsUrl = "";
-const finished = new Set<string>();
+const observer = new TurnObserver();
+const finished = observer.finished;
 let nextTs = 1;
 
 async function startBot(): Promise<void> {
-    const config = loadConfig({
-        RWKV_MODEL_PATH: modelPath, RWKV_VOCAB: path.join(dir, "vocab.txt"),
-        ENGINE_PRECISION: "fp32", ENGINE_BACKEND: "cpu", ENGINE_THREADS: "1", ENGINE_SLOTS: "2",
-        SAMPLING_TEMPERATURE: "0", REPLY_MAX_TOKENS: "8", USER_COOLDOWN_MS: "0", EDIT_MIN_INTERVAL_MS: "50", EDITS_PER_SECOND: "100",
-        BOT_DATA_DIR: path.join(dir, "db"),
+    const started = await startObservedApp({
+        ...tinyBotEnv(dir),
         SLACK_BOT_TOKEN: "xoxb-e2e", SLACK_SIGNING_SECRET: secret, SLACK_PORT: "0", SLACK_HOST: "127.0.0.1",
         SLACK_API_URL: fake.apiUrl, SLACK_BOT_USER_ID: "UBOT", SLACK_BOT_ID: "BBOT",
-    });
-    let slack: SlackAdapter | undefined;
-    app = await createApp(config, {
-        log: quiet,
-        adapters: (context) => createAdapters(config, {...context, log: quiet, console: {input: new PassThrough(), output: new PassThrough()}})
-            .map((adapter) => {
-                slack = adapter as SlackAdapter;
-                return observed(adapter);
-            }),
-    });
-    await app.start();
+    }, observer);
+    app = started.app;
+    const [slack] = started.adapters as SlackAdapter[];
     expect(slack?.platform).toBe("slack");
     eventsUrl = `http://127.0.0.1:${slack?.port}/slack/events`;
-}
-
-/** The adapter as built, reporting each turn the core has finished with. */
-function observed(adapter: Adapter): Adapter {
-    return {
-        platform: adapter.platform,
-        start: (handler) => adapter.start(async (turn, sink) => {
-            await handler(turn, sink);
-            finished.add(turn.id);
-        }),
-        stop: () => adapter.stop(),
-    };
 }
 
 /** Mentions the bot in `channel` and resolves to its final answer in the thread. */
@@ -72,23 +42,18 @@ async function ask(channel: string, text: string, files?: {name: string; url: st
     return fake.thread(channel, ts).map((message) => message.text).join("");
 }
 
-/** Runs `/rwkv <text>` in `channel` as `user`; resolves once the core has finished with it. */
-async function slash(channel: string, user: string, text: string): Promise<{ackMs: number; triggerId: string}> {
+/** Runs `/rwkv <text>` in `channel` as `user`; resolves to its trigger id once the core has finished with it. */
+async function slash(channel: string, user: string, text: string): Promise<string> {
     const triggerId = `trigBot${nextTs++}`;
-    const started = Date.now();
     const response = await signedPost(eventsUrl, new URLSearchParams(slashCommandFields({text, channel, user, triggerId, responseUrl: fake.responseUrl(triggerId)})).toString(), {secret, contentType: "application/x-www-form-urlencoded"});
-    const ackMs = Date.now() - started;
     expect(response.status).toBe(200);
     await fake.waitFor(() => finished.has(triggerId), 30_000);
-    return {ackMs, triggerId};
+    return triggerId;
 }
 
 beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "rwkv-slack-e2e-"));
-    writeFileSync(path.join(dir, "vocab.txt"), smallVocabText());
-    fake = await FakeSlack.start();
-    fake.users.set("UALICE", {name: "alice"});
-    fake.users.set("UADMIN", {name: "boss", isAdmin: true});
+    dir = tinyBotDir("rwkv-slack-e2e-");
+    fake = await startSlackTeam();
     await startBot();
 });
 
@@ -100,15 +65,16 @@ afterAll(async () => {
 
 describe("the bot on Slack, end to end", () => {
     it("keeps, refuses, resets, exports, imports and restores channel state", async () => {
-        // Two channels with the same history are the control for each other (greedy decoding).
+        // Streamed: the core sends growing text, and the placeholder shows the reply before the turn completes.
+        observer.beforeComplete = placeholderEdited(fake, "C1");
         const first = await ask("C1", "hi");
-        expect(first).not.toBe("_…thinking_");
+        expect(observer.streamed("EvBot300.000001")).toBe(true);
+        // Two channels with the same history are the control for each other (greedy decoding).
         expect(await ask("C2", "hi")).toBe(first);
 
-        // A member's reset is refused privately, acknowledged in time, and changes nothing.
+        // A member's reset is refused privately, acknowledged first, and changes nothing.
         const refused = await slash("C1", "UALICE", "reset");
-        expect(refused.ackMs).toBeLessThan(3000);
-        expect(fake.responses.find((response) => response.id === refused.triggerId)?.body).toMatchObject({
+        expect(fake.responses.find((response) => response.id === refused)?.body).toMatchObject({
             response_type: "ephemeral", text: ":warning: Sorry, only admins can use reset here.",
         });
         const more = await ask("C1", "more");

@@ -36,7 +36,12 @@ export const users = {
 } as const;
 
 /** A user in the server, as the payloads spell it. */
-export type FakeUser = (typeof users)[keyof typeof users];
+export interface FakeUser {
+    readonly id: string;
+    readonly username: string;
+    readonly roles: readonly string[];
+    readonly bot?: boolean;
+}
 
 export const botUser = {id: ids.bot, username: "rwkv"};
 

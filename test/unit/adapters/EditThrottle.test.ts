@@ -1,13 +1,20 @@
 import Bottleneck from "bottleneck";
-import {afterEach, describe, expect, it, vi} from "vitest";
+import {afterEach, beforeEach, describe, expect, it, vi} from "vitest";
 
 import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
 
+// A controlled clock (fake timers and Date): the intervals are exact, whatever the machine's load.
 describe("EditThrottle", () => {
     let throttle: EditThrottle | null = null;
+    beforeEach(() => {
+        vi.useFakeTimers({now: 1_000_000});
+    });
     afterEach(async () => {
-        await throttle?.stop();
+        const stopping = throttle?.stop();
+        await vi.runAllTimersAsync();
+        await stopping;
         throttle = null;
+        vi.useRealTimers();
     });
 
     it("sends at most one edit per interval per message, always the newest text", async () => {
@@ -19,16 +26,16 @@ describe("EditThrottle", () => {
         const start = Date.now();
         for (let i = 1; i <= 30; i += 1) {
             editor.update(`text ${i}`);
-            await new Promise((resolve) => setTimeout(resolve, 10));
+            await vi.advanceTimersByTimeAsync(10);
         }
-        await editor.flush();
-        expect(sent.at(-1)?.text).toBe("text 30");
-        for (let i = 1; i < sent.length; i += 1) {
-            expect(sent[i]!.at - sent[i - 1]!.at).toBeGreaterThanOrEqual(95);
-        }
-        // 300 ms of updates: the first edit at once, then about one per 100 ms, never one per update.
-        expect(sent.length).toBeLessThanOrEqual(Math.ceil((Date.now() - start) / 100) + 1);
-        expect(sent.length).toBeGreaterThanOrEqual(2);
+        const flushed = editor.flush();
+        await vi.runAllTimersAsync();
+        await flushed;
+        // 300 ms of updates, one every 10 ms: the first at once, then one per 100 ms (plus the
+        // limiter's own ticks), each with the newest text, never one per update.
+        expect(sent.map((edit) => edit.text)).toEqual(["text 1", "text 11", "text 21", "text 30"]);
+        expect(sent[0]!.at - start).toBeLessThan(10);
+        for (let i = 1; i < sent.length; i += 1) expect(sent[i]!.at - sent[i - 1]!.at).toBeGreaterThanOrEqual(100);
     });
 
     it("counts the per-message interval from when an edit is sent, not from when it was queued", async () => {
@@ -37,13 +44,17 @@ describe("EditThrottle", () => {
         void limiter.schedule(() => new Promise((resolve) => setTimeout(resolve, 150)));
         throttle = new EditThrottle({minIntervalMs: 100, limiter});
         const sent: number[] = [];
-        const editor = throttle.editor(async () => void sent.push(Date.now()));
+        const start = Date.now();
+        const editor = throttle.editor(async () => void sent.push(Date.now() - start));
         editor.update("a");
-        await new Promise((resolve) => setTimeout(resolve, 160));
+        await vi.advanceTimersByTimeAsync(160);
         editor.update("b");
-        await editor.flush();
+        const flushed = editor.flush();
+        await vi.runAllTimersAsync();
+        await flushed;
         expect(sent).toHaveLength(2);
-        expect(sent[1]! - sent[0]!).toBeGreaterThanOrEqual(95);
+        expect(sent[0]).toBeGreaterThanOrEqual(150);
+        expect(sent[1]! - sent[0]!).toBeGreaterThanOrEqual(100);
     });
 
     it("shares one global budget across messages", async () => {
@@ -51,11 +62,12 @@ describe("EditThrottle", () => {
         const times: number[] = [];
         const editors = Array.from({length: 4}, () => throttle!.editor(async () => void times.push(Date.now())));
         editors.forEach((editor, i) => editor.update(`m${i}`));
-        await Promise.all(editors.map((editor) => editor.flush()));
+        const flushed = Promise.all(editors.map((editor) => editor.flush()));
+        await vi.runAllTimersAsync();
+        await flushed;
         expect(times).toHaveLength(4);
-        times.sort((a, b) => a - b);
-        // 10 edits/s globally: consecutive edits at least ~100 ms apart.
-        for (let i = 1; i < times.length; i += 1) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(90);
+        // 10 edits/s globally: consecutive edits 100 ms apart.
+        for (let i = 1; i < times.length; i += 1) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(100);
     });
 
     it("does not resend unchanged text and drops pending text on cancel", async () => {
@@ -63,14 +75,19 @@ describe("EditThrottle", () => {
         const send = vi.fn(async () => {});
         const editor = throttle.editor(send);
         editor.update("a");
-        await editor.flush();
+        let flushed = editor.flush();
+        await vi.runAllTimersAsync();
+        await flushed;
         editor.update("a");
-        await editor.flush();
+        flushed = editor.flush();
+        await vi.runAllTimersAsync();
+        await flushed;
         expect(send).toHaveBeenCalledTimes(1);
         editor.update("b");
         editor.cancel();
-        await editor.flush();
-        await new Promise((resolve) => setTimeout(resolve, 80));
+        flushed = editor.flush();
+        await vi.runAllTimersAsync();
+        await flushed;
         expect(send).toHaveBeenCalledTimes(1);
     });
 
@@ -82,10 +99,14 @@ describe("EditThrottle", () => {
             if (fail) throw new Error("edit refused");
         });
         editor.update("x");
-        await expect(editor.flush()).rejects.toThrow("edit refused");
+        const failed = expect(editor.flush()).rejects.toThrow("edit refused");
+        await vi.runAllTimersAsync();
+        await failed;
         expect(errors).toHaveLength(1);
         fail = false;
         editor.update("y");
-        await expect(editor.flush()).resolves.toBeUndefined();
+        const passed = expect(editor.flush()).resolves.toBeUndefined();
+        await vi.runAllTimersAsync();
+        await passed;
     });
 });

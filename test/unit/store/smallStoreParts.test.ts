@@ -11,7 +11,9 @@ describe("checkpointDue", () => {
         expect(checkpointDue(policy, 5, 1000)).toBe("quiet");
         expect(checkpointDue(policy, 5, 999)).toBeNull();
         expect(checkpointDue(policy, 0, 10_000)).toBeNull();
-        expect(defaultCheckpointPolicy.everyTokens).toBeGreaterThan(0);
+    });
+    it("defaults to the README's policy: every 2048 logged tokens, or after a minute of quiet", () => {
+        expect(defaultCheckpointPolicy).toEqual({everyTokens: 2048, quietMs: 60_000});
     });
 });
 

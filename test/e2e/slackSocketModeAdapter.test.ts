@@ -5,7 +5,7 @@ import type {Turn} from "../../src/core/Turn.ts";
 import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
 import {appMentionEnvelope, FakeSlack, slashCommandFields} from "./fakes/FakeSlack.ts";
 
-// The real Bolt in Socket Mode: the fake hands out a loopback WebSocket from
+// The adapter alone (a scripted core): the real Bolt in Socket Mode; the fake hands out a loopback WebSocket from
 // apps.connections.open and pushes envelopes through it.
 let fake: FakeSlack;
 let adapter: SlackAdapter;
@@ -44,7 +44,10 @@ it("answers a mention in its thread and runs a redelivered envelope once", async
     await fake.sendEnvelope("events_api", mention);
     await fake.sendEnvelope("events_api", mention, {attempt: 1, reason: "timeout"});
     await fake.waitFor(() => fake.thread("C1", "200.000001").find((message) => message.text === "echo: over the socket"));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // One socket delivers in order: once a marker sent after the redelivery is answered, the
+    // redelivery has been handled too.
+    await fake.sendEnvelope("events_api", appMentionEnvelope({eventId: "EvS2", text: "<@UBOT> marker", ts: "200.000002"}));
+    await fake.waitFor(() => fake.thread("C1", "200.000002").find((message) => message.text === "echo: marker"));
     expect(turns.filter((turn) => turn.id === "EvS1")).toHaveLength(1);
     expect(fake.callsOf("auth.test").length).toBeGreaterThanOrEqual(1);
 });
