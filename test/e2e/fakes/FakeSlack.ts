@@ -327,6 +327,8 @@ export function appMentionEnvelope(fields: {
     };
 }
 
+let nextTrigger = 1;
+
 /** Builds the form fields of a slash command. */
 export function slashCommandFields(fields: {
     text: string; responseUrl: string; team?: string; channel?: string; user?: string; command?: string; triggerId?: string;
@@ -335,7 +337,7 @@ export function slashCommandFields(fields: {
         token: "verification-token", team_id: fields.team ?? "T1", team_domain: "fake", channel_id: fields.channel ?? "C1",
         channel_name: "general", user_id: fields.user ?? "UALICE", user_name: "alice", command: fields.command ?? "/rwkv",
         text: fields.text, api_app_id: "AFAKE", is_enterprise_install: "false", response_url: fields.responseUrl,
-        trigger_id: fields.triggerId ?? `trig-${Math.random().toString(36).slice(2)}`,
+        trigger_id: fields.triggerId ?? `trig-${nextTrigger++}`,
     };
 }
 
