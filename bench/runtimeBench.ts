@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, writeFileSync} from "node:fs";
+import {existsSync, mkdirSync} from "node:fs";
 import {cpus} from "node:os";
 import {fileURLToPath} from "node:url";
 import type {ReplySink} from "../src/core/ReplySink.ts";
@@ -9,8 +9,7 @@ import {loadConfig} from "../src/config/loadConfig.ts";
 import {writeRandomModel} from "../tools/modelfile/randomModel.ts";
 import {chatFormats} from "../src/session/chatFormats.ts";
 import {Tokenizer} from "../src/inference/Tokenizer.ts";
-import {smallVocabText} from "../test/unit/tokenizer/smallVocab.ts";
-import {worldVocab} from "../test/unit/tokenizer/sharedRwkv.ts";
+import {worldVocabPath} from "../src/inference/worldVocab.ts";
 import type {Bench} from "./Bench.ts";
 
 // The engine bench's model (World 0.4B shape, random bf16 weights), run by the whole runtime:
@@ -26,18 +25,6 @@ const replyTokens = 64;
 const maxBatchTokens = 512;
 const rawWarmup = 2;
 const rawTimed = 9;
-
-/**
- * The World vocabulary when present (its sampling costs what it costs in production); else a
- * byte vocabulary, whose 65k unused ids are all banned, which makes sampling much dearer.
- */
-function vocabulary(): {path: string, note: string} {
-    const world = worldVocab();
-    if (world.path !== undefined) return {path: world.path, note: "World vocabulary"};
-    const path = `${benchDir}byte-vocab.txt`;
-    writeFileSync(path, smallVocabText());
-    return {path, note: "byte vocabulary (World vocabulary absent: sampling is dearer than in production)"};
-}
 
 /** Every token with a newline: banning them keeps each reply at exactly replyTokens (no "\n\n" stop), like the raw steps. */
 function newlineTokens(tokenizer: Tokenizer): number[] {
@@ -102,10 +89,9 @@ async function run(): Promise<void> {
         console.log(`generating ${modelFile} (once)…`);
         await writeRandomModel(modelFile, shape);
     }
-    const vocab = vocabulary();
-    const tokenizer = await Tokenizer.load(vocab.path);
+    const tokenizer = await Tokenizer.load(worldVocabPath);
     const config = loadConfig({
-        RWKV_MODEL_PATH: modelFile, RWKV_VOCAB: vocab.path, ENGINE_PRECISION: "16bit", ENGINE_BACKEND: "cpu", ENGINE_THREADS: String(threads),
+        RWKV_MODEL_PATH: modelFile, RWKV_VOCAB: worldVocabPath, ENGINE_PRECISION: "16bit", ENGINE_BACKEND: "cpu", ENGINE_THREADS: String(threads),
         ENGINE_SLOTS: String(Math.max(...conversationCounts)), ENGINE_MAX_BATCH_TOKENS: String(maxBatchTokens), BOT_DATA_DIR: "memory://",
         REPLY_MAX_TOKENS: String(replyTokens), USER_COOLDOWN_MS: "0", SAMPLING_TEMPERATURE: "0", CHECKPOINT_EVERY_TOKENS: "1000000",
     });
@@ -114,7 +100,7 @@ async function run(): Promise<void> {
     });
     try {
         console.log(`host: ${cpus()[0]?.model ?? "unknown cpu"}, ${cpus().length} cpus; ${threads} engine threads`);
-        console.log(`model: World 0.4B shape, random bf16, precision 16bit; replies of ${replyTokens} tokens, greedy with the chat penalties, ${vocab.note}, in-memory database`);
+        console.log(`model: World 0.4B shape, random bf16, precision 16bit; replies of ${replyTokens} tokens, greedy with the chat penalties, World vocabulary, in-memory database`);
         console.log("raw engine steps: the same work (the prefill steps of every prompt, the decode steps, the closing step) as bare engine.step calls");
         console.log("");
         const rows: string[][] = [["conversations", "runtime", "raw engine steps", "ratio", "steps (ideal)"]];

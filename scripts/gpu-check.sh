@@ -11,9 +11,8 @@
 #   GPU_CHECK_BENCH=0 scripts/gpu-check.sh   skip the benchmark
 #
 # Env: CUDA_ARCH (default 90), RWKV5_CUBLAS_ROOT (folder with include/cublas_v2.h
-# and lib/libcublas.so*), RWKV_SHARED_DIR (shared/rwkv with the world-L2 fixture;
-# default .gpu-shared/ in the repo when present), BENCH_MODEL (path of the random
-# model; default /dev/shm when it has room, else build/).
+# and lib/libcublas.so*), BENCH_MODEL (path of the random model; default
+# /dev/shm when it has room, else build/).
 # Exit: 0 all passed, 1 build failed, 2 no GPU (after the build), 3 gpu tests
 # failed, 4 a benchmark floor missed or the benchmark failed.
 set -uo pipefail
@@ -94,8 +93,7 @@ cat "$out/nvidia-smi.txt"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv >>"$out/nvidia-smi.txt" 2>&1 || true
 
 # ---- gpu tier ----
-if [ -z "${RWKV_SHARED_DIR:-}" ] && [ -d "$root/.gpu-shared/fixtures" ]; then export RWKV_SHARED_DIR="$root/.gpu-shared"; fi
-say "gpu tests (RWKV_SHARED_DIR=${RWKV_SHARED_DIR:-default})"
+say "gpu tests"
 if ctest --test-dir "$build" -L gpu --output-on-failure >"$out/gpu-tests.log" 2>&1; then
     if grep -q "SKIP test_gpu_forward" "$out/gpu-tests.log"; then
         results+=("| gpu tests (engine/tests/gpu) | SKIPPED (no usable device) |")

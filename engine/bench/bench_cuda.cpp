@@ -174,7 +174,7 @@ int main(int argc, char **argv) {
 
     struct stat st{};
     if (random && stat(path.c_str(), &st) != 0) {
-        // RWKV5.md §1: the 12B chat model's (inferred) shape.
+        // docs/rwkv5.md §1: the 12B chat model's (inferred) shape.
         const bench::Shape s{32, 5120, 80, 64, 17920, 65536};
         std::printf("writing a random 12B-shape model to %s\n", path.c_str());
         const double t0 = now();

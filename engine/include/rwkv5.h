@@ -13,7 +13,7 @@
  * before the model.
  *
  * Numbers: the model equations, state layout and tolerances are those of
- * shared/rwkv/RWKV5.md. Every float crossing this API is IEEE fp32, host
+ * docs/rwkv5.md. Every float crossing this API is IEEE fp32, host
  * byte order (little-endian on every supported platform).
  */
 #ifndef RWKV5_H
@@ -41,7 +41,7 @@ typedef enum rwkv5_status {
     RWKV5_ERR_IO = 1,
     /* Not a ZIP archive, truncated, or a ZIP feature `.pth` files never use. */
     RWKV5_ERR_BAD_ARCHIVE = 2,
-    /* data.pkl holds an opcode or object structure outside RWKV5.md §3.2. */
+    /* data.pkl holds an opcode or object structure outside docs/rwkv5.md §3.2. */
     RWKV5_ERR_BAD_PICKLE = 3,
     /* A tensor the architecture needs is absent. */
     RWKV5_ERR_MISSING_TENSOR = 4,
@@ -73,7 +73,7 @@ typedef struct rwkv5_error {
 /* How the weights are held in memory for the forward pass. */
 typedef enum rwkv5_weight_type {
     /* Every weight converted to fp32 at load: the reference path, matching the
-     * goldens within RWKV5.md §11's fp32 tolerances. Twice the memory of a
+     * goldens within docs/rwkv5.md §11's fp32 tolerances. Twice the memory of a
      * bf16 file and half the decode speed. */
     RWKV5_WEIGHTS_FP32 = 0,
     /* The fast path: matrices kept as 16-bit floats (the file's bf16/fp16;
@@ -128,7 +128,7 @@ typedef struct rwkv5_model_info {
     rwkv5_file_dtype file_dtype;
     rwkv5_weight_type weight_type;
     rwkv5_backend backend;         /* the backend actually in use (never AUTO) */
-    uint64_t state_size;           /* bytes of one slot's state (fp32, RWKV5.md §7) */
+    uint64_t state_size;           /* bytes of one slot's state (fp32, docs/rwkv5.md §7) */
     uint64_t weight_bytes;         /* bytes of weights resident for the forward pass */
     uint64_t decode_bytes_per_step;/* weight bytes one decode step must read (all
                                       matrices + head + one embedding row): the
@@ -173,7 +173,7 @@ RWKV5_API void rwkv5_context_free(rwkv5_context *ctx);
 RWKV5_API size_t rwkv5_state_size(const rwkv5_context *ctx);
 RWKV5_API int32_t rwkv5_n_slots(const rwkv5_context *ctx);
 
-/* Copies a slot's state out / in, fp32 in RWKV5.md §7 layout (per layer:
+/* Copies a slot's state out / in, fp32 in docs/rwkv5.md §7 layout (per layer:
  * att_x[C], S[H][N][N], ffn_x[C]). `size` must equal rwkv5_state_size().
  * Return RWKV5_OK or RWKV5_ERR_INVALID_ARGUMENT (nothing changed). */
 RWKV5_API rwkv5_status rwkv5_slot_get_state(rwkv5_context *ctx, int32_t slot, float *dst, size_t size,

@@ -15,7 +15,7 @@ class Model;
 class Backend {
 public:
     virtual ~Backend() = default;
-    // Copies a slot's state out / in, RWKV5.md §7 layout; src == nullptr
+    // Copies a slot's state out / in, docs/rwkv5.md §7 layout; src == nullptr
     // resets the slot to the zero state.
     virtual void get_state(int32_t slot, float *dst) const = 0;
     virtual void set_state(int32_t slot, const float *src) = 0;

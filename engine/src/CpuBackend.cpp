@@ -1,4 +1,4 @@
-// The CPU forward pass (RWKV5.md §5/§6) over a whole batch at once: every
+// The CPU forward pass (docs/rwkv5.md §5/§6) over a whole batch at once: every
 // projection is one matrix product over all T rows of the batch, so each
 // weight is read once per step; token shift and the WKV recurrence follow
 // each item's own tokens and slot state.
@@ -41,7 +41,7 @@ void layer_norm(const float *x, const float *g, const float *b, float *y, int64_
 
 inline float sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 
-// out = a*mix + prev*(1-mix), RWKV5.md §5 token shift.
+// out = a*mix + prev*(1-mix), docs/rwkv5.md §5 token shift.
 inline void shift_mix(const float *a, const float *prev, const float *mix, float *out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = a[i] * mix[i] + prev[i] * (1.0f - mix[i]);
 }
@@ -246,7 +246,7 @@ private:
         });
     }
 
-    // WKV recurrence (RWKV5.md §5) of one head over one item's tokens, then
+    // WKV recurrence (docs/rwkv5.md §5) of one head over one item's tokens, then
     // GroupNorm, ln_x and the silu gate into o.
     void wkv(const LayerWeights &w, int64_t l, int32_t item, int64_t h, const float *r, const float *k,
              const float *v, const float *g, float *o) {

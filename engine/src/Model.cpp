@@ -257,7 +257,7 @@ private:
     }
 
     // emb[t] <- LayerNorm(emb[t]; ln0) in fp32, rounded once to the storage
-    // type (RWKV5.md §4 item 1).
+    // type (docs/rwkv5.md §4 item 1).
     void prepare_embedding() {
         const ModelShape &s = m_.shape_;
         const int64_t V = s.n_vocab, C = s.n_embd;

@@ -7,6 +7,7 @@ import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import {RwkvModel} from "../inference/RwkvModel.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
 import {Tokenizer} from "../inference/Tokenizer.ts";
+import {checkWorldVocab} from "../inference/worldVocab.ts";
 import type {AdapterContext} from "../../adapters/shared/AdapterModule.ts";
 import {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
 import {batchStrategies} from "../scheduler/strategies/batchStrategies.ts";
@@ -70,14 +71,18 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
                 precision: config.model.precision, backend: config.model.backend, threads: config.model.threads,
                 ...(options.onLoadProgress === undefined ? {} : {onProgress: options.onLoadProgress}),
             }),
-            Tokenizer.load(config.model.vocabPath),
+            Tokenizer.load(config.model.vocabPath, "RWKV_VOCAB"),
         ]);
         if (loadedModel.status === "fulfilled") undo.push(() => loadedModel.value.dispose());
-        // The model's problem first: a missing model also means a missing default vocabulary.
+        // The model's problem first: the vocabulary is judged against the model (below).
         if (loadedModel.status === "rejected") throw loadedModel.reason;
         if (loadedTokenizer.status === "rejected") throw loadedTokenizer.reason;
         const model = loadedModel.value;
         const tokenizer = loadedTokenizer.value;
+        checkWorldVocab({
+            path: config.model.vocabPath, sha256: tokenizer.sha256, vocabSize: tokenizer.vocabSize, modelRows: model.info.nVocab,
+            custom: config.model.vocabCustom, settings: {path: "RWKV_VOCAB", custom: "set RWKV_VOCAB_CUSTOM=1"},
+        });
         if (tokenizer.vocabSize > model.info.nVocab) {
             throw new ConfigError(
                 "config/vocab_mismatch",

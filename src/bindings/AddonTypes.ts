@@ -72,7 +72,7 @@ export interface AddonContext {
     init(): Promise<void>;
     /** One batched forward pass; per item its logits rows × nVocab (row-major), or null when it asked for none. */
     decode(items: readonly AddonBatchItem[]): Promise<(Float32Array | null)[]>;
-    /** A copy of a slot's fp32 state (RWKV5.md §7 layout). */
+    /** A copy of a slot's fp32 state (docs/rwkv5.md §7 layout). */
     getState(slot: number): Promise<Float32Array>;
     /** Replaces a slot's state; null = the zero state. */
     setState(slot: number, state: Float32Array | null): Promise<void>;

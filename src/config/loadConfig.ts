@@ -4,7 +4,7 @@ import {ConfigError} from "../errors/BotError.ts";
 import {parsePrecision, precisionWords} from "../inference/Precision.ts";
 import {chatSamplingDefaults, mergeSamplingOptions} from "../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
-import {vocabPathNextTo} from "../inference/Tokenizer.ts";
+import {worldVocabPath} from "../inference/worldVocab.ts";
 import {batchStrategyNames} from "../scheduler/strategies/batchStrategies.ts";
 import {chatFormats} from "../session/chatFormats.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
@@ -40,7 +40,8 @@ export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = ad
     const config: BotConfig = {
         model: {
             path: modelPath ?? "",
-            vocabPath: read.string("RWKV_VOCAB") ?? vocabPathNextTo(modelPath ?? ""),
+            vocabPath: read.string("RWKV_VOCAB") ?? worldVocabPath,
+            vocabCustom: read.boolean("RWKV_VOCAB_CUSTOM", false),
             precision,
             backend,
             threads: read.integer("ENGINE_THREADS", 0, 0, 1024),

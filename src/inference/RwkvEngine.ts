@@ -60,7 +60,7 @@ export class RwkvEngine implements Stepper, SlotStates {
         return outputs.map((logits) => ({rows: logits === null ? 0 : logits.length / this.info.nVocab, logits}));
     }
 
-    /** A copy of a slot's state: `stateByteLength / 4` floats, RWKV5.md §7 layout. */
+    /** A copy of a slot's state: `stateByteLength / 4` floats, docs/rwkv5.md §7 layout. */
     async exportState(slot: number): Promise<Float32Array> {
         this.#throwIfDisposed();
         this.#checkSlot(slot);
@@ -68,7 +68,7 @@ export class RwkvEngine implements Stepper, SlotStates {
     }
 
     /**
-     * Replaces a slot's state with a copy of `state` (RWKV5.md §7 layout, exactly
+     * Replaces a slot's state with a copy of `state` (docs/rwkv5.md §7 layout, exactly
      * `stateByteLength` bytes); null = the zero state of a fresh conversation.
      * The copy is taken when the call runs: leave `state` unchanged until the promise settles.
      */

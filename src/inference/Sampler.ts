@@ -20,7 +20,7 @@ export interface SamplerContext {
 }
 
 /**
- * ChatRWKV's sampling (RWKV5.md §9):
+ * ChatRWKV's sampling (docs/rwkv5.md §9):
  * penalties and bans on the logits, then softmax, the top-p cut at temperature 1, top-k,
  * temperature, normalise, and a seeded draw. One per conversation; {@link Sampler.reset} at each new reply.
  */

@@ -1,5 +1,5 @@
 /**
- * How the next token is chosen from the logits (RWKV5.md §9). Penalties apply to tokens
+ * How the next token is chosen from the logits (docs/rwkv5.md §9). Penalties apply to tokens
  * already generated in the current reply, never to the prompt.
  */
 export interface SamplingOptions {

@@ -4,7 +4,7 @@ import type {Stepper} from "../core/Stepper.ts";
  * Feeds `tokens` into `slot` in steps of at most `chunkTokens` (the one place session code cuts
  * tokens into chunks): a long prompt or replay then shares the batcher's steps with the other
  * conversations' decodes instead of holding them up. The split does not change the state
- * (RWKV5.md §6, chunked prefill).
+ * (docs/rwkv5.md §6, chunked prefill).
  *
  * @returns the logits after the last token when `logits` is `"last"`, else null.
  */

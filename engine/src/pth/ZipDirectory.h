@@ -1,4 +1,4 @@
-// The ZIP layer of a `.pth` file (RWKV5.md §3.1): the central directory of a
+// The ZIP layer of a `.pth` file (docs/rwkv5.md §3.1): the central directory of a
 // memory-mapped archive, with Zip64, every range checked against the file.
 #pragma once
 

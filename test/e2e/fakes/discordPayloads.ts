@@ -1,7 +1,8 @@
 /**
  * Gateway payloads for {@link FakeDiscord}: one server with a channel and a thread, an owner,
  * an Administrator, a Manage Server holder and a plain member, plus DMs and slash commands.
- * Field lists follow shared/reference/chat-bots-and-platform-fakes.md § B.2.
+ * Each payload carries the fields discord.js 14 reads from that gateway event (found by running
+ * it against the fake), no more.
  */
 import {PermissionFlagsBits} from "discord.js";
 
