@@ -62,7 +62,10 @@ typedef enum rwkv5_status {
     /* The requested backend is not available in this build or on this host. */
     RWKV5_ERR_BACKEND = 11,
     /* Anything else (a bug): the message says what. */
-    RWKV5_ERR_INTERNAL = 12
+    RWKV5_ERR_INTERNAL = 12,
+    /* A ZIP record's bytes do not match its CRC-32: the file is damaged even
+     * though its size is right. The message names the tensor. */
+    RWKV5_ERR_CHECKSUM = 13
 } rwkv5_status;
 
 /* Filled by every call that can fail. `message` is always NUL-terminated. */
@@ -115,6 +118,8 @@ typedef struct rwkv5_model_params {
     int32_t n_threads;                 /* threads used by the load; 0 = all cores (default) */
     rwkv5_progress_callback progress_callback; /* may be NULL */
     void *progress_user_data;
+    bool verify_crc;                   /* check every ZIP record's CRC-32 while loading;
+                                          default true (false only to measure its cost) */
 } rwkv5_model_params;
 
 typedef struct rwkv5_model_info {

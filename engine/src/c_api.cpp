@@ -85,6 +85,7 @@ rwkv5_model_params rwkv5_model_default_params(void) {
     p.n_threads = 0;
     p.progress_callback = nullptr;
     p.progress_user_data = nullptr;
+    p.verify_crc = true;
     return p;
 }
 

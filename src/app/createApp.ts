@@ -30,6 +30,8 @@ export interface AppOptions {
     readonly log?: Logger;
     /** Model-load progress (0..1). */
     readonly onLoadProgress?: (fraction: number) => void;
+    /** Aborts the model load (`engine/aborted`), e.g. on a stop signal during start-up. */
+    readonly signal?: AbortSignal;
     /** Builds the adapters once the core is up (see `createAdapters`); none = a core driven by its `handler`. */
     readonly adapters?: (context: AdapterContext) => Adapter[];
     /** How long running turns may finish at shutdown before they are aborted (ms). Defaults to 10 000. */
@@ -70,6 +72,7 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
             RwkvModel.load(config.model.path, {
                 precision: config.model.precision, backend: config.model.backend, threads: config.model.threads,
                 ...(options.onLoadProgress === undefined ? {} : {onProgress: options.onLoadProgress}),
+                ...(options.signal === undefined ? {} : {signal: options.signal}),
             }),
             Tokenizer.load(config.model.vocabPath, "RWKV_VOCAB"),
         ]);

@@ -9,7 +9,7 @@ import type {Tokenizer} from "../inference/Tokenizer.ts";
 import {checkpointDue} from "../store/checkpointDue.ts";
 import type {CheckpointPolicy} from "../store/checkpointDue.ts";
 import {restoreConversation} from "../store/restoreConversation.ts";
-import type {CheckpointReason, ConversationRecord, SettingsUpdate, StateStore} from "../store/StateStore.ts";
+import type {CheckpointReason, ConversationRecord, LoggedTurn, SettingsUpdate, StateStore} from "../store/StateStore.ts";
 import type {HeldExchange, TurnOutbox} from "../store/TurnOutbox.ts";
 import {chatFormats, isChatFormatName, sanitizeUserText} from "./chatFormats.ts";
 import type {ChatFormat} from "./chatFormats.ts";
@@ -204,6 +204,11 @@ export class Conversation {
     /** The portable export file of the conversation (checkpoint first to spare the importer a replay). */
     async exportFile(): Promise<Uint8Array> {
         return this.#services.store.exportConversation(this.key, this.#services.engine.info);
+    }
+
+    /** The turns of the current epoch, oldest first. */
+    async transcript(): Promise<LoggedTurn[]> {
+        return this.#services.store.transcript(this.key, this.#record.epoch);
     }
 
     /** Replaces the conversation with an exported file's (a new epoch) and loads it into `slot`; returns its turn count. */

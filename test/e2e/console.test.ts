@@ -56,6 +56,14 @@ describe("npm start with no platform configured: the console", () => {
         expect(existsSync(join(dir, "data"))).toBe(true);
     });
 
+    it("answers every line of a script: the console's operator has no cooldown", async () => {
+        const {USER_COOLDOWN_MS: _, ...withCooldown} = env;
+        const result = await runBot(dir, {...withCooldown, CONSOLE_CONVERSATION: "cooldown"}, "one\ntwo\nthree\nfour\n");
+        expect(result.code).toBe(0);
+        expect(result.stdout).not.toContain("too fast");
+        expect(result.stdout.split("\n").filter((line) => line.startsWith("bot: "))).toHaveLength(4);
+    }, 180_000);
+
     it("lists every configuration problem and exits non-zero without a model", async () => {
         const result = await runBot(dir, {ENGINE_SLOTS: "many", QUEUE_MAX: "-3"}, "");
         expect(result.code).toBe(1);

@@ -1,5 +1,5 @@
 import {RwkvModel} from "../../inference/RwkvModel.ts";
-import {chatSamplingDefaults, mergeSamplingOptions} from "../../inference/SamplingOptions.ts";
+import {chatSamplingDefaults, mergeSamplingOptions, samplingOptionProblems} from "../../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../../inference/SamplingOptions.ts";
 import {chatFormats, isChatFormatName, sanitizeUserText} from "../../session/chatFormats.ts";
 import {createReplySampling} from "../../session/createReplySampling.ts";
@@ -106,6 +106,10 @@ function samplingFlags(args: ParsedArgs): SamplingOptions {
         seed: numberFlag(args, "seed"),
     };
     const merged = mergeSamplingOptions(chatSamplingDefaults, overrides);
-    if (!merged.ok) throw new UsageError(merged.problems.join("; "));
+    if (!merged.ok) {
+        const flags = {temperature: "--temperature", topP: "--top-p", topK: "--top-k", seed: "--seed"};
+        const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+        throw new UsageError(samplingOptionProblems({...chatSamplingDefaults, ...given}, flags).join("; "));
+    }
     return merged.options;
 }

@@ -146,13 +146,14 @@ export function dmMessage(author: FakeUser, content: string, channelId: string =
 export function slashCommand(
     user: FakeUser,
     subcommand: string,
-    options: {channelId?: string, permissions?: bigint, attachment?: {id: string, filename: string, size: number, url: string, proxy_url: string}, changes?: string} = {},
+    options: {channelId?: string, permissions?: bigint, attachment?: {id: string, filename: string, size: number, url: string, proxy_url: string}, changes?: string, format?: string} = {},
 ): Record<string, unknown> {
     const id = snowflake();
     const channelId = options.channelId ?? ids.channel;
     const subOptions: Record<string, unknown>[] = [];
     if (options.attachment !== undefined) subOptions.push({type: 11, name: "file", value: options.attachment.id});
     if (options.changes !== undefined) subOptions.push({type: 3, name: "changes", value: options.changes});
+    if (options.format !== undefined) subOptions.push({type: 3, name: "format", value: options.format});
     return {
         id,
         application_id: ids.application,

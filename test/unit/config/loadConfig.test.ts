@@ -48,10 +48,12 @@ describe("loadConfig", () => {
             expect.stringContaining("RWKV_MODEL_PATH is required"),
             expect.stringContaining("ENGINE_SLOTS must be an integer"),
             expect.stringContaining("ENGINE_PRECISION must be one of fp32, 16bit, int8, fast"),
-            expect.stringContaining("QUEUE_MAX must be an integer"),
+            // No range up to 2^53 - 1: an integer with no upper bound is "≥ min".
+            'QUEUE_MAX must be an integer ≥ 0, got "-1"',
             expect.stringContaining("REDIS_URL must start with redis:// or rediss://"),
             expect.stringContaining("DB_AUTO_MIGRATE must be true or false"),
-            expect.stringContaining("topP must be in [0, 1]"),
+            // The variable the operator wrote, not the internal field (topP).
+            "SAMPLING_TOP_P must be in [0, 1]",
             "DATABASE_URL is not a valid URL",
             expect.stringContaining("BATCH_STRATEGY must be one of fairRoundRobin, firstInFirstOut"),
         ]));
