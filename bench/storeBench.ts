@@ -14,7 +14,7 @@ import {decodeSnapshot, encodeSnapshot} from "../src/store/snapshotCodec.ts";
 import {stateElementCount} from "../src/store/StateDescriptor.ts";
 import type {Bench} from "./Bench.ts";
 
-// The 12B model's state (RWKV5.md §7: L32, C5120, N64 → 43.3 MB fp32) against
+// The 12B model's state (docs/rwkv5.md §7: L32, C5120, N64 → 43.3 MB fp32) against
 // the cost it saves: replaying the logged tokens on the CPU engine, measured
 // on the World 0.4B shape (the engine bench's model). A 12B replay is ~30×
 // slower still, so the ratio to the 0.4B replay is a lower bound.

@@ -1,7 +1,6 @@
-import {existsSync} from "node:fs";
-import {fileURLToPath} from "node:url";
 import {StreamingDecoder} from "../src/inference/StreamingDecoder.ts";
-import {Tokenizer, worldVocabFileName} from "../src/inference/Tokenizer.ts";
+import {Tokenizer} from "../src/inference/Tokenizer.ts";
+import {worldVocabPath} from "../src/inference/worldVocab.ts";
 import type {Bench} from "./Bench.ts";
 
 // The issue's aim: tokenizing must not matter next to a forward pass.
@@ -35,24 +34,11 @@ function medianSeconds(run: () => void): number {
     return median(seconds);
 }
 
-function vocabPath(): string | undefined {
-    const candidates = [
-        process.env.RWKV_VOCAB,
-        process.env.RWKV_SHARED_DIR && `${process.env.RWKV_SHARED_DIR}/${worldVocabFileName}`,
-        fileURLToPath(new URL(`../../shared/rwkv/${worldVocabFileName}`, import.meta.url)),
-    ];
-    return candidates.find((path): path is string => typeof path === "string" && existsSync(path));
-}
-
 export const tokenizerBench: Bench = {
     name: "tokenizer",
     summary: "World tokenizer encode/decode throughput on mixed text (one core); sampling is the sampler bench",
     async run() {
-        const path = vocabPath();
-        if (path === undefined) {
-            console.log(`skipped: ${worldVocabFileName} not found (set RWKV_VOCAB or RWKV_SHARED_DIR)`);
-            return;
-        }
+        const path = process.env.RWKV_VOCAB ?? worldVocabPath;
         const loadStart = performance.now();
         const tokenizer = await Tokenizer.load(path);
         const loadMs = performance.now() - loadStart;

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # The GPU check of the CUDA fp16 backend, for a bare GPU machine holding a copy
 # of this repo: builds the engine with RWKV5_CUDA=ON for sm_90, runs the gpu
-# tier (engine/tests/gpu, CTest label "gpu"), writes a random model of the 12B
-# chat model's shape on this machine and benchmarks it (engine/bench/bench_cuda.cpp),
-# then prints one table. Logs go to $OUT (the device tool's folder) or
-# build/gpu-check. Needs cmake, nvcc 12+ and cuBLAS (from the toolkit, or the
-# nvidia-cublas Python wheel next to PyTorch); Node is not needed.
+# tier (engine/tests/gpu, CTest label "gpu": goldens within the fp16
+# tolerances, batch == singles, GPU -> CPU -> GPU state round trips, device
+# sampling == host sampling on >= 10,000 cases), writes a random model of the
+# 12B chat model's shape on this machine and benchmarks it
+# (engine/bench/bench_cuda.cpp: 1-slot decode vs the bandwidth roof, 8/32/64/128
+# slots, prefill 512/4096 with the fraction of the tensor-core peak, device
+# memory with 8 slots), runs `npm run bench -- runtime` on the GPU at 64
+# conversations when Node and node_modules are there, then prints one table.
+# Logs go to $OUT (the device tool's folder) or build/gpu-check. Needs cmake,
+# nvcc 12+ and cuBLAS (from the toolkit, or the nvidia-cublas Python wheel
+# next to PyTorch); Node only for the runtime bench.
 #
 #   scripts/gpu-check.sh            build + gpu tests + benchmark
-#   GPU_CHECK_BENCH=0 scripts/gpu-check.sh   skip the benchmark
+#   GPU_CHECK_BENCH=0 scripts/gpu-check.sh   skip the benchmarks
 #
 # Env: CUDA_ARCH (default 90), RWKV5_CUBLAS_ROOT (folder with include/cublas_v2.h
-# and lib/libcublas.so*), RWKV_SHARED_DIR (shared/rwkv with the world-L2 fixture;
-# default .gpu-shared/ in the repo when present), BENCH_MODEL (path of the random
-# model; default /dev/shm when it has room, else build/).
+# and lib/libcublas.so*), BENCH_MODEL (path of the random model; default
+# /dev/shm when it has room, else build/).
 # Exit: 0 all passed, 1 build failed, 2 no GPU (after the build), 3 gpu tests
-# failed, 4 a benchmark floor missed or the benchmark failed.
+# failed, 4 a benchmark floor missed or a benchmark failed.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,7 +82,7 @@ fi
 build=build/engine-cuda
 say "configure + build ($build, sm_${CUDA_ARCH:-90}, -j$jobs)"
 if ! { cmake -S engine -B "$build" "${cmake_args[@]}" &&
-       cmake --build "$build" -j "$jobs" --target test_gpu_forward bench_cuda; } >"$out/build.log" 2>&1; then
+       cmake --build "$build" -j "$jobs" --target test_gpu_forward test_gpu_sampling bench_cuda; } >"$out/build.log" 2>&1; then
     tail -40 "$out/build.log"
     say "FAIL: build (full log: $out/build.log)"
     exit 1
@@ -94,14 +99,15 @@ cat "$out/nvidia-smi.txt"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv >>"$out/nvidia-smi.txt" 2>&1 || true
 
 # ---- gpu tier ----
-if [ -z "${RWKV_SHARED_DIR:-}" ] && [ -d "$root/.gpu-shared/fixtures" ]; then export RWKV_SHARED_DIR="$root/.gpu-shared"; fi
-say "gpu tests (RWKV_SHARED_DIR=${RWKV_SHARED_DIR:-default})"
+say "gpu tests"
 if ctest --test-dir "$build" -L gpu --output-on-failure >"$out/gpu-tests.log" 2>&1; then
-    if grep -q "SKIP test_gpu_forward" "$out/gpu-tests.log"; then
+    if grep -q "SKIP test_gpu_" "$out/gpu-tests.log"; then
         results+=("| gpu tests (engine/tests/gpu) | SKIPPED (no usable device) |")
     else
         results+=("| gpu tests (engine/tests/gpu) | PASS |")
     fi
+    sampling_line=$(grep -m1 "device sampling == host sampling" "$out/gpu-tests.log" || true)
+    [ -z "$sampling_line" ] || results+=("| ${sampling_line%%:*} | ${sampling_line#*: } |")
     tests_ok=1
 else
     results+=("| gpu tests (engine/tests/gpu) | FAIL (see gpu-tests.log) |")
@@ -125,6 +131,24 @@ if [ "${GPU_CHECK_BENCH:-1}" != 0 ]; then
     "$build/bench_cuda" --random-12b "$model" 2>&1 | tee "$out/bench.log"
     [ "${PIPESTATUS[0]}" = 0 ] || bench_ok=0
     [ -n "${BENCH_MODEL:-}" ] || rm -f "$model"
+
+    # The whole bot on the GPU: the runtime bench with chat sampling, 64 conversations.
+    if command -v node >/dev/null 2>&1 && [ -d node_modules ]; then
+        say "runtime bench on the GPU (npm run build:cuda, then BENCH_BACKEND=cuda npm run bench -- runtime)"
+        if { npm run -s build:cuda -- ${cublas_root:+--CDRWKV5_CUBLAS_ROOT="$cublas_root"} --CDCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" \
+               --CDCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc" &&
+             BENCH_BACKEND=cuda npm run -s bench -- runtime; } >"$out/runtime-bench.log" 2>&1; then
+            runtime_line=$(grep -E "^(PASS|FAIL) " "$out/runtime-bench.log" | tail -1)
+            results+=("| runtime bench, chat sampling in the engine | ${runtime_line:-no verdict (see runtime-bench.log)} |")
+            case "$runtime_line" in PASS*) ;; *) bench_ok=0 ;; esac
+        else
+            results+=("| runtime bench, chat sampling in the engine | FAIL (see runtime-bench.log) |")
+            bench_ok=0
+        fi
+        cat "$out/runtime-bench.log"
+    else
+        results+=("| runtime bench, chat sampling in the engine | NOT RUN (no node or node_modules on this machine) |")
+    fi
 fi
 
 # ---- table ----

@@ -1,7 +1,7 @@
 import {ProgressBar} from "../adapters/console/ProgressBar.ts";
 import {createAdapters} from "./app/createAdapters.ts";
 import {createApp} from "./app/createApp.ts";
-import type {App} from "./app/createApp.ts";
+import {handleStopSignals} from "./app/handleStopSignals.ts";
 import {stderrLogger} from "./core/Logger.ts";
 import {loadConfig} from "./config/loadConfig.ts";
 import {loadEnvFile} from "./config/loadEnvFile.ts";
@@ -11,22 +11,34 @@ import {BotError} from "./errors/BotError.ts";
 async function main(): Promise<number> {
     loadEnvFile();
     const config = loadConfig(process.env);
+    // From the very start: a signal during the model load aborts it instead of killing the process.
+    const stopRequested = new AbortController();
+    const stop = (): void => stopRequested.abort();
+    const removeSignalHandlers = handleStopSignals({onStop: stop, log: stderrLogger, exit: (code) => process.exit(code)});
     const progress = new ProgressBar(process.stderr, "loading model");
-    let app: App | undefined;
-    let ended!: () => void;
-    const finished = new Promise<void>((resolve) => (ended = resolve));
-    app = await createApp(config, {
-        onLoadProgress: (fraction) => progress.update(fraction),
-        adapters: (context) => createAdapters(config, {...context, console: {input: process.stdin, output: process.stdout, onEnd: ended}}),
-    });
-    progress.done();
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, ended);
-    await app.start();
-    await finished;
-    stderrLogger.info("shutting down");
-    await app.stop();
-    app = undefined;
-    return 0;
+    try {
+        const app = await createApp(config, {
+            signal: stopRequested.signal,
+            onLoadProgress: (fraction) => progress.update(fraction),
+            adapters: (context) => createAdapters(config, {...context, console: {input: process.stdin, output: process.stdout, onEnd: stop}}),
+        }).finally(() => progress.done());
+        if (!stopRequested.signal.aborted) {
+            await app.start();
+            await new Promise((resolve) => stopRequested.signal.addEventListener("abort", resolve, {once: true}));
+        }
+        stderrLogger.info("shutting down");
+        await app.stop();
+        stderrLogger.info("stopped cleanly");
+        return 0;
+    } catch (error) {
+        if (stopRequested.signal.aborted && error instanceof BotError && error.code === "engine/aborted") {
+            stderrLogger.info("stopped during the model load");
+            return 0;
+        }
+        throw error;
+    } finally {
+        removeSignalHandlers();
+    }
 }
 
 try {

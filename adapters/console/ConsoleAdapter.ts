@@ -7,6 +7,7 @@ import type {Readable, Writable} from "node:stream";
 import type {Adapter, TurnHandler} from "../../src/core/Adapter.ts";
 import type {TurnAttachment} from "../../src/core/Turn.ts";
 import {ConsoleReplySink} from "./ConsoleReplySink.ts";
+import {groupPastes} from "./groupPastes.ts";
 import {toTurn} from "./toTurn.ts";
 
 /** Options of {@link ConsoleAdapter}. */
@@ -19,10 +20,14 @@ export interface ConsoleAdapterOptions {
     readonly onEnd?: () => void;
 }
 
+/** Lines typed at a terminal this close together are one paste, hence one turn. */
+const pasteWindowMs = 30;
+
 /**
- * Chat in the terminal on one conversation: each line is a turn, answered before the next is
- * read; `/reset`, `/export FILE`, `/import FILE`, `/status`, `/help` are admin commands (the
- * operator is the admin). Works the same with a piped script on stdin.
+ * Chat in the terminal on one conversation: each line is a turn (at a terminal, each paste of
+ * several lines is one), answered before the next is read; `/reset`, `/export FILE`,
+ * `/import FILE`, `/status`, `/help` are admin commands (the operator is the admin, and has no
+ * cooldown). A piped script on stdin works the same, one line per turn.
  */
 export class ConsoleAdapter implements Adapter {
     readonly platform = "console" as const;
@@ -54,7 +59,7 @@ export class ConsoleAdapter implements Adapter {
         const userName = safeUserName();
         let lineNumber = 0;
         if (interactive) lines.prompt();
-        for await (const line of lines) {
+        for await (const line of interactive ? groupPastes(lines, pasteWindowMs) : lines) {
             lineNumber++;
             const turn = toTurn(line, {
                 conversation: this.#options.conversation, lineNumber, userName, receivedAt: Date.now(), signal: this.#stopped.signal,

@@ -16,7 +16,7 @@ export interface ConsoleTurnContext {
 
 /**
  * A console line as a turn: `/word args` is a command (`/reset`, `/export FILE`, `/status`);
- * anything else is chat. The console's user is the operator, hence an admin. Null for a blank line.
+ * anything else is chat. The console's user is the operator: an admin, with no cooldown. Null for a blank line.
  */
 export function toTurn(line: string, context: ConsoleTurnContext): Turn | null {
     const text = line.trim();
@@ -26,7 +26,7 @@ export function toTurn(line: string, context: ConsoleTurnContext): Turn | null {
         id: `console:${context.lineNumber}`,
         platform: "console",
         conversation: conversationKey(`console:${context.conversation}`),
-        author: {id: "console", name: context.userName, isAdmin: true},
+        author: {id: "console", name: context.userName, isAdmin: true, isOperator: true},
         text,
         ...(command === null ? {} : {command: {name: command[1]!.toLowerCase(), args: (command[2] ?? "").trim()}}),
         ...(context.attachment === undefined ? {} : {attachment: context.attachment}),

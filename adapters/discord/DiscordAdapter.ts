@@ -19,7 +19,7 @@ import {readInteraction} from "./readInteraction.ts";
 import type {InteractionChannelPayload} from "./readInteraction.ts";
 import {readMessage} from "./readMessage.ts";
 import type {ReplyTarget} from "./ReplyTarget.ts";
-import {IMPORT_FILE_OPTION, PERSONA_OPTION, RWKV_COMMAND, SETTINGS_OPTION, rwkvCommand} from "./rwkvCommand.ts";
+import {EXPORT_FORMAT_OPTION, IMPORT_FILE_OPTION, PERSONA_OPTION, RWKV_COMMAND, SETTINGS_OPTION, rwkvCommand} from "./rwkvCommand.ts";
 import {toTurn} from "./toTurn.ts";
 
 /** What a {@link DiscordAdapter} runs with. */
@@ -179,7 +179,7 @@ export class DiscordAdapter implements Adapter {
         }
         const sink = this.#sink(interactionReplyTarget(interaction));
         const file = interaction.options.getAttachment(IMPORT_FILE_OPTION) ?? undefined;
-        const args = interaction.options.getString(SETTINGS_OPTION) ?? interaction.options.getString(PERSONA_OPTION) ?? "";
+        const args = interaction.options.getString(SETTINGS_OPTION) ?? interaction.options.getString(PERSONA_OPTION) ?? interaction.options.getString(EXPORT_FORMAT_OPTION) ?? "";
         const command = {name: interaction.options.getSubcommand(), args: args.trim()};
         const turn = toTurn(readInteraction(interaction, command, file !== undefined, rawChannel), {botUserId, allowDms: this.#config.allowDms, signal: controller.signal});
         if (turn === null) {

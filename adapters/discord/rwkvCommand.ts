@@ -7,6 +7,9 @@ export const RWKV_COMMAND = "rwkv";
 /** The option of `/rwkv import` that carries the export file. */
 export const IMPORT_FILE_OPTION = "file";
 
+/** The option of `/rwkv export` that picks the transcript as fine-tuning JSONL instead of the conversation file. */
+export const EXPORT_FORMAT_OPTION = "format";
+
 /** The option of `/rwkv settings` that carries changes (`name=value …`); empty shows them. */
 export const SETTINGS_OPTION = "changes";
 
@@ -25,7 +28,13 @@ export function rwkvCommand(allowDms: boolean): RESTPostAPIChatInputApplicationC
         .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
         .setContexts(allowDms ? [InteractionContextType.Guild, InteractionContextType.BotDM] : [InteractionContextType.Guild])
         .addSubcommand((sub) => sub.setName("reset").setDescription("Forget this conversation and start afresh"))
-        .addSubcommand((sub) => sub.setName("export").setDescription("Download this conversation's state and transcript"))
+        .addSubcommand((sub) => sub
+            .setName("export")
+            .setDescription("Download this conversation's state and transcript")
+            .addStringOption((option) => option
+                .setName(EXPORT_FORMAT_OPTION)
+                .setDescription("jsonl: only the transcript, in the model's training format (for fine-tuning)")
+                .addChoices({name: "jsonl (transcript for fine-tuning)", value: "jsonl"})))
         .addSubcommand((sub) => sub
             .setName("import")
             .setDescription("Replace this conversation with an exported one")

@@ -1,8 +1,9 @@
 // Writes an RWKV-5.2 checkpoint of any shape with random bf16 weights, in
 // torch.save's layout (ZIP of stored entries with Zip64 end records, data on
 // 64-byte boundaries, a protocol-2 pickle of an OrderedDict of tensors), so a
-// 12B-shape model can be made on the benchmark machine itself. CRC fields are
-// left 0: the engine's loader ignores them (torch.load would not).
+// 12B-shape model can be made on the benchmark machine itself. Each record's
+// CRC-32 is in the central directory (what the engine checks); the local
+// headers, written before their data, carry 0.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <zlib.h>
 
 namespace bench {
 
@@ -124,6 +127,7 @@ private:
 struct Entry {
     std::string name;
     uint64_t offset, size;
+    uint32_t crc = 0;
 };
 
 // Local header whose "FB" padding extra field puts the data on a 64-byte boundary.
@@ -136,7 +140,7 @@ inline void local_header(Out &o, const std::string &name, uint64_t size, std::ve
     o.le<uint16_t>(0);
     o.le<uint16_t>(0);  // stored
     o.le<uint32_t>(0);  // time, date
-    o.le<uint32_t>(0);  // crc (not checked by the engine)
+    o.le<uint32_t>(0);  // crc: in the central directory
     o.le<uint32_t>(uint32_t(size));
     o.le<uint32_t>(uint32_t(size));
     o.le<uint16_t>(uint16_t(name.size()));
@@ -207,6 +211,7 @@ void write_random_pth(const std::string &path, const Shape &s, Progress &&progre
     const std::string pkl = pickle(ts);
     local_header(o, prefix + "data.pkl", pkl.size(), entries);
     o.bytes(pkl.data(), pkl.size());
+    entries.back().crc = uint32_t(crc32_z(0, reinterpret_cast<const Bytef *>(pkl.data()), pkl.size()));
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::vector<uint16_t> buf(size_t(32) << 20);
     uint64_t done = 0;
@@ -226,12 +231,14 @@ void write_random_pth(const std::string &path, const Shape &s, Progress &&progre
             }
             for (std::thread &th : pool) th.join();
             o.bytes(buf.data(), count * 2);
+            entries.back().crc = uint32_t(crc32_z(entries.back().crc, reinterpret_cast<const Bytef *>(buf.data()), count * 2));
             done += count * 2;
             progress(double(done) / double(total));
         }
     }
     local_header(o, prefix + "version", 2, entries);
     o.bytes("3\n", 2);
+    entries.back().crc = uint32_t(crc32_z(0, reinterpret_cast<const Bytef *>("3\n"), 2));
     const uint64_t cd_offset = o.at();
     for (const Entry &e : entries) {
         o.le<uint32_t>(0x02014b50);
@@ -240,7 +247,7 @@ void write_random_pth(const std::string &path, const Shape &s, Progress &&progre
         o.le<uint16_t>(0);
         o.le<uint16_t>(0);
         o.le<uint32_t>(0);
-        o.le<uint32_t>(0);
+        o.le<uint32_t>(e.crc);
         o.le<uint32_t>(uint32_t(e.size));
         o.le<uint32_t>(uint32_t(e.size));
         o.le<uint16_t>(uint16_t(e.name.size()));

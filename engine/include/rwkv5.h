@@ -2,9 +2,10 @@
  * rwkv5.h — the one public C API of the rwkv-bot RWKV-5.2 inference engine.
  *
  * Mechanism only: load a `.pth` checkpoint, create contexts with N state
- * slots, run batched forward passes, copy slot states in and out. Policy
- * (which slots go into a step, sampling, eviction, persistence) lives in the
- * caller (the TypeScript runtime).
+ * slots, run batched forward passes (sampling each item's next token when
+ * asked), copy slot states in and out. Policy (which slots go into a step,
+ * the sampling parameters and random draws, eviction, persistence) lives in
+ * the caller (the TypeScript runtime).
  *
  * Threading: a model is immutable after rwkv5_model_load() returns and may be
  * shared by several contexts. A context is NOT thread-safe: make at most one
@@ -13,7 +14,7 @@
  * before the model.
  *
  * Numbers: the model equations, state layout and tolerances are those of
- * shared/rwkv/RWKV5.md. Every float crossing this API is IEEE fp32, host
+ * docs/rwkv5.md. Every float crossing this API is IEEE fp32, host
  * byte order (little-endian on every supported platform).
  */
 #ifndef RWKV5_H
@@ -41,7 +42,7 @@ typedef enum rwkv5_status {
     RWKV5_ERR_IO = 1,
     /* Not a ZIP archive, truncated, or a ZIP feature `.pth` files never use. */
     RWKV5_ERR_BAD_ARCHIVE = 2,
-    /* data.pkl holds an opcode or object structure outside RWKV5.md §3.2. */
+    /* data.pkl holds an opcode or object structure outside docs/rwkv5.md §3.2. */
     RWKV5_ERR_BAD_PICKLE = 3,
     /* A tensor the architecture needs is absent. */
     RWKV5_ERR_MISSING_TENSOR = 4,
@@ -61,7 +62,10 @@ typedef enum rwkv5_status {
     /* The requested backend is not available in this build or on this host. */
     RWKV5_ERR_BACKEND = 11,
     /* Anything else (a bug): the message says what. */
-    RWKV5_ERR_INTERNAL = 12
+    RWKV5_ERR_INTERNAL = 12,
+    /* A ZIP record's bytes do not match its CRC-32: the file is damaged even
+     * though its size is right. The message names the tensor. */
+    RWKV5_ERR_CHECKSUM = 13
 } rwkv5_status;
 
 /* Filled by every call that can fail. `message` is always NUL-terminated. */
@@ -73,7 +77,7 @@ typedef struct rwkv5_error {
 /* How the weights are held in memory for the forward pass. */
 typedef enum rwkv5_weight_type {
     /* Every weight converted to fp32 at load: the reference path, matching the
-     * goldens within RWKV5.md §11's fp32 tolerances. Twice the memory of a
+     * goldens within docs/rwkv5.md §11's fp32 tolerances. Twice the memory of a
      * bf16 file and half the decode speed. */
     RWKV5_WEIGHTS_FP32 = 0,
     /* The fast path: matrices kept as 16-bit floats (the file's bf16/fp16;
@@ -114,6 +118,8 @@ typedef struct rwkv5_model_params {
     int32_t n_threads;                 /* threads used by the load; 0 = all cores (default) */
     rwkv5_progress_callback progress_callback; /* may be NULL */
     void *progress_user_data;
+    bool verify_crc;                   /* check every ZIP record's CRC-32 while loading;
+                                          default true (false only to measure its cost) */
 } rwkv5_model_params;
 
 typedef struct rwkv5_model_info {
@@ -128,7 +134,7 @@ typedef struct rwkv5_model_info {
     rwkv5_file_dtype file_dtype;
     rwkv5_weight_type weight_type;
     rwkv5_backend backend;         /* the backend actually in use (never AUTO) */
-    uint64_t state_size;           /* bytes of one slot's state (fp32, RWKV5.md §7) */
+    uint64_t state_size;           /* bytes of one slot's state (fp32, docs/rwkv5.md §7) */
     uint64_t weight_bytes;         /* bytes of weights resident for the forward pass */
     uint64_t decode_bytes_per_step;/* weight bytes one decode step must read (all
                                       matrices + head + one embedding row): the
@@ -173,7 +179,7 @@ RWKV5_API void rwkv5_context_free(rwkv5_context *ctx);
 RWKV5_API size_t rwkv5_state_size(const rwkv5_context *ctx);
 RWKV5_API int32_t rwkv5_n_slots(const rwkv5_context *ctx);
 
-/* Copies a slot's state out / in, fp32 in RWKV5.md §7 layout (per layer:
+/* Copies a slot's state out / in, fp32 in docs/rwkv5.md §7 layout (per layer:
  * att_x[C], S[H][N][N], ffn_x[C]). `size` must equal rwkv5_state_size().
  * Return RWKV5_OK or RWKV5_ERR_INVALID_ARGUMENT (nothing changed). */
 RWKV5_API rwkv5_status rwkv5_slot_get_state(rwkv5_context *ctx, int32_t slot, float *dst, size_t size,
@@ -190,6 +196,33 @@ typedef enum rwkv5_logits_mode {
     RWKV5_LOGITS_ALL = 2   /* one row per token, in token order */
 } rwkv5_logits_mode;
 
+/* How a token is drawn from a logits row: ChatRWKV's sample_logits with its
+ * repetition penalties (docs/rwkv5.md §9), step for step as the TypeScript
+ * Sampler does it (src/inference/Sampler.ts, the oracle of the tests).
+ *
+ * Each slot keeps penalty counts of the tokens sampled in it since its
+ * reply began (`new_reply`). They are per-reply sampling state, not model
+ * state: rwkv5_slot_get_state() does not export them (a checkpoint is taken
+ * between replies, never inside one, so it has none to keep, and the state
+ * format of docs/rwkv5.md §7 stays the same on every backend); setting or
+ * resetting a slot's state clears them. */
+typedef struct rwkv5_sampling_params {
+    double temperature;       /* >= 0, finite; 0 = greedy (the first highest logit) */
+    double top_p;             /* [0, 1]; the nucleus cut, computed at temperature 1 */
+    int32_t top_k;            /* >= 0; keep at most this many ids after the cut; 0 = no limit */
+    double presence_penalty;  /* finite; subtracted from the logit of every counted id */
+    double frequency_penalty; /* finite; times the id's (decayed) count, subtracted too */
+    double penalty_decay;     /* [0, 1]; every count is multiplied by it after each sample */
+    const int32_t *banned;    /* n_banned ids in [0, n_vocab) whose logit becomes -inf */
+    int32_t n_banned;
+    const int32_t *uncounted; /* n_uncounted ids recorded with count 0 instead of 1 when
+                                 sampled (presence still applies to them) */
+    int32_t n_uncounted;
+    double uniform;           /* the caller's random draw in [0, 1): the engine has no
+                                 generator of its own, so a seeded caller replays exactly */
+    bool new_reply;           /* clear the slot's penalty counts before this sample */
+} rwkv5_sampling_params;
+
 /* One item of a batch: a slot advanced by a prefill chunk or by one token.
  * Items of one batch must name distinct slots. */
 typedef struct rwkv5_batch_item {
@@ -197,6 +230,11 @@ typedef struct rwkv5_batch_item {
     const int32_t *tokens;  /* n_tokens ids, each in [0, n_vocab) */
     int32_t n_tokens;       /* >= 1 */
     rwkv5_logits_mode logits;
+    /* NULL, or: sample one token from the row after the item's last token,
+     * read back with rwkv5_get_token(). The row is computed either way; it
+     * leaves the engine only when `logits` asks for it (as the raw logits,
+     * before penalties and bans). */
+    const rwkv5_sampling_params *sampling;
 } rwkv5_batch_item;
 
 /* Runs ONE batched forward pass over all items: every matrix is read once for
@@ -204,8 +242,9 @@ typedef struct rwkv5_batch_item {
  * they were fed one by one (RNN and sequence mode are the same function).
  * Returns RWKV5_OK; or RWKV5_ERR_INVALID_ARGUMENT with nothing changed (an
  * item's slot out of range or repeated, a token out of range, n_tokens < 1,
- * the total over max_batch_tokens). The logits stay readable through
- * rwkv5_get_logits() until the next rwkv5_decode on this context. */
+ * the total over max_batch_tokens, bad sampling parameters). The logits and
+ * sampled tokens stay readable through rwkv5_get_logits() and
+ * rwkv5_get_token() until the next rwkv5_decode on this context. */
 RWKV5_API rwkv5_status rwkv5_decode(rwkv5_context *ctx, const rwkv5_batch_item *items, int32_t n_items,
                                     rwkv5_error *err);
 
@@ -213,6 +252,19 @@ RWKV5_API rwkv5_status rwkv5_decode(rwkv5_context *ctx, const rwkv5_batch_item *
  * of n_vocab floats (row-major), or NULL with *n_rows = 0 when the item asked
  * for none. Owned by the context. */
 RWKV5_API const float *rwkv5_get_logits(const rwkv5_context *ctx, int32_t item, int32_t *n_rows);
+
+/* The token sampled for item `item` of the last rwkv5_decode, or -1 when it
+ * asked for none. */
+RWKV5_API int32_t rwkv5_get_token(const rwkv5_context *ctx, int32_t item);
+
+/* Samples one token per row from caller-given logits (n_rows rows of n_vocab
+ * floats), row i with params[i] and the penalty counts of slots[i] (distinct),
+ * exactly as rwkv5_decode samples from the model's rows, on the context's
+ * backend: for tests and tools. tokens receives n_rows ids. Returns RWKV5_OK
+ * or RWKV5_ERR_INVALID_ARGUMENT (nothing changed). */
+RWKV5_API rwkv5_status rwkv5_sample_logits(rwkv5_context *ctx, const float *logits, int32_t n_rows,
+                                           const int32_t *slots, const rwkv5_sampling_params *params,
+                                           int32_t *tokens, rwkv5_error *err);
 
 /* Capabilities. */
 RWKV5_API bool rwkv5_supports_cuda(void);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "Error.h"
+#include "Sampler.h"
 #ifdef RWKV5_WITH_CUDA
 #include "cuda/cuda.h"
 #endif
@@ -75,8 +76,9 @@ void Context::decode(const rwkv5_batch_item *items, int32_t n_items) {
                         " is out of range [0, " + std::to_string(n_vocab) + ")");
         if (it.logits != RWKV5_LOGITS_NONE && it.logits != RWKV5_LOGITS_LAST && it.logits != RWKV5_LOGITS_ALL)
             invalid(where + "unknown logits mode " + std::to_string(int(it.logits)));
+        if (it.sampling) check_sampling_params(*it.sampling, n_vocab, where);
         total += it.n_tokens;
-        logit_rows += it.logits == RWKV5_LOGITS_ALL ? it.n_tokens : it.logits == RWKV5_LOGITS_LAST ? 1 : 0;
+        logit_rows += head_rows(it);
     }
     if (total > max_batch_tokens_)
         invalid("the batch has " + std::to_string(total) + " tokens, more than max_batch_tokens = " +
@@ -87,14 +89,31 @@ void Context::decode(const rwkv5_batch_item *items, int32_t n_items) {
     row_count_.clear();
     int64_t row = 0;
     for (int32_t i = 0; i < n_items; ++i) {
-        const int32_t n = items[i].logits == RWKV5_LOGITS_ALL ? items[i].n_tokens
-                          : items[i].logits == RWKV5_LOGITS_LAST ? 1
-                                                                  : 0;
         row_offset_.push_back(row);
-        row_count_.push_back(n);
-        row += n;
+        row_count_.push_back(items[i].logits == RWKV5_LOGITS_NONE ? 0 : head_rows(items[i]));
+        row += head_rows(items[i]);
     }
-    backend_->decode(items, n_items, row_offset_.data(), logits_.data());
+    tokens_.assign(size_t(n_items), -1);
+    backend_->decode(items, n_items, row_offset_.data(), logits_.data(), tokens_.data());
+}
+
+void Context::sample_logits(const float *logits, int32_t n_rows, const int32_t *slots,
+                            const rwkv5_sampling_params *params, int32_t *tokens) {
+    if (n_rows < 1 || !logits || !slots || !params || !tokens) invalid("sampling needs at least one row, its slot and params");
+    if (n_rows > n_slots_) invalid("more rows than slots: the slots of the rows must be distinct");
+    std::fill(slot_used_.begin(), slot_used_.end(), 0);
+    for (int32_t i = 0; i < n_rows; ++i) {
+        const std::string where = "row " + std::to_string(i) + ": ";
+        check_slot(slots[i]);
+        if (slot_used_[size_t(slots[i])]) invalid(where + "slot " + std::to_string(slots[i]) + " appears twice");
+        slot_used_[size_t(slots[i])] = 1;
+        check_sampling_params(params[i], model_.info().n_vocab, where);
+    }
+    backend_->sample(logits, n_rows, slots, params, tokens);
+}
+
+int32_t Context::token(int32_t item) const {
+    return item >= 0 && size_t(item) < tokens_.size() ? tokens_[size_t(item)] : -1;
 }
 
 const float *Context::logits(int32_t item, int32_t *n_rows) const {

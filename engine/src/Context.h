@@ -1,5 +1,5 @@
 // A context: N state slots over one model, the batch validation and the
-// logits of the last decode. The math lives in its Backend.
+// logits and sampled tokens of the last decode. The math lives in its Backend.
 #pragma once
 
 #include <memory>
@@ -24,9 +24,13 @@ public:
     void set_state(int32_t slot, const float *src, size_t size);
     void reset(int32_t slot);
     void decode(const rwkv5_batch_item *items, int32_t n_items);
+    void sample_logits(const float *logits, int32_t n_rows, const int32_t *slots,
+                       const rwkv5_sampling_params *params, int32_t *tokens);
 
     // nullptr and 0 rows for an item that asked for none or is out of range.
     const float *logits(int32_t item, int32_t *n_rows) const;
+    // -1 for an item that did not sample or is out of range.
+    int32_t token(int32_t item) const;
 
 private:
     void check_slot(int32_t slot) const;
@@ -37,7 +41,8 @@ private:
     std::unique_ptr<Backend> backend_;
     std::vector<float> logits_;
     std::vector<int64_t> row_offset_;  // per item of the last decode
-    std::vector<int32_t> row_count_;
+    std::vector<int32_t> row_count_;  // rows the item asked for
+    std::vector<int32_t> tokens_;
     std::vector<char> slot_used_;
 };
 

@@ -1,4 +1,4 @@
-// The CPU forward pass (RWKV5.md §5/§6) over a whole batch at once: every
+// The CPU forward pass (docs/rwkv5.md §5/§6) over a whole batch at once: every
 // projection is one matrix product over all T rows of the batch, so each
 // weight is read once per step; token shift and the WKV recurrence follow
 // each item's own tokens and slot state.
@@ -12,6 +12,7 @@
 #include "Backend.h"
 #include "ForwardDims.h"
 #include "Model.h"
+#include "Sampler.h"
 #include "ThreadPool.h"
 #include "cpu/half.h"
 #include "cpu/kernels.h"
@@ -41,7 +42,7 @@ void layer_norm(const float *x, const float *g, const float *b, float *y, int64_
 
 inline float sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 
-// out = a*mix + prev*(1-mix), RWKV5.md §5 token shift.
+// out = a*mix + prev*(1-mix), docs/rwkv5.md §5 token shift.
 inline void shift_mix(const float *a, const float *prev, const float *mix, float *out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = a[i] * mix[i] + prev[i] * (1.0f - mix[i]);
 }
@@ -91,6 +92,10 @@ public:
         o_ = rows(d_.A);
         out_ = rows(d_.C);
         fk_ = rows(d_.F);
+        counts_.resize(size_t(n_slots));
+        sampled_.reserve(size_t(n_slots));
+        samplers_.reserve(size_t(pool_.size()));
+        for (int i = 0; i < pool_.size(); ++i) samplers_.emplace_back(int32_t(d_.V));
         item_begin_.resize(size_t(n_slots) + 1);
         row_item_.resize(size_t(T_));
         head_row_.resize(size_t(T_));
@@ -102,6 +107,7 @@ public:
     }
 
     void set_state(int32_t slot, const float *src) override {
+        counts_[size_t(slot)].clear();
         if (src) {
             std::memcpy(state(slot), src, size_t(d_.slot_floats) * 4);
         } else {
@@ -109,7 +115,15 @@ public:
         }
     }
 
-    void decode(const rwkv5_batch_item *items, int32_t n_items, const int64_t *row_offset, float *logits) override {
+    void sample(const float *logits, int32_t n_rows, const int32_t *slots, const rwkv5_sampling_params *params,
+                int32_t *tokens) override {
+        sample_rows(n_rows, [&](int32_t i, HostSampler &sampler) {
+            tokens[i] = sampler.sample(logits + int64_t(i) * d_.V, params[i], counts_[size_t(slots[i])]);
+        });
+    }
+
+    void decode(const rwkv5_batch_item *items, int32_t n_items, const int64_t *row_offset, float *logits,
+                int32_t *tokens) override {
         items_ = items;
         const int64_t C = d_.C, A = d_.A, F = d_.F, H = d_.H;
         int64_t T = 0;
@@ -172,23 +186,41 @@ public:
                 for (int64_t c = 0; c < C; ++c) xt[c] += sigmoid(r[t * C + c]) * out[t * C + c];
             });
         }
-        // ---- head, only for the rows whose logits were asked for ----
+        // ---- head, only for the rows whose logits were asked for or are sampled ----
         int64_t n_head = 0;
         for (int32_t i = 0; i < n_items; ++i) {
-            if (items[i].logits == RWKV5_LOGITS_NONE) continue;
-            const int64_t first = items[i].logits == RWKV5_LOGITS_ALL ? item_begin_[size_t(i)]
-                                                                      : item_begin_[size_t(i) + 1] - 1;
+            const int32_t n = head_rows(items[i]);
+            const int64_t first = item_begin_[size_t(i) + 1] - n;
             for (int64_t t = first; t < item_begin_[size_t(i) + 1]; ++t) head_row_[size_t(row_offset[i] + t - first)] = t;
-            n_head = std::max(n_head, row_offset[i] + item_begin_[size_t(i) + 1] - first);
+            if (n > 0) n_head = std::max(n_head, row_offset[i] + n);
         }
         if (n_head == 0) return;
         rows(n_head, C, [&](int64_t j) {
             layer_norm(x + head_row_[size_t(j)] * C, m_.ln_out_w().data(), m_.ln_out_b().data(), m0 + j * C, C);
         });
         matmuls({{&m_.head(), m0, logits, d_.V}}, n_head);
+        // ---- sampling, from each sampling item's last row ----
+        sampled_.clear();
+        for (int32_t i = 0; i < n_items; ++i)
+            if (items[i].sampling) sampled_.push_back(i);
+        sample_rows(int32_t(sampled_.size()), [&](int32_t j, HostSampler &sampler) {
+            const int32_t i = sampled_[size_t(j)];
+            const float *row = logits + (row_offset[i] + head_rows(items[i]) - 1) * d_.V;
+            tokens[i] = sampler.sample(row, *items[i].sampling, counts_[size_t(items[i].slot)]);
+        });
     }
 
 private:
+    // fn(row, sampler) for every row in [0, n), each job with its own scratch.
+    template <class F>
+    void sample_rows(int32_t n, F &&fn) {
+        const int64_t jobs = std::min<int64_t>(n, int64_t(samplers_.size()));
+        if (jobs == 0) return;
+        pool_.run(jobs, [&](int64_t j) {
+            for (int64_t r = j; r < n; r += jobs) fn(int32_t(r), samplers_[size_t(j)]);
+        });
+    }
+
     float *state(int32_t slot) const { return states_.as<float>() + int64_t(slot) * d_.slot_floats; }
 
     // The token-shift input of row t: the previous row of the same item, or
@@ -246,7 +278,7 @@ private:
         });
     }
 
-    // WKV recurrence (RWKV5.md §5) of one head over one item's tokens, then
+    // WKV recurrence (docs/rwkv5.md §5) of one head over one item's tokens, then
     // GroupNorm, ln_x and the silu gate into o.
     void wkv(const LayerWeights &w, int64_t l, int32_t item, int64_t h, const float *r, const float *k,
              const float *v, const float *g, float *o) {
@@ -284,6 +316,9 @@ private:
     std::vector<int64_t> item_begin_;
     std::vector<int32_t> row_item_;
     std::vector<int64_t> head_row_;  // batch row of each logits row
+    std::vector<PenaltyCounts> counts_;  // per slot
+    std::vector<HostSampler> samplers_;  // per pool thread
+    std::vector<int32_t> sampled_;       // the items of this decode that sample
     struct Chunk {
         int job;
         int64_t r0, r1;

@@ -1,5 +1,5 @@
 // A model's dimensions as the forward passes name them, and the layout of one
-// slot's state (RWKV5.md §7), shared by the CPU and CUDA backends.
+// slot's state (docs/rwkv5.md §7), shared by the CPU and CUDA backends.
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,7 @@
 #include "ThreadPool.h"
 #include "cpu/half.h"
 #include "cpu/quantize.h"
+#include "pth/RecordChecksums.h"
 #ifdef RWKV5_WITH_CUDA
 #include "cuda/cuda.h"
 #endif
@@ -61,8 +62,8 @@ public:
 
     WeightLoader(Model &m, const rwkv5_model_params &p, Layout layout = Layout::kInPlace)
         : m_(m), precision_(p.weight_type), copy_(layout == Layout::kCpuForward),
-          pack_(copy_ && cpu::host_kernels().takes_packed), pool_(p.n_threads), cb_(p.progress_callback),
-          user_(p.progress_user_data) {}
+          pack_(copy_ && cpu::host_kernels().takes_packed), verify_(p.verify_crc), pool_(p.n_threads),
+          cb_(p.progress_callback), user_(p.progress_user_data), checksums_(*m.archive_) {}
 
     void run() {
         const ModelShape &s = m_.shape_;
@@ -107,6 +108,7 @@ public:
         m_.ln_out_w_ = vec("ln_out.weight", C);
         m_.ln_out_b_ = vec("ln_out.bias", C);
         m_.head_ = matrix("head.weight", s.n_vocab, C);
+        if (verify_) checksums_.verify_rest(pool_);
         report(1.0f);
     }
 
@@ -140,41 +142,69 @@ private:
         const TensorRef &t = tensor(name, numel);
         std::vector<float> out(numel);
         for (uint64_t i = 0; i < numel; ++i) out[i] = element(t, i);
+        if (verify_) checksums_.tensor_read(t, crc32_update(0, t.data, t.nbytes()));
         advance(t.nbytes());
         return out;
     }
 
     // Reads every page of an in-place tensor so the load, not the first
-    // decode, pays for bringing the file into memory.
+    // decode, pays for bringing the file into memory (and checks its CRC-32
+    // on the way, which reads every byte instead of one per page).
     void prefault(const TensorRef &t) {
         const uint64_t bytes = t.nbytes();
+        constexpr uint64_t kJobBytes = 1ull << 20;
+        uint32_t crc = 0;
         for (uint64_t off = 0; off < bytes; off += kProgressChunk) {
             const uint64_t end = std::min(bytes, off + kProgressChunk);
-            const int64_t pages = int64_t((end - off + 4095) / 4096);
-            const int64_t per_job = 256;
-            pool_.run((pages + per_job - 1) / per_job, [&](int64_t job) {
+            const int64_t jobs = int64_t((end - off + kJobBytes - 1) / kJobBytes);
+            std::vector<uint32_t> crcs(size_t(jobs), 0);
+            pool_.run(jobs, [&](int64_t job) {
+                const uint64_t begin = off + uint64_t(job) * kJobBytes, stop = std::min(end, begin + kJobBytes);
+                if (verify_) {
+                    crcs[size_t(job)] = crc32_update(0, t.data + begin, stop - begin);
+                    return;
+                }
                 uint8_t acc = 0;
-                for (int64_t p = job * per_job; p < std::min(pages, (job + 1) * per_job); ++p)
-                    acc ^= *reinterpret_cast<const volatile uint8_t *>(t.data + off + uint64_t(p) * 4096);
+                for (uint64_t p = begin; p < stop; p += 4096) acc ^= *reinterpret_cast<const volatile uint8_t *>(t.data + p);
                 sink_.fetch_xor(acc, std::memory_order_relaxed);
             });
+            for (int64_t job = 0; verify_ && job < jobs; ++job) {
+                const uint64_t begin = off + uint64_t(job) * kJobBytes;
+                crc = crc32_concat(crc, crcs[size_t(job)], std::min(end, begin + kJobBytes) - begin);
+            }
             advance(end - off);
         }
+        if (verify_) checksums_.tensor_read(t, crc);
     }
 
-    // Converts rows [r0, r1) in chunks, reporting progress after each.
+    // Converts rows [r0, r1) in chunks, reporting progress after each. Each
+    // job checksums its rows just before converting them, while they are in
+    // cache: the CRC-32 costs no extra pass over the file.
     template <class RowFn>
     void convert_rows(const TensorRef &t, int64_t rows, RowFn &&row_fn) {
         const uint64_t row_bytes = t.nbytes() / uint64_t(rows);
         const int64_t rows_per_chunk = std::max<int64_t>(1, int64_t(kProgressChunk / std::max<uint64_t>(1, row_bytes)));
+        uint32_t crc = 0;
         for (int64_t r0 = 0; r0 < rows; r0 += rows_per_chunk) {
             const int64_t r1 = std::min(rows, r0 + rows_per_chunk);
             const int64_t per_job = std::max<int64_t>(1, (r1 - r0 + 4 * pool_.size() - 1) / (4 * pool_.size()));
-            pool_.run((r1 - r0 + per_job - 1) / per_job, [&](int64_t job) {
-                for (int64_t r = r0 + job * per_job; r < std::min(r1, r0 + (job + 1) * per_job); ++r) row_fn(r);
+            const int64_t jobs = (r1 - r0 + per_job - 1) / per_job;
+            std::vector<uint32_t> crcs(size_t(jobs), 0);
+            pool_.run(jobs, [&](int64_t job) {
+                uint32_t job_crc = 0;
+                for (int64_t r = r0 + job * per_job; r < std::min(r1, r0 + (job + 1) * per_job); ++r) {
+                    if (verify_) job_crc = crc32_update(job_crc, t.data + uint64_t(r) * row_bytes, row_bytes);
+                    row_fn(r);
+                }
+                crcs[size_t(job)] = job_crc;
             });
+            for (int64_t job = 0; verify_ && job < jobs; ++job) {
+                const int64_t rows_in_job = std::min(r1, r0 + (job + 1) * per_job) - (r0 + job * per_job);
+                crc = crc32_concat(crc, crcs[size_t(job)], uint64_t(rows_in_job) * row_bytes);
+            }
             advance(uint64_t(r1 - r0) * row_bytes);
         }
+        if (verify_) checksums_.tensor_read(t, crc);
     }
 
     cpu::MatView matrix(const std::string &name, int64_t rows, int64_t cols) {
@@ -257,7 +287,7 @@ private:
     }
 
     // emb[t] <- LayerNorm(emb[t]; ln0) in fp32, rounded once to the storage
-    // type (RWKV5.md §4 item 1).
+    // type (docs/rwkv5.md §4 item 1).
     void prepare_embedding() {
         const ModelShape &s = m_.shape_;
         const int64_t V = s.n_vocab, C = s.n_embd;
@@ -291,10 +321,11 @@ private:
 
     Model &m_;
     rwkv5_weight_type precision_;
-    bool copy_, pack_;
+    bool copy_, pack_, verify_;
     ThreadPool pool_;
     rwkv5_progress_callback cb_;
     void *user_;
+    RecordChecksums checksums_;
     uint64_t total_ = 0, done_ = 0;
     float last_ = 0.0f;
     std::atomic<uint8_t> sink_{0};

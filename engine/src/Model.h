@@ -1,5 +1,5 @@
 // A loaded RWKV-5.2 model: the checkpoint mapping plus the weights prepared
-// for the CPU forward pass (RWKV5.md §4). Immutable after load; shared by
+// for the CPU forward pass (docs/rwkv5.md §4). Immutable after load; shared by
 // every context.
 #pragma once
 

@@ -85,6 +85,7 @@ rwkv5_model_params rwkv5_model_default_params(void) {
     p.n_threads = 0;
     p.progress_callback = nullptr;
     p.progress_user_data = nullptr;
+    p.verify_crc = true;
     return p;
 }
 
@@ -168,6 +169,16 @@ const float *rwkv5_get_logits(const rwkv5_context *ctx, int32_t item, int32_t *n
         return nullptr;
     }
     return ctx->impl->logits(item, n_rows);
+}
+
+int32_t rwkv5_get_token(const rwkv5_context *ctx, int32_t item) { return ctx ? ctx->impl->token(item) : -1; }
+
+rwkv5_status rwkv5_sample_logits(rwkv5_context *ctx, const float *logits, int32_t n_rows, const int32_t *slots,
+                                 const rwkv5_sampling_params *params, int32_t *tokens, rwkv5_error *err) {
+    return guarded(err, [&] {
+        if (!ctx) throw rwkv5::Error(RWKV5_ERR_INVALID_ARGUMENT, "context is NULL");
+        ctx->impl->sample_logits(logits, n_rows, slots, params, tokens);
+    });
 }
 
 bool rwkv5_supports_cuda(void) {

@@ -26,14 +26,6 @@ inline std::string fmt(const char *format, ...) {
     return buf;
 }
 
-// The shared fixtures (world model): env RWKV_SHARED_DIR, else the build's default.
-inline std::string shared_dir() {
-    const char *env = std::getenv("RWKV_SHARED_DIR");
-    return env && *env ? env : RWKV5_SHARED_DIR;
-}
-
-inline bool file_exists(const std::string &path) { return std::ifstream(path).good(); }
-
 inline std::string read_text(const std::string &path) {
     const std::vector<uint8_t> bytes = test::read_file(path);
     return std::string(bytes.begin(), bytes.end());
@@ -130,7 +122,7 @@ inline StateDiff state_diff(const std::vector<float> &a, const std::vector<float
 // The CPU backend unless told otherwise: most callers are the CPU backend's
 // tests (bit-exact checks), which a CUDA build on a GPU host would otherwise
 // run on CUDA under AUTO.
-// One golden set (RWKV5.md §11): a model file and its golden dir's manifest.
+// One golden set (docs/rwkv5.md §11): a model file and its golden dir's manifest.
 struct Golden {
     std::string name, dir, model_path, json;
     bool rows_only = false;  // the 65536-vocab model stores selected rows only
@@ -140,16 +132,11 @@ inline Golden golden(const std::string &name, const std::string &dir, const std:
     return Golden{name, dir, model_path, read_text(dir + "/manifest.json"), rows_only};
 }
 
-// Appends the shared world model's golden set, or says why it is skipped.
-inline void add_world_golden(std::vector<Golden> &models) {
-    const std::string world = shared_dir() + "/fixtures";
-    if (file_exists(world + "/models/world-L2-C64-V65536.bf16.pth")) {
-        models.push_back(golden("world-L2-C64-V65536", world + "/golden/world-L2-C64-V65536",
-                                world + "/models/world-L2-C64-V65536.bf16.pth", true));
-    } else {
-        std::printf("SKIP world-L2-C64-V65536: %s/models/world-L2-C64-V65536.bf16.pth not found (set RWKV_SHARED_DIR)\n",
-                    world.c_str());
-    }
+// The model with the real 65536-row World vocabulary (rows-only goldens).
+inline Golden world_golden() {
+    const std::string fix = RWKV5_FIXTURES_DIR;
+    return golden("world-L2-C64-V65536", fix + "/golden/world-L2-C64-V65536", fix + "/models/world-L2-C64-V65536.bf16.pth",
+                  true);
 }
 
 // Logits rows of the golden file `key` ("rnn", "seq", "resume_rnn") and, in

@@ -1,4 +1,4 @@
-// The fp32 forward pass against the upstream goldens (RWKV5.md §11): RNN
+// The fp32 forward pass against the upstream goldens (docs/rwkv5.md §11): RNN
 // mode, sequence mode, chunked prefill, resume from a saved state, greedy
 // generation with penalties, the three file dtypes, and the fast (16-bit)
 // path's measured deviation.
@@ -39,7 +39,7 @@ void check_state(const char *what, const fx::Golden &g, const std::vector<float>
     CHECK_MSG(d.wkv <= tol.wkv, fx::fmt("%s %s: wkv %g > %g", g.name.c_str(), what, d.wkv, tol.wkv));
 }
 
-// RWKV5.md §9 penalties, greedy (the manifest's greedy_generation rule).
+// docs/rwkv5.md §9 penalties, greedy (the manifest's greedy_generation rule).
 std::vector<int32_t> greedy(rwkv5_context *ctx, int32_t V, std::vector<float> logits, const std::string &json) {
     const size_t base = fx::find_key(json, "greedy_generation");
     const double presence = fx::number_at(json, fx::find_key(json, "presence", base));
@@ -163,7 +163,7 @@ int main() {
                    false),
         fx::golden("deep-L7-C64-V512", fix + "/golden/deep-L7-C64-V512", fix + "/models/deep-L7-C64-V512.bf16.pth", false),
     };
-    fx::add_world_golden(models);
+    models.push_back(fx::world_golden());
     for (const fx::Golden &g : models) run_fp32(g);
 
     // The three tiny files hold the same values: identical numbers on the fp32 path.

@@ -155,7 +155,7 @@ int main() {
                                     fix + "/models/tiny-L3-C128-V1024." + dtype + ".pth", false));
     models.push_back(
         fx::golden("deep-L7-C64-V512", fix + "/golden/deep-L7-C64-V512", fix + "/models/deep-L7-C64-V512.bf16.pth", false));
-    fx::add_world_golden(models);
+    models.push_back(fx::world_golden());
     for (const fx::Golden &g : models) run_int8(g);
     for (const fx::Golden &g : models) run_checkpoint_across_precisions(g);
     return test::finish("test_forward_int8");

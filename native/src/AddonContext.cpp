@@ -57,10 +57,64 @@ private:
     rwkv5_context_params params_;
 };
 
+// rwkv5_sampling_params with its id lists owned (the JS arrays may change
+// while the call waits for a worker).
+struct Sampling {
+    rwkv5_sampling_params params{};
+    std::vector<int32_t> banned, uncounted;
+
+    const rwkv5_sampling_params *Bind() {
+        params.banned = banned.data();
+        params.n_banned = static_cast<int32_t>(banned.size());
+        params.uncounted = uncounted.data();
+        params.n_uncounted = static_cast<int32_t>(uncounted.size());
+        return &params;
+    }
+};
+
+double requireNumber(Napi::Env env, const Napi::Object &object, const char *key) {
+    const Napi::Value value = object.Get(key);
+    if (!value.IsNumber()) {
+        throw engineError(env, "engine/invalid_argument", std::string("sampling.") + key + " must be a number");
+    }
+    return value.As<Napi::Number>().DoubleValue();
+}
+
+std::vector<int32_t> requireIds(Napi::Env env, const Napi::Object &object, const char *key) {
+    const Napi::Value value = object.Get(key);
+    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+        throw engineError(env, "engine/invalid_argument", std::string("sampling.") + key + " must be an Int32Array");
+    }
+    const Napi::Int32Array ids = value.As<Napi::Int32Array>();
+    return std::vector<int32_t>(ids.Data(), ids.Data() + ids.ElementLength());
+}
+
+// The AddonSampling object of src/bindings/AddonTypes.ts; the engine checks the ranges.
+std::unique_ptr<Sampling> parseSampling(Napi::Env env, const Napi::Value &value) {
+    if (!value.IsObject()) {
+        throw engineError(env, "engine/invalid_argument", "sampling must be an object");
+    }
+    const Napi::Object object = value.As<Napi::Object>();
+    auto sampling = std::make_unique<Sampling>();
+    rwkv5_sampling_params &p = sampling->params;
+    p.temperature = requireNumber(env, object, "temperature");
+    p.top_p = requireNumber(env, object, "topP");
+    p.top_k = requireInt32(env, object.Get("topK"), "sampling.topK");
+    p.presence_penalty = requireNumber(env, object, "presencePenalty");
+    p.frequency_penalty = requireNumber(env, object, "frequencyPenalty");
+    p.penalty_decay = requireNumber(env, object, "penaltyDecay");
+    p.uniform = requireNumber(env, object, "uniform");
+    p.new_reply = object.Get("newReply").ToBoolean().Value();
+    sampling->banned = requireIds(env, object, "banned");
+    sampling->uncounted = requireIds(env, object, "uncounted");
+    return sampling;
+}
+
 struct DecodeItem {
     int32_t slot;
     std::vector<int32_t> tokens;
     rwkv5_logits_mode logits;
+    std::unique_ptr<Sampling> sampling;  // null: no sampling
 };
 
 class AddonContextDecodeWorker : public AddonPromiseWorker<Napi::AsyncWorker> {
@@ -78,7 +132,8 @@ protected:
             std::vector<rwkv5_batch_item> batch;
             batch.reserve(items_.size());
             for (const DecodeItem &item : items_) {
-                batch.push_back({item.slot, item.tokens.data(), static_cast<int32_t>(item.tokens.size()), item.logits});
+                batch.push_back({item.slot, item.tokens.data(), static_cast<int32_t>(item.tokens.size()), item.logits,
+                                 item.sampling ? item.sampling->Bind() : nullptr});
             }
             rwkv5_error err{};
             throwIfFailed(rwkv5_decode(ctx, batch.data(), static_cast<int32_t>(batch.size()), &err), err);
@@ -93,6 +148,7 @@ protected:
                     outputs_[i].present = true;
                     outputs_[i].data.assign(logits, logits + static_cast<size_t>(rows) * info.n_vocab);
                 }
+                outputs_[i].token = rwkv5_get_token(ctx, static_cast<int32_t>(i));
             }
         });
     }
@@ -101,7 +157,10 @@ protected:
         Napi::Array results = Napi::Array::New(env, outputs_.size());
         for (size_t i = 0; i < outputs_.size(); i++) {
             Output &output = outputs_[i];
-            results.Set(i, output.present ? Napi::Value(toFloat32Array(env, std::move(output.data))) : env.Null());
+            Napi::Object result = Napi::Object::New(env);
+            result.Set("logits", output.present ? Napi::Value(toFloat32Array(env, std::move(output.data))) : env.Null());
+            result.Set("token", output.token);
+            results.Set(i, result);
         }
         return results;
     }
@@ -110,11 +169,54 @@ private:
     struct Output {
         bool present = false;
         std::vector<float> data;
+        int32_t token = -1;
     };
 
     std::shared_ptr<ContextHandle> handle_;
     std::vector<DecodeItem> items_;
     std::vector<Output> outputs_;
+};
+
+class AddonContextSampleWorker : public AddonPromiseWorker<Napi::AsyncWorker> {
+public:
+    AddonContextSampleWorker(Napi::Env env, const Napi::Object &owner, std::shared_ptr<ContextHandle> handle,
+                             std::vector<float> logits, std::vector<int32_t> slots,
+                             std::vector<std::unique_ptr<Sampling>> sampling)
+        : AddonPromiseWorker(env, "AddonContextSampleWorker", owner), handle_(std::move(handle)),
+          logits_(std::move(logits)), slots_(std::move(slots)), sampling_(std::move(sampling)) {}
+
+protected:
+    void Execute() override {
+        Guard([&] {
+            std::lock_guard<std::mutex> lock(handle_->mutex);
+            rwkv5_context *ctx = handle_->Require();
+            rwkv5_model_info info{};
+            rwkv5_model_get_info(handle_->model.get(), &info);
+            if (logits_.size() != slots_.size() * static_cast<size_t>(info.n_vocab)) {
+                throw EngineFailure("engine/invalid_argument", "sampleLogits needs one row of nVocab logits per slot");
+            }
+            std::vector<rwkv5_sampling_params> params;
+            for (const auto &sampling : sampling_) params.push_back(*sampling->Bind());
+            tokens_.resize(slots_.size());
+            rwkv5_error err{};
+            throwIfFailed(rwkv5_sample_logits(ctx, logits_.data(), static_cast<int32_t>(slots_.size()), slots_.data(),
+                                              params.data(), tokens_.data(), &err),
+                          err);
+        });
+    }
+
+    Napi::Value Result(Napi::Env env) override {
+        Napi::Int32Array tokens = Napi::Int32Array::New(env, tokens_.size());
+        std::memcpy(tokens.Data(), tokens_.data(), tokens_.size() * sizeof(int32_t));
+        return tokens;
+    }
+
+private:
+    std::shared_ptr<ContextHandle> handle_;
+    std::vector<float> logits_;
+    std::vector<int32_t> slots_;
+    std::vector<std::unique_ptr<Sampling>> sampling_;
+    std::vector<int32_t> tokens_;
 };
 
 class AddonContextGetStateWorker : public AddonPromiseWorker<Napi::AsyncWorker> {
@@ -218,6 +320,7 @@ Napi::Function AddonContext::Init(Napi::Env env) {
     return DefineClass(env, "AddonContext",
                        {InstanceMethod<&AddonContext::Initialize>("init"),
                         InstanceMethod<&AddonContext::Decode>("decode"),
+                        InstanceMethod<&AddonContext::SampleLogits>("sampleLogits"),
                         InstanceMethod<&AddonContext::GetState>("getState"),
                         InstanceMethod<&AddonContext::SetState>("setState"),
                         InstanceMethod<&AddonContext::Dispose>("dispose")});
@@ -270,8 +373,35 @@ Napi::Value AddonContext::Decode(const Napi::CallbackInfo &info) {
             throw engineError(env, "engine/invalid_argument", "logits must be 0 (none), 1 (last) or 2 (all)");
         }
         items[i].logits = static_cast<rwkv5_logits_mode>(logits);
+        const Napi::Value sampling = item.Get("sampling");
+        if (!sampling.IsUndefined() && !sampling.IsNull()) {
+            items[i].sampling = parseSampling(env, sampling);
+        }
     }
     return queue<AddonContextDecodeWorker>(env, Value(), handle_, std::move(items));
+}
+
+Napi::Value AddonContext::SampleLogits(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    ThrowIfDisposed(env);
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        !info[2].IsArray()) {
+        throw engineError(env, "engine/invalid_argument",
+                          "sampleLogits(logits: Float32Array, slots: Int32Array, sampling: array)");
+    }
+    const Napi::Float32Array logits = info[0].As<Napi::Float32Array>();
+    const Napi::Int32Array slots = info[1].As<Napi::Int32Array>();
+    const Napi::Array array = info[2].As<Napi::Array>();
+    if (array.Length() != slots.ElementLength()) {
+        throw engineError(env, "engine/invalid_argument", "sampleLogits needs one sampling object per slot");
+    }
+    std::vector<std::unique_ptr<Sampling>> sampling;
+    for (uint32_t i = 0; i < array.Length(); i++) sampling.push_back(parseSampling(env, array.Get(i)));
+    return queue<AddonContextSampleWorker>(env, Value(), handle_,
+                                           std::vector<float>(logits.Data(), logits.Data() + logits.ElementLength()),
+                                           std::vector<int32_t>(slots.Data(), slots.Data() + slots.ElementLength()),
+                                           std::move(sampling));
 }
 
 Napi::Value AddonContext::GetState(const Napi::CallbackInfo &info) {

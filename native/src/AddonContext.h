@@ -31,6 +31,7 @@ public:
 private:
     Napi::Value Initialize(const Napi::CallbackInfo &info);
     Napi::Value Decode(const Napi::CallbackInfo &info);
+    Napi::Value SampleLogits(const Napi::CallbackInfo &info);
     Napi::Value GetState(const Napi::CallbackInfo &info);
     Napi::Value SetState(const Napi::CallbackInfo &info);
     Napi::Value Dispose(const Napi::CallbackInfo &info);

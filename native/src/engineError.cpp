@@ -15,6 +15,7 @@ std::string statusCode(rwkv5_status status) {
     case RWKV5_ERR_OUT_OF_MEMORY: return "engine/out_of_memory";
     case RWKV5_ERR_BACKEND: return "engine/backend";
     case RWKV5_ERR_INTERNAL: return "engine/internal";
+    case RWKV5_ERR_CHECKSUM: return "engine/checksum_mismatch";
     }
     return "engine/internal";
 }

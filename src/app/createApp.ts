@@ -7,6 +7,7 @@ import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import {RwkvModel} from "../inference/RwkvModel.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
 import {Tokenizer} from "../inference/Tokenizer.ts";
+import {checkWorldVocab} from "../inference/worldVocab.ts";
 import type {AdapterContext} from "../../adapters/shared/AdapterModule.ts";
 import {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
 import {batchStrategies} from "../scheduler/strategies/batchStrategies.ts";
@@ -29,6 +30,8 @@ export interface AppOptions {
     readonly log?: Logger;
     /** Model-load progress (0..1). */
     readonly onLoadProgress?: (fraction: number) => void;
+    /** Aborts the model load (`engine/aborted`), e.g. on a stop signal during start-up. */
+    readonly signal?: AbortSignal;
     /** Builds the adapters once the core is up (see `createAdapters`); none = a core driven by its `handler`. */
     readonly adapters?: (context: AdapterContext) => Adapter[];
     /** How long running turns may finish at shutdown before they are aborted (ms). Defaults to 10 000. */
@@ -69,15 +72,20 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
             RwkvModel.load(config.model.path, {
                 precision: config.model.precision, backend: config.model.backend, threads: config.model.threads,
                 ...(options.onLoadProgress === undefined ? {} : {onProgress: options.onLoadProgress}),
+                ...(options.signal === undefined ? {} : {signal: options.signal}),
             }),
-            Tokenizer.load(config.model.vocabPath),
+            Tokenizer.load(config.model.vocabPath, "RWKV_VOCAB"),
         ]);
         if (loadedModel.status === "fulfilled") undo.push(() => loadedModel.value.dispose());
-        // The model's problem first: a missing model also means a missing default vocabulary.
+        // The model's problem first: the vocabulary is judged against the model (below).
         if (loadedModel.status === "rejected") throw loadedModel.reason;
         if (loadedTokenizer.status === "rejected") throw loadedTokenizer.reason;
         const model = loadedModel.value;
         const tokenizer = loadedTokenizer.value;
+        checkWorldVocab({
+            path: config.model.vocabPath, sha256: tokenizer.sha256, vocabSize: tokenizer.vocabSize, modelRows: model.info.nVocab,
+            custom: config.model.vocabCustom, settings: {path: "RWKV_VOCAB", custom: "set RWKV_VOCAB_CUSTOM=1"},
+        });
         if (tokenizer.vocabSize > model.info.nVocab) {
             throw new ConfigError(
                 "config/vocab_mismatch",

@@ -59,20 +59,50 @@ export interface AddonContextParams {
 /** `rwkv5_logits_mode`: 0 = none, 1 = the last token's row, 2 = one row per token. */
 export type AddonLogitsMode = 0 | 1 | 2;
 
+/** `rwkv5_sampling_params`: how the engine draws a token (RWKV5.md §9). */
+export interface AddonSampling {
+    temperature: number;
+    topP: number;
+    topK: number;
+    presencePenalty: number;
+    frequencyPenalty: number;
+    penaltyDecay: number;
+    /** Ids in [0, nVocab) whose logit becomes -∞. */
+    banned: Int32Array;
+    /** Ids recorded with count 0 when sampled. */
+    uncounted: Int32Array;
+    /** The caller's draw in [0, 1). */
+    uniform: number;
+    /** Clears the slot's penalty counts first. */
+    newReply: boolean;
+}
+
 /** One item of {@link AddonContext.decode}: `rwkv5_batch_item`. */
 export interface AddonBatchItem {
     slot: number;
     tokens: Int32Array;
     logits: AddonLogitsMode;
+    /** Absent: no token is sampled. */
+    sampling?: AddonSampling;
+}
+
+/** What {@link AddonContext.decode} gives per item. */
+export interface AddonDecodeOutput {
+    /** Its logits rows × nVocab (row-major), or null when it asked for none. */
+    logits: Float32Array | null;
+    /** The sampled token, or -1 when it did not sample. */
+    token: number;
 }
 
 /** One rwkv5_context: N state slots over a loaded model. Calls on one context run one at a time. */
 export interface AddonContext {
     /** Creates the native context (all slots zero); call once, before anything else. */
     init(): Promise<void>;
-    /** One batched forward pass; per item its logits rows × nVocab (row-major), or null when it asked for none. */
-    decode(items: readonly AddonBatchItem[]): Promise<(Float32Array | null)[]>;
-    /** A copy of a slot's fp32 state (RWKV5.md §7 layout). */
+    /** One batched forward pass; per item its logits and sampled token. */
+    decode(items: readonly AddonBatchItem[]): Promise<AddonDecodeOutput[]>;
+    /** Samples one token per row of `logits` (rows × nVocab) with the penalty counts of `slots[i]` (distinct). */
+    sampleLogits(logits: Float32Array, slots: Int32Array, sampling: readonly AddonSampling[]): Promise<Int32Array>;
+    /** A copy of a slot's fp32 state (docs/rwkv5.md §7 layout). */
     getState(slot: number): Promise<Float32Array>;
     /** Replaces a slot's state; null = the zero state. */
     setState(slot: number, state: Float32Array | null): Promise<void>;

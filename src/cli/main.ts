@@ -2,6 +2,7 @@ import {loadEnvFile} from "../config/loadEnvFile.ts";
 import {BotError} from "../errors/BotError.ts";
 import type {CliCommand} from "./CliCommand.ts";
 import {command as detokenize} from "./commands/detokenize.ts";
+import {command as exportDataset} from "./commands/exportDataset.ts";
 import {command as generate} from "./commands/generate.ts";
 import {command as info} from "./commands/info.ts";
 import {command as logits} from "./commands/logits.ts";
@@ -10,7 +11,7 @@ import {parseArgs} from "./parseArgs.ts";
 import {UsageError} from "./UsageError.ts";
 
 /** Every command of `npm run -s cli -- <command> [--flags]`, in the order `--help` lists them. */
-const commands: readonly CliCommand[] = [info, logits, tokenize, detokenize, generate];
+const commands: readonly CliCommand[] = [info, logits, tokenize, detokenize, generate, exportDataset];
 
 function overview(): string {
     const width = Math.max(...commands.map((command) => command.name.length));

@@ -1,4 +1,4 @@
-import {mergeSamplingOptions} from "../inference/SamplingOptions.ts";
+import {mergeSamplingOptions, samplingOptionProblems} from "../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import {isChatFormatName} from "../session/chatFormats.ts";
 
@@ -7,6 +7,9 @@ const samplingKeys: Readonly<Record<string, keyof SamplingOptions>> = {
     temperature: "temperature", top_p: "topP", top_k: "topK", presence: "presencePenalty",
     frequency: "frequencyPenalty", decay: "penaltyDecay", seed: "seed",
 };
+
+/** The setting name of each sampling option, for the problems. */
+const settingNames = Object.fromEntries(Object.entries(samplingKeys).map(([name, key]) => [key, name])) as Partial<Record<keyof SamplingOptions, string>>;
 
 /** A settings change parsed from `format=seed temperature=0.7 …`. */
 export interface SettingsChange {
@@ -46,7 +49,7 @@ export function parseSettings(args: string, current: Record<string, unknown>, ba
         else sampling[key] = number;
     }
     const merged = mergeSamplingOptions(base, sampling as Partial<SamplingOptions>);
-    if (!merged.ok) problems.push(...merged.problems);
+    if (!merged.ok) problems.push(...samplingOptionProblems({...base, ...sampling}, settingNames));
     if (problems.length > 0) return {ok: false, problems};
     return {ok: true, change: {...(chatFormat === undefined ? {} : {chatFormat}), ...(samplingChanged ? {sampling} : {})}};
 }

@@ -9,8 +9,10 @@ import type {CheckpointPolicy} from "../store/checkpointDue.ts";
 export interface ModelConfig {
     /** `RWKV_MODEL_PATH`: the `.pth` checkpoint. */
     readonly path: string;
-    /** `RWKV_VOCAB`: the World vocabulary; defaults to the one next to the model. */
+    /** `RWKV_VOCAB`: the vocabulary; defaults to the World vocabulary shipped in `vocab/`. */
     readonly vocabPath: string;
+    /** `RWKV_VOCAB_CUSTOM`: a vocabulary that looks like the World one but differs is meant (see worldVocab.ts). Defaults to false. */
+    readonly vocabCustom: boolean;
     /** `ENGINE_PRECISION` (`fast` is read as `16bit`). Defaults to `"16bit"`. */
     readonly precision: Precision;
     /** `ENGINE_BACKEND`. Defaults to `"auto"`. */

@@ -2,9 +2,9 @@ import {adapterRegistry} from "../../adapters/registry.ts";
 import type {EnabledAdapter, RegisteredAdapter} from "../../adapters/shared/AdapterModule.ts";
 import {ConfigError} from "../errors/BotError.ts";
 import {parsePrecision, precisionWords} from "../inference/Precision.ts";
-import {chatSamplingDefaults, mergeSamplingOptions} from "../inference/SamplingOptions.ts";
+import {chatSamplingDefaults, samplingOptionProblems} from "../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
-import {vocabPathNextTo} from "../inference/Tokenizer.ts";
+import {worldVocabPath} from "../inference/worldVocab.ts";
 import {batchStrategyNames} from "../scheduler/strategies/batchStrategies.ts";
 import {chatFormats} from "../session/chatFormats.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
@@ -40,7 +40,8 @@ export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = ad
     const config: BotConfig = {
         model: {
             path: modelPath ?? "",
-            vocabPath: read.string("RWKV_VOCAB") ?? vocabPathNextTo(modelPath ?? ""),
+            vocabPath: read.string("RWKV_VOCAB") ?? worldVocabPath,
+            vocabCustom: read.boolean("RWKV_VOCAB_CUSTOM", false),
             precision,
             backend,
             threads: read.integer("ENGINE_THREADS", 0, 0, 1024),
@@ -83,20 +84,21 @@ export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = ad
     return config;
 }
 
+/** The variable each sampling option is read from, so that a problem names it. */
+const samplingVariables = {
+    temperature: "SAMPLING_TEMPERATURE", topP: "SAMPLING_TOP_P", topK: "SAMPLING_TOP_K", presencePenalty: "SAMPLING_PRESENCE_PENALTY",
+    frequencyPenalty: "SAMPLING_FREQUENCY_PENALTY", penaltyDecay: "SAMPLING_PENALTY_DECAY", seed: "SAMPLING_SEED",
+} as const satisfies Partial<Record<keyof SamplingOptions, string>>;
+
 function readSampling(read: EnvReader): SamplingOptions {
-    const seed = read.number("SAMPLING_SEED");
-    const merged = mergeSamplingOptions(chatSamplingDefaults, {
-        temperature: read.number("SAMPLING_TEMPERATURE"),
-        topP: read.number("SAMPLING_TOP_P"),
-        topK: read.number("SAMPLING_TOP_K"),
-        presencePenalty: read.number("SAMPLING_PRESENCE_PENALTY"),
-        frequencyPenalty: read.number("SAMPLING_FREQUENCY_PENALTY"),
-        penaltyDecay: read.number("SAMPLING_PENALTY_DECAY"),
-        seed,
-    });
-    if (merged.ok) return merged.options;
-    read.problems.push(...merged.problems.map((problem) => `SAMPLING_*: ${problem}`));
-    return chatSamplingDefaults;
+    const options: SamplingOptions = {...chatSamplingDefaults};
+    for (const [key, variable] of Object.entries(samplingVariables)) {
+        const value = read.number(variable);
+        if (value !== undefined) Object.assign(options, {[key]: value});
+    }
+    const problems = samplingOptionProblems(options, samplingVariables);
+    read.problems.push(...problems);
+    return problems.length === 0 ? options : chatSamplingDefaults;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

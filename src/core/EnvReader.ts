@@ -33,7 +33,9 @@ export class EnvReader {
         if (text === undefined) return fallback;
         const value = Number(text);
         if (!Number.isInteger(value) || value < min || value > max) {
-            this.problems.push(`${name} must be an integer in [${min}, ${max}], got "${text}"`);
+            // No upper bound but the language's own: say "at least" rather than print 2^53 - 1.
+            const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`;
+            this.problems.push(`${name} must be an integer ${range}, got "${text}"`);
             return fallback;
         }
         return value;

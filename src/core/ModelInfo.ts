@@ -21,7 +21,7 @@ export interface ModelInfo {
     precision: Precision;
     /** The backend in use. */
     backend: "cpu" | "cuda";
-    /** Bytes of one slot's fp32 state (RWKV5.md §7 layout). */
+    /** Bytes of one slot's fp32 state (docs/rwkv5.md §7 layout). */
     stateByteLength: number;
     /** Bytes of weights resident for the forward pass. */
     weightBytes: number;

@@ -9,17 +9,51 @@ export interface StepItem {
      * - `"last"`: one row, after the last token;
      * - `"all"`: one row per token, in token order.
      *
-     * Defaults to `"last"`.
+     * Defaults to `"last"`. Logits leave the engine only when asked for.
      */
     logits?: "none" | "last" | "all";
+    /** Samples the next token from the row after the last token, in the engine. */
+    sample?: StepSampling;
+}
+
+/**
+ * How the engine draws a token (docs/rwkv5.md §9; rwkv5.h `rwkv5_sampling_params`) for one model:
+ * `SamplingOptions` with the id lists as typed arrays, built once (`engineSampling`) and reused
+ * by every step. No seed: the caller draws each step's uniform from its own seeded stream.
+ */
+export interface EngineSampling {
+    readonly temperature: number;
+    readonly topP: number;
+    readonly topK: number;
+    readonly presencePenalty: number;
+    readonly frequencyPenalty: number;
+    readonly penaltyDecay: number;
+    /** Banned ids, inside the model's vocabulary. */
+    readonly banned: Int32Array;
+    /** Ids whose repetitions are not counted (presence still applies to them). */
+    readonly uncounted: Int32Array;
+}
+
+/**
+ * One item's draw: the parameters, the caller's uniform in [0, 1) (the engine has no random
+ * generator, so a seeded caller replays exactly), and whether a reply starts here (the slot's
+ * penalty counts are cleared first). The engine counts every token it samples in the slot until
+ * the next `newReply`, a state import or a reset; the counts are not part of the exported state.
+ */
+export interface StepSampling {
+    readonly params: EngineSampling;
+    readonly uniform: number;
+    readonly newReply?: boolean;
 }
 
 /** The result of one {@link StepItem}. */
 export interface StepOutput {
     /** Rows of logits (0 when none were asked for). */
     rows: number;
-    /** `rows × nVocab` floats, row-major; null when none were asked for. */
+    /** `rows × nVocab` floats, row-major (raw, before penalties and bans); null when none were asked for. */
     logits: Float32Array | null;
+    /** The sampled token; null when the item did not ask for one. */
+    token: number | null;
 }
 
 /**

@@ -24,6 +24,8 @@ export interface TurnAuthor {
     readonly id: string;
     readonly name: string;
     readonly isAdmin: boolean;
+    /** The person running the bot (the console): no per-user cooldown applies to them. */
+    readonly isOperator?: boolean;
 }
 
 /**

@@ -9,7 +9,7 @@ const maxDigitBits = 12;
 const insertionSortLimit = 48;
 
 /**
- * The ids upstream's `sample_logits` keeps (RWKV5.md §9 steps 2–4: float32 softmax, the top-p
+ * The ids upstream's `sample_logits` keeps (docs/rwkv5.md §9 steps 2–4: float32 softmax, the top-p
  * cut with upstream's float32 running sum, ties with the cutoff kept, then top-k), by probability
  * descending, ties by id, in buffers reused from row to row.
  *

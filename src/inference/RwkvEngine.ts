@@ -1,8 +1,8 @@
-import type {AddonBatchItem, AddonContext, AddonLogitsMode} from "../bindings/AddonTypes.ts";
+import type {AddonBatchItem, AddonContext, AddonLogitsMode, AddonSampling} from "../bindings/AddonTypes.ts";
 import {asEngineError} from "../bindings/asEngineError.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
 import type {SlotStates} from "../core/SlotStates.ts";
-import type {StepItem, StepOutput, Stepper} from "../core/Stepper.ts";
+import type {StepItem, StepOutput, StepSampling, Stepper} from "../core/Stepper.ts";
 import {EngineError} from "../errors/BotError.ts";
 
 /** Options of `RwkvModel.createEngine`. */
@@ -13,6 +13,15 @@ export interface RwkvEngineOptions {
     threads?: number;
     /** Most tokens one {@link RwkvEngine.step} may carry, summed over items; bounds scratch memory. Defaults to 512. */
     maxBatchTokens?: number;
+}
+
+/** One row of {@link RwkvEngine.sampleLogits}. */
+export interface SampleLogitsItem {
+    /** The slot whose penalty counts apply (and record the token); distinct across the rows. */
+    slot: number;
+    /** `nVocab` logits. */
+    logits: Float32Array;
+    sample: StepSampling;
 }
 
 const logitsModes: Readonly<Record<string, AddonLogitsMode>> = {none: 0, last: 1, all: 2};
@@ -55,12 +64,36 @@ export class RwkvEngine implements Stepper, SlotStates {
             slot: this.#checkSlot(item.slot),
             tokens: this.#checkTokens(item.tokens, index),
             logits: this.#checkLogitsMode(item.logits ?? "last", index),
+            ...(item.sample === undefined ? {} : {sampling: addonSampling(item.sample)}),
         }));
         const outputs = await this.#serial(() => this.#native.decode(batch));
-        return outputs.map((logits) => ({rows: logits === null ? 0 : logits.length / this.info.nVocab, logits}));
+        return outputs.map(({logits, token}) => ({rows: logits === null ? 0 : logits.length / this.info.nVocab, logits, token: token < 0 ? null : token}));
     }
 
-    /** A copy of a slot's state: `stateByteLength / 4` floats, RWKV5.md §7 layout. */
+    /**
+     * Samples one token per row from the given logits as {@link RwkvEngine.step} samples from the
+     * model's (the slots' penalty counts apply and record the tokens): the engine's sampling on
+     * rows of the caller's choosing, for tests and tools.
+     *
+     * @throws EngineError `engine/invalid_argument` (bad slot, repeated slot, row length, parameters), `engine/disposed`.
+     */
+    async sampleLogits(items: readonly SampleLogitsItem[]): Promise<number[]> {
+        this.#throwIfDisposed();
+        const {nVocab} = this.info;
+        const logits = new Float32Array(items.length * nVocab);
+        items.forEach((item, index) => {
+            this.#checkSlot(item.slot);
+            if (item.logits.length !== nVocab) {
+                throw new EngineError("engine/invalid_argument", `Row ${index} has ${item.logits.length} logits, not ${nVocab}`);
+            }
+            logits.set(item.logits, index * nVocab);
+        });
+        const slots = Int32Array.from(items, (item) => item.slot);
+        const sampling = items.map((item) => addonSampling(item.sample));
+        return Array.from(await this.#serial(() => this.#native.sampleLogits(logits, slots, sampling)));
+    }
+
+    /** A copy of a slot's state: `stateByteLength / 4` floats, docs/rwkv5.md §7 layout. */
     async exportState(slot: number): Promise<Float32Array> {
         this.#throwIfDisposed();
         this.#checkSlot(slot);
@@ -68,7 +101,7 @@ export class RwkvEngine implements Stepper, SlotStates {
     }
 
     /**
-     * Replaces a slot's state with a copy of `state` (RWKV5.md §7 layout, exactly
+     * Replaces a slot's state with a copy of `state` (docs/rwkv5.md §7 layout, exactly
      * `stateByteLength` bytes); null = the zero state of a fresh conversation.
      * The copy is taken when the call runs: leave `state` unchanged until the promise settles.
      */
@@ -130,4 +163,8 @@ export class RwkvEngine implements Stepper, SlotStates {
         }
         return value;
     }
+}
+
+function addonSampling({params, uniform, newReply}: StepSampling): AddonSampling {
+    return {...params, uniform, newReply: newReply === true};
 }

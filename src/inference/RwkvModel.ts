@@ -63,7 +63,7 @@ export class RwkvModel {
     /**
      * Loads a checkpoint without blocking the event loop.
      *
-     * @throws EngineError `engine/io`, `engine/bad_archive`, `engine/unsupported_model`, … for a bad file,
+     * @throws EngineError `engine/io`, `engine/bad_archive`, `engine/checksum_mismatch`, `engine/unsupported_model`, … for a bad file,
      * `engine/aborted` when `signal` aborts (at once if it already has), `engine/no_binary` without the addon.
      */
     static async load(path: string, options: RwkvModelLoadOptions = {}): Promise<RwkvModel> {

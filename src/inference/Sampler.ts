@@ -1,8 +1,8 @@
-import {getRandomValues} from "node:crypto";
 import {BotError} from "../errors/BotError.ts";
 import {Nucleus} from "./Nucleus.ts";
 import {samplingOptionProblems} from "./SamplingOptions.ts";
 import type {SamplingOptions} from "./SamplingOptions.ts";
+import {seededUniform} from "./seededUniform.ts";
 
 /** The probabilities a draw chooses from: the kept ids by probability (descending; ties by id), summing to 1. */
 export interface TokenDistribution {
@@ -17,12 +17,15 @@ export interface SamplerContext {
      * is a substring of `" \t0123456789"`); presence still applies to them once generated.
      */
     readonly uncountedTokens?: ReadonlySet<number>;
+    /** The uniform draws in [0, 1); defaults to {@link seededUniform} of the options' seed. */
+    readonly random?: () => number;
 }
 
 /**
- * ChatRWKV's sampling (RWKV5.md §9):
+ * ChatRWKV's sampling (docs/rwkv5.md §9):
  * penalties and bans on the logits, then softmax, the top-p cut at temperature 1, top-k,
  * temperature, normalise, and a seeded draw. One per conversation; {@link Sampler.reset} at each new reply.
+ * The engine samples the same way (rwkv5.h `rwkv5_sampling_params`); this is its oracle in the tests.
  */
 export class Sampler {
     /** The options this sampler was built with. */
@@ -39,7 +42,7 @@ export class Sampler {
         if (problems.length > 0) throw new BotError("sampling/invalid_options", `invalid sampling options: ${problems.join("; ")}`);
         this.options = options;
         this.#uncounted = context.uncountedTokens ?? new Set();
-        this.#random = xoshiro128(options.seed ?? (getRandomValues(new Uint32Array(1))[0] as number));
+        this.#random = context.random ?? seededUniform(options.seed);
     }
 
     /** Forgets the tokens generated so far (penalties start afresh); the random stream goes on. */
@@ -150,36 +153,4 @@ function argmax(values: Float32Array): number {
 
 function* indicesWhere(values: Float32Array, predicate: (value: number) => boolean): Generator<number> {
     for (let i = 0; i < values.length; i += 1) if (predicate(values[i] as number)) yield i;
-}
-
-/** xoshiro128** seeded through splitmix32: small, fast, and identical on every platform. Returns doubles in [0, 1). */
-function xoshiro128(seed: number): () => number {
-    let mix = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x85ebca6b);
-    const next32 = (): number => {
-        mix = (mix + 0x9e3779b9) | 0;
-        let z = mix;
-        z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-        z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-        return (z ^ (z >>> 16)) >>> 0;
-    };
-    let a = next32();
-    let b = next32();
-    let c = next32();
-    let d = next32();
-    const step = (): number => {
-        const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-        const t = b << 9;
-        c ^= a;
-        d ^= b;
-        b ^= c;
-        a ^= d;
-        c ^= t;
-        d = rotl(d, 11);
-        return result;
-    };
-    return () => ((step() >>> 5) * 67108864 + (step() >>> 6)) / 9007199254740992;
-}
-
-function rotl(x: number, k: number): number {
-    return (x << k) | (x >>> (32 - k));
 }

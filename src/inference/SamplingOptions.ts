@@ -1,5 +1,5 @@
 /**
- * How the next token is chosen from the logits (RWKV5.md §9). Penalties apply to tokens
+ * How the next token is chosen from the logits (docs/rwkv5.md §9). Penalties apply to tokens
  * already generated in the current reply, never to the prompt.
  */
 export interface SamplingOptions {
@@ -54,19 +54,23 @@ export function mergeSamplingOptions(
     return problems.length === 0 ? {ok: true, options: merged} : {ok: false, problems};
 }
 
-/** What is wrong with `options`, one sentence per problem; empty when they are usable. */
-export function samplingOptionProblems(options: SamplingOptions): string[] {
+/**
+ * What is wrong with `options`, one sentence per problem; empty when they are usable. `names`
+ * gives the name the user wrote each option under (`SAMPLING_TOP_P`, `top_p`, `--top-p`), so the
+ * sentence names what they can fix; by default the field's own name.
+ */
+export function samplingOptionProblems(options: SamplingOptions, names: Partial<Record<keyof SamplingOptions, string>> = {}): string[] {
     const problems: string[] = [];
-    const check = (ok: boolean, problem: string): void => {
-        if (!ok) problems.push(problem);
+    const check = (ok: boolean, key: keyof SamplingOptions, rule: string): void => {
+        if (!ok) problems.push(`${names[key] ?? key} ${rule}`);
     };
-    check(Number.isFinite(options.temperature) && options.temperature >= 0, "temperature must be a number ≥ 0");
-    check(options.topP >= 0 && options.topP <= 1, "topP must be in [0, 1]");
-    check(Number.isInteger(options.topK) && options.topK >= 0, "topK must be an integer ≥ 0");
-    check(Number.isFinite(options.presencePenalty), "presencePenalty must be a finite number");
-    check(Number.isFinite(options.frequencyPenalty), "frequencyPenalty must be a finite number");
-    check(options.penaltyDecay >= 0 && options.penaltyDecay <= 1, "penaltyDecay must be in [0, 1]");
-    check(options.bannedTokens.every((id) => Number.isInteger(id) && id >= 0), "bannedTokens must be token ids");
-    check(options.seed === undefined || Number.isInteger(options.seed), "seed must be an integer");
+    check(Number.isFinite(options.temperature) && options.temperature >= 0, "temperature", "must be a number ≥ 0");
+    check(options.topP >= 0 && options.topP <= 1, "topP", "must be in [0, 1]");
+    check(Number.isInteger(options.topK) && options.topK >= 0, "topK", "must be an integer ≥ 0");
+    check(Number.isFinite(options.presencePenalty), "presencePenalty", "must be a finite number");
+    check(Number.isFinite(options.frequencyPenalty), "frequencyPenalty", "must be a finite number");
+    check(options.penaltyDecay >= 0 && options.penaltyDecay <= 1, "penaltyDecay", "must be in [0, 1]");
+    check(options.bannedTokens.every((id) => Number.isInteger(id) && id >= 0), "bannedTokens", "must be token ids");
+    check(options.seed === undefined || Number.isInteger(options.seed), "seed", "must be an integer");
     return problems;
 }

@@ -1,15 +1,7 @@
+import {createHash} from "node:crypto";
 import {readFile} from "node:fs/promises";
-import {dirname, join} from "node:path";
 import {TokenizerError} from "../errors/BotError.ts";
 import {parseVocab} from "./parseVocab.ts";
-
-/** File name of the RWKV World vocabulary, as distributed upstream. */
-export const worldVocabFileName = "rwkv_vocab_v20230424.txt";
-
-/** The default vocabulary location for a model: the World vocab file in the model's folder. */
-export function vocabPathNextTo(modelPath: string): string {
-    return join(dirname(modelPath), worldVocabFileName);
-}
 
 const utf8Encoder = new TextEncoder();
 // Python's bytes.decode("utf-8") keeps a leading U+FEFF; the WHATWG decoder drops it unless told not to.
@@ -17,7 +9,7 @@ const strictUtf8 = new TextDecoder("utf-8", {fatal: true, ignoreBOM: true});
 const emptyLink = -1;
 
 /**
- * The RWKV World tokenizer (RWKV5.md §8): greedy longest byte match for encoding,
+ * The RWKV World tokenizer (docs/rwkv5.md §8): greedy longest byte match for encoding,
  * ChatRWKV semantics for decoding. Immutable after {@link Tokenizer.load}; safe to share.
  *
  * Encoding walks a byte trie whose edges live in one open-addressing hash table
@@ -26,6 +18,8 @@ const emptyLink = -1;
 export class Tokenizer {
     /** One past the highest token id (65530 for the World vocabulary: ids 1..65529, plus 0). */
     readonly vocabSize: number;
+    /** SHA-256 of the vocabulary file, hex: what identifies the World vocabulary (see worldVocab.ts). */
+    readonly sha256: string;
     readonly #bytes: Uint8Array;
     readonly #offsets: Int32Array;
     readonly #rootChild: Int32Array;
@@ -34,8 +28,9 @@ export class Tokenizer {
     readonly #edgeShift: number;
     readonly #nodeToken: Int32Array;
 
-    private constructor(tokens: readonly (Uint8Array | null)[]) {
+    private constructor(tokens: readonly (Uint8Array | null)[], sha256: string) {
         this.vocabSize = tokens.length;
+        this.sha256 = sha256;
         let totalBytes = 0;
         for (const token of tokens) totalBytes += token?.length ?? 0;
         this.#bytes = new Uint8Array(totalBytes);
@@ -74,16 +69,17 @@ export class Tokenizer {
 
     /**
      * Reads and validates a vocabulary file. Rejects with a {@link TokenizerError}:
-     * `tokenizer/vocab_unreadable` when the file cannot be read, `tokenizer/vocab_invalid`
-     * with the message `<path>:<line>: <reason>` when it is not a valid World vocabulary.
+     * `tokenizer/vocab_unreadable` when the file cannot be read (the message names `setting`, where
+     * the path came from: `RWKV_VOCAB`, `--vocab`), `tokenizer/vocab_invalid` with the message
+     * `<path>:<line>: <reason>` when it is not a valid World vocabulary.
      */
-    static async load(path: string): Promise<Tokenizer> {
+    static async load(path: string, setting?: string): Promise<Tokenizer> {
         let file: Uint8Array;
         try {
             file = await readFile(path);
         } catch (error) {
-            const reason = error instanceof Error ? error.message : String(error);
-            throw new TokenizerError("tokenizer/vocab_unreadable", `cannot read vocabulary ${path}: ${reason}`, {cause: error});
+            const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : error instanceof Error ? error.message : String(error);
+            throw new TokenizerError("tokenizer/vocab_unreadable", `cannot read the vocabulary ${path}${setting === undefined ? "" : ` (${setting})`}: ${reason}`, {cause: error});
         }
         return Tokenizer.fromVocabFile(file, path);
     }
@@ -92,7 +88,7 @@ export class Tokenizer {
     static fromVocabFile(file: Uint8Array, path: string): Tokenizer {
         const parsed = parseVocab(file);
         if (!parsed.ok) throw new TokenizerError("tokenizer/vocab_invalid", `${path}:${parsed.line}: ${parsed.reason}`);
-        return new Tokenizer(parsed.tokens);
+        return new Tokenizer(parsed.tokens, createHash("sha256").update(file).digest("hex"));
     }
 
     /** Token ids of `text` (UTF-8, greedy longest match; no BOS/EOS, no special tokens). */

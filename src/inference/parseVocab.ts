@@ -11,7 +11,7 @@ type LiteralResult = {readonly bytes: Uint8Array} | {readonly reason: string};
 const utf8 = new TextDecoder("utf-8", {fatal: true, ignoreBOM: true});
 
 /**
- * Parses a World vocabulary file (`rwkv_vocab_v20230424.txt` format, RWKV5.md §8.1):
+ * Parses a World vocabulary file (`rwkv_vocab_v20230424.txt` format, docs/rwkv5.md §8.1):
  * line `k` is `<k> <python str or bytes literal> <byte length>`, ids contiguous from 1.
  * Checks every line (UTF-8, literal syntax, declared length, id order), that no two ids
  * share the same bytes, and that every single byte has a token (so encoding cannot fail).

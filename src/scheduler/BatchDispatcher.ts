@@ -32,6 +32,7 @@ interface Request {
     readonly slot: number;
     readonly tokens: ArrayLike<number>;
     readonly logits: NonNullable<StepItem["logits"]>;
+    readonly sample: StepItem["sample"];
     readonly signal: AbortSignal | undefined;
     readonly resolve: (output: StepOutput) => void;
     readonly reject: (error: unknown) => void;
@@ -89,10 +90,10 @@ export class BatchDispatcher {
                 return;
             }
             if (item.tokens.length === 0) {
-                resolve({rows: 0, logits: null});
+                resolve({rows: 0, logits: null, token: null});
                 return;
             }
-            this.#queue.push({slot: item.slot, tokens: item.tokens, logits: item.logits ?? "last", signal, resolve, reject, fed: 0, rows: []});
+            this.#queue.push({slot: item.slot, tokens: item.tokens, logits: item.logits ?? "last", sample: item.sample, signal, resolve, reject, fed: 0, rows: []});
             this.#schedule();
             this.#stopGatheringIfAllCame();
         })));
@@ -220,12 +221,12 @@ export class BatchDispatcher {
     }
 }
 
-// The part of a request fed this step; logits only where the caller wanted them.
+// The part of a request fed this step; logits only where the caller wanted them, the sample after its last token.
 function sliceItem(request: Request, count: number): StepItem {
     const tokens = Array.prototype.slice.call(request.tokens, request.fed, request.fed + count) as number[];
     const last = request.fed + count >= request.tokens.length;
     const logits = request.logits === "all" ? "all" : last ? request.logits : "none";
-    return {slot: request.slot, tokens, logits};
+    return last && request.sample !== undefined ? {slot: request.slot, tokens, logits, sample: request.sample} : {slot: request.slot, tokens, logits};
 }
 
 function joinRows(parts: StepOutput[], last: StepOutput): StepOutput {
@@ -236,5 +237,5 @@ function joinRows(parts: StepOutput[], last: StepOutput): StepOutput {
         joined.set(part.logits!, at);
         at += part.logits!.length;
     }
-    return {rows: parts.reduce((n, part) => n + part.rows, 0), logits: joined};
+    return {rows: parts.reduce((n, part) => n + part.rows, 0), logits: joined, token: last.token};
 }

@@ -90,7 +90,7 @@ export class Scheduler {
             if (turn.text.length > this.#options.maxMessageChars) {
                 throw new UserFacingError("turn/too_long", `That message is too long (max ${this.#options.maxMessageChars} characters).`);
             }
-            await this.#options.limits.check(turn.author.id, this.#queue.pendingTurns(turn.conversation));
+            await this.#options.limits.check(turn.author.isOperator === true ? null : turn.author.id, this.#queue.pendingTurns(turn.conversation));
             const {outbox} = this.#options.services;
             // Full only after a long outage: a turn admitted now could find no room if its logging failed too.
             if (!outbox.has(turn.conversation) && !outbox.hasRoom()) {

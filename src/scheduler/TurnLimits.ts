@@ -53,14 +53,15 @@ export class TurnLimits {
 
     /**
      * Checks the per-user cooldown and the conversation's pending limit (`pendingTurns` is the
-     * count before this turn). Rejects with a UserFacingError `scheduler/rate_limited` or
-     * `scheduler/conversation_busy` when the turn must not be queued.
+     * count before this turn); `userId` null is the operator, who has no cooldown. Rejects with a
+     * UserFacingError `scheduler/rate_limited` or `scheduler/conversation_busy` when the turn
+     * must not be queued.
      */
-    async check(userId: string, pendingTurns: number): Promise<void> {
+    async check(userId: string | null, pendingTurns: number): Promise<void> {
         if (pendingTurns >= this.#options.conversationMaxPending) {
             throw new UserFacingError("scheduler/conversation_busy", `I'm still on ${pendingTurns} earlier message(s) here; try again in ${this.#retrySeconds(pendingTurns)} s.`);
         }
-        if (this.#cooldown === null) return;
+        if (this.#cooldown === null || userId === null) return;
         try {
             await this.#cooldown.key(userId).schedule(() => Promise.resolve());
         } catch (error) {

@@ -3,18 +3,18 @@ import type {ReplySink} from "../core/ReplySink.ts";
 import type {SlotStates} from "../core/SlotStates.ts";
 import type {Stepper} from "../core/Stepper.ts";
 import {StoreError, UserFacingError} from "../errors/BotError.ts";
-import type {Sampler} from "../inference/Sampler.ts";
 import {mergeSamplingOptions} from "../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {Tokenizer} from "../inference/Tokenizer.ts";
 import {checkpointDue} from "../store/checkpointDue.ts";
 import type {CheckpointPolicy} from "../store/checkpointDue.ts";
 import {restoreConversation} from "../store/restoreConversation.ts";
-import type {CheckpointReason, ConversationRecord, SettingsUpdate, StateStore} from "../store/StateStore.ts";
+import type {CheckpointReason, ConversationRecord, LoggedTurn, SettingsUpdate, StateStore} from "../store/StateStore.ts";
 import type {HeldExchange, TurnOutbox} from "../store/TurnOutbox.ts";
 import {chatFormats, isChatFormatName, sanitizeUserText} from "./chatFormats.ts";
 import type {ChatFormat} from "./chatFormats.ts";
-import {createReplySampler} from "./createReplySampler.ts";
+import {createReplySampling} from "./createReplySampling.ts";
+import type {ReplySampling} from "./createReplySampling.ts";
 import {EngineSlotReplayer} from "./EngineSlotReplayer.ts";
 import {generateReply} from "./generateReply.ts";
 import {prefill} from "./prefill.ts";
@@ -60,7 +60,7 @@ export class Conversation {
     #tokensSinceCheckpoint = 0;
     #lastActive = Date.now();
     #lastCheckpoint: CheckpointMark | null = null;
-    #sampler: {settings: unknown, sampler: Sampler} | null = null;
+    #sampling: {settings: unknown, sampling: ReplySampling} | null = null;
     // The slot holds an exchange that waits in the outbox: the state is ahead of the log.
     #ahead = false;
     readonly #services: ConversationServices;
@@ -132,7 +132,7 @@ export class Conversation {
         void sink.typing();
         try {
             const reply = await generateReply({
-                engine: stepper, slot, tokenizer, sampler: this.#replySampler(), prompt, maxTokens, stop: format.stop, prefillChunkTokens, signal,
+                engine: stepper, slot, tokenizer, sampling: this.#replySampling(), prompt, maxTokens, stop: format.stop, prefillChunkTokens, signal,
                 onText: (textSoFar) => void sink.update(textSoFar),
             });
             signal.throwIfAborted();
@@ -206,6 +206,11 @@ export class Conversation {
         return this.#services.store.exportConversation(this.key, this.#services.engine.info);
     }
 
+    /** The turns of the current epoch, oldest first. */
+    async transcript(): Promise<LoggedTurn[]> {
+        return this.#services.store.transcript(this.key, this.#record.epoch);
+    }
+
     /** Replaces the conversation with an exported file's (a new epoch) and loads it into `slot`; returns its turn count. */
     async importFile(slot: number, file: Uint8Array): Promise<number> {
         try {
@@ -228,7 +233,7 @@ export class Conversation {
 
     async #reload(slot: number): Promise<void> {
         this.#record = await this.#services.store.openConversation(this.key, this.#record.settings);
-        this.#sampler = null;
+        this.#sampling = null;
         await this.restore(slot);
     }
 
@@ -237,7 +242,7 @@ export class Conversation {
         const persona = this.#record.settings.persona;
         if (persona === null || persona === "") return;
         const tokens = this.#services.tokenizer.encode(persona);
-        await prefill(this.#services.stepper, slot, tokens, this.#services.prefillChunkTokens, "none");
+        await prefill(this.#services.stepper, slot, tokens, this.#services.prefillChunkTokens);
         const logged = await this.#services.store.appendTurn(this.key, {epoch: this.#record.epoch, role: "system", text: persona, tokens});
         this.#advance(logged.seq, tokens.length);
     }
@@ -275,14 +280,14 @@ export class Conversation {
         this.#lastActive = Date.now();
     }
 
-    #replySampler(): Sampler {
+    #replySampling(): ReplySampling {
         const settings = this.#record.settings.sampling;
-        if (this.#sampler?.settings !== settings) {
+        if (this.#sampling?.settings !== settings) {
             const merged = mergeSamplingOptions(this.#services.sampling, settings as Partial<SamplingOptions>);
             const options = merged.ok ? merged.options : this.#services.sampling;
-            this.#sampler = {settings, sampler: createReplySampler(options, this.#services.tokenizer, this.#services.engine.info.nVocab)};
+            this.#sampling = {settings, sampling: createReplySampling(options, this.#services.tokenizer, this.#services.engine.info.nVocab)};
         }
-        return this.#sampler.sampler;
+        return this.#sampling.sampling;
     }
 }
 

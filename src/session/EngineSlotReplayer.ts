@@ -8,7 +8,7 @@ import {prefill} from "./prefill.ts";
  * Restores a conversation into one engine slot: a checkpoint is imported, the
  * logged tokens after it are stepped without logits. Replay reproduces the
  * state bit for bit because the engine's results do not depend on how tokens
- * are split into steps (RWKV5.md §6, chunked prefill).
+ * are split into steps (docs/rwkv5.md §6, chunked prefill).
  */
 export class EngineSlotReplayer implements StateReplayer {
     /** The engine's model: `ModelInfo` carries every field a state descriptor needs. */
@@ -30,6 +30,6 @@ export class EngineSlotReplayer implements StateReplayer {
     }
 
     async feed(tokens: Uint32Array): Promise<void> {
-        await prefill(this.engine, this.slot, tokens, this.chunkTokens, "none");
+        await prefill(this.engine, this.slot, tokens, this.chunkTokens);
     }
 }

@@ -1,4 +1,4 @@
-/** The prompt formats a channel can use (RWKV5.md §10). */
+/** The prompt formats a channel can use (docs/rwkv5.md §10). */
 export type ChatFormatName = "chat" | "seed" | "completion";
 
 /**

@@ -1,8 +1,8 @@
 import {BotError} from "../errors/BotError.ts";
-import type {Stepper} from "../core/Stepper.ts";
-import type {Sampler} from "../inference/Sampler.ts";
+import type {StepSampling, Stepper} from "../core/Stepper.ts";
 import {StreamingDecoder} from "../inference/StreamingDecoder.ts";
 import type {Tokenizer} from "../inference/Tokenizer.ts";
+import type {ReplySampling} from "./createReplySampling.ts";
 import {prefill} from "./prefill.ts";
 
 /** Why a reply ended: its stop text, the token limit, or the caller's signal. */
@@ -15,8 +15,8 @@ export interface GenerateReplyOptions {
     /** The slot whose state holds the conversation so far; it advances in place. */
     readonly slot: number;
     readonly tokenizer: Tokenizer;
-    /** Reset at the start of the reply (penalties count this reply's tokens only). */
-    readonly sampler: Sampler;
+    /** How the engine draws each token; its penalties count this reply's tokens only. */
+    readonly sampling: ReplySampling;
     /** Token ids to feed before generating (the formatted turn); at least one. */
     readonly prompt: readonly number[];
     /** Most tokens to generate. */
@@ -44,19 +44,22 @@ export interface GeneratedReply {
 }
 
 /**
- * Generates one reply: prefills the prompt in chunks, then samples and feeds one token at a
- * time until a stop text appears in the decoded reply, `maxTokens` is reached, or `signal`
- * aborts. Engine failures reject with the engine's error.
+ * Generates one reply: prefills the prompt in chunks, then feeds one token at a time, each step
+ * sampling the next in the engine, until a stop text appears in the decoded reply, `maxTokens`
+ * is reached, or `signal` aborts. Engine failures reject with the engine's error.
  */
 export async function generateReply(options: GenerateReplyOptions): Promise<GeneratedReply> {
-    const {engine, slot, sampler, prompt, maxTokens, signal, onText} = options;
+    const {engine, slot, sampling, prompt, maxTokens, signal, onText} = options;
     const stop = options.stop ?? ["\n\n"];
     const chunkSize = options.prefillChunkTokens ?? 256;
     if (prompt.length === 0) throw new BotError("session/empty_prompt", "a reply needs at least one prompt token");
+    // A greedy draw takes no uniform, so a seeded stream gives the same tokens as it always has.
+    const draw = (newReply: boolean): StepSampling => ({
+        params: sampling.params, uniform: sampling.params.temperature === 0 ? 0 : sampling.random(), newReply,
+    });
 
-    let logits = await prefill(engine, slot, prompt, chunkSize, "last");
+    let next = maxTokens > 0 ? await prefill(engine, slot, prompt, chunkSize, draw(true)) : await prefill(engine, slot, prompt, chunkSize);
 
-    sampler.reset();
     const decoder = new StreamingDecoder(options.tokenizer);
     const tokens: number[] = [];
     const longestStop = Math.max(0, ...stop.map((text) => text.length));
@@ -78,19 +81,21 @@ export async function generateReply(options: GenerateReplyOptions): Promise<Gene
     for (;;) {
         if (signal?.aborted) return finish(raw + decoder.flush(), "aborted");
         if (tokens.length >= maxTokens) return finish(raw + decoder.flush(), "length");
-        if (logits === null) throw new BotError("session/no_logits", "the engine returned no logits for the last token");
-        const token = sampler.sample(logits);
+        if (next === null) throw new BotError("session/no_token", "the engine returned no sampled token");
+        const token = next;
         const scanFrom = Math.max(0, raw.length - longestStop + 1);
         raw += decoder.push(token);
         const stopAt = firstStop(raw, stop, scanFrom);
         const ending = stopAt >= 0 || tokens.length + 1 >= maxTokens;
-        const [output] = await engine.step([{slot, tokens: [token], logits: ending ? "none" : "last"}]);
+        // The last token is fed without a draw: nothing is sampled after it.
+        const [output] = await engine.step([ending ? {slot, tokens: [token], logits: "none"} : {slot, tokens: [token], logits: "none", sample: draw(false)}]);
         tokens.push(token);
         if (stopAt >= 0) return finish(raw.slice(0, stopAt), "stop");
         show(raw.slice(0, raw.length - heldBack(raw, stop)));
-        logits = output?.logits ?? null;
+        if (!ending) next = output?.token ?? null;
     }
 }
+
 
 function firstStop(text: string, stop: readonly string[], from: number): number {
     let first = -1;

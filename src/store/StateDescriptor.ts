@@ -1,6 +1,6 @@
 /**
  * What a state belongs to: the model's identity and the dimensions that fix
- * its layout (RWKV5.md §7). The store takes this instead of the engine's
+ * its layout (docs/rwkv5.md §7). The store takes this instead of the engine's
  * `ModelInfo`, of which it is a subset.
  */
 export interface StateDescriptor {

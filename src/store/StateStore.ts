@@ -59,7 +59,7 @@ export interface LoggedTurn {
 export interface CheckpointInput {
     readonly epoch: number;
     readonly logSeq: number;
-    /** fp32, RWKV5.md §7 layout. */
+    /** fp32, docs/rwkv5.md §7 layout. */
     readonly state: Float32Array;
     readonly descriptor: StateDescriptor;
     readonly reason: CheckpointReason;

@@ -35,7 +35,7 @@ export type DecodedSnapshot =
 // Layout, little-endian: magic[8] "RWKVSTAT", u16 version, u8 dtype (1 fp32,
 // 2 fp16), u8 0, u32 header bytes, u32 nLayer, nEmbd, nHead, headSize,
 // u64 payload bytes, sha-256[32] of the payload, u32 model-id length, u32 0,
-// model id (ASCII, 64 bytes zero-padded); then the payload in RWKV5.md §7
+// model id (ASCII, 64 bytes zero-padded); then the payload in docs/rwkv5.md §7
 // order: per layer att_x[C], S[H][N][N], ffn_x[C].
 const MAGIC = Buffer.from("RWKVSTAT", "latin1");
 const HEADER_BYTES = 144;
@@ -46,7 +46,7 @@ const DTYPE_CODES: Record<SnapshotDtype, number> = {fp32: 1, fp16: 2};
 export const SNAPSHOT_HEADER_BYTES = HEADER_BYTES;
 
 /**
- * Encodes `state` (fp32, RWKV5.md §7 layout) with a versioned header.
+ * Encodes `state` (fp32, docs/rwkv5.md §7 layout) with a versioned header.
  * Throws RangeError when the state does not match the descriptor (a caller bug).
  */
 export function encodeSnapshot(state: Float32Array, descriptor: StateDescriptor, dtype: SnapshotDtype = "fp32"): Buffer {

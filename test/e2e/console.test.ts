@@ -3,6 +3,8 @@ import {join} from "node:path";
 import {fileURLToPath} from "node:url";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {modelPath} from "../engine/engineFixtures.ts";
+import {cutWorldVocab} from "../helpers/cutWorldVocab.ts";
+import {worldModel} from "../helpers/fixtures.ts";
 import {runProcess, type ProcessResult} from "../helpers/runProcess.ts";
 import {scratchDir} from "../engine/runtimeHelpers.ts";
 import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
@@ -54,6 +56,14 @@ describe("npm start with no platform configured: the console", () => {
         expect(existsSync(join(dir, "data"))).toBe(true);
     });
 
+    it("answers every line of a script: the console's operator has no cooldown", async () => {
+        const {USER_COOLDOWN_MS: _, ...withCooldown} = env;
+        const result = await runBot(dir, {...withCooldown, CONSOLE_CONVERSATION: "cooldown"}, "one\ntwo\nthree\nfour\n");
+        expect(result.code).toBe(0);
+        expect(result.stdout).not.toContain("too fast");
+        expect(result.stdout.split("\n").filter((line) => line.startsWith("bot: "))).toHaveLength(4);
+    }, 180_000);
+
     it("lists every configuration problem and exits non-zero without a model", async () => {
         const result = await runBot(dir, {ENGINE_SLOTS: "many", QUEUE_MAX: "-3"}, "");
         expect(result.code).toBe(1);
@@ -73,5 +83,32 @@ describe("npm start with no platform configured: the console", () => {
         expect(result.code).toBe(1);
         expect(result.stderr).toMatch(/^error: the vocabulary .*too-big-vocab\.txt has ids up to 1056, but the model .*tiny-L3-C128-V1024\.fp32\.pth has only 1024 tokens.*\(config\/vocab_mismatch\)$/m);
         expect(result.stdout).not.toContain("bot: ");
+    });
+});
+
+describe("npm start and the World vocabulary", () => {
+    let dir: string;
+    let env: Record<string, string>;
+    beforeAll(() => {
+        dir = scratchDir();
+        // In memory: a refused start leaves nothing behind, and no data-dir lock between the tests.
+        env = {RWKV_MODEL_PATH: worldModel.path, ENGINE_PRECISION: "fp32", ENGINE_THREADS: "1", ENGINE_SLOTS: "1", BOT_DATA_DIR: "memory://"};
+    });
+    afterAll(() => rmSync(dir, {recursive: true, force: true}));
+
+    it("refuses to start with a 65,000-line copy of the World vocabulary, with the reason and the way out", async () => {
+        const vocab = join(dir, "vocab-65000.txt");
+        writeFileSync(vocab, cutWorldVocab(65_000));
+        const result = await runBot(dir, {...env, RWKV_VOCAB: vocab}, "hello\n");
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(/^error: the vocabulary .*vocab-65000\.txt is not the RWKV World vocabulary, though the model has 65536 token rows.*ids up to 65000, not 65529.*set RWKV_VOCAB_CUSTOM=1 if this is a custom vocabulary on purpose\. \(tokenizer\/not_world_vocab\)$/m);
+        expect(result.stdout).not.toContain("bot: ");
+    });
+
+    it("names RWKV_VOCAB when the vocabulary is missing", async () => {
+        const missing = join(dir, "absent-vocab.txt");
+        const result = await runBot(dir, {...env, RWKV_VOCAB: missing}, "hello\n");
+        expect(result.code).toBe(1);
+        expect(result.stderr.split("\n")).toContain(`error: cannot read the vocabulary ${missing} (RWKV_VOCAB): no such file (tokenizer/vocab_unreadable)`);
     });
 });

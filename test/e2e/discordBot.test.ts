@@ -1,6 +1,7 @@
 import {rmSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {App} from "../../src/app/createApp.ts";
+import {seedFormatTurns} from "../helpers/seedFormat.ts";
 import type {FakeDiscord, RecordedCall} from "./fakes/FakeDiscord.ts";
 import {dmMessage, guildMessage, ids, slashCommand, users} from "./fakes/discordPayloads.ts";
 import type {FakeUser} from "./fakes/discordPayloads.ts";
@@ -99,6 +100,16 @@ describe("the bot on Discord, end to end", () => {
         const file = exported.files[0];
         expect(file?.name).toBe(`discord_${ids.channel}.rwkvconv`);
         expect(file?.bytes.byteLength).toBe(Number(/(\d+)/.exec(String(exported.body?.content))?.[1]));
+        // The transcript alone, as fine-tuning JSONL: one line, the channel's exchanges in the seed's format.
+        const jsonl = await slash(slashCommand(users.admin, "export", {format: "jsonl"}));
+        expect(jsonl.body?.content).toBe("Exported 3 exchange(s) as fine-tuning JSONL.");
+        expect(jsonl.files[0]?.name).toBe(`discord_${ids.channel}.jsonl`);
+        const lines = Buffer.from(jsonl.files[0]!.bytes).toString("utf8").split("\n");
+        expect(lines.at(-1)).toBe("");
+        expect(lines).toHaveLength(2);
+        const texts = seedFormatTurns(lines[0]!);
+        expect(texts.filter((_, i) => i % 2 === 0)).toEqual(["hi", "more", "still"]);
+        expect(texts[1]).toBe(first);
         expect(await ask("/reset", users.manager)).toBe("Conversation reset.");
         expect(await ask("hi")).toBe(first);
         const imported = await slash(slashCommand(users.owner, "import", {attachment: fake.attachment(file?.name ?? "", file?.bytes ?? new Uint8Array())}));

@@ -93,7 +93,7 @@ describe("state export and import", () => {
         await other.dispose();
     });
 
-    it("exports a copy of stateByteLength bytes in the §7 layout size", async () => {
+    it("exports a copy of stateByteLength bytes in the docs/rwkv5.md §7 layout size", async () => {
         const {n_layer, n_embd, n_head, head_size} = set.config;
         const state = await engine.exportState(0);
         expect(state.byteLength).toBe(model.info.stateByteLength);

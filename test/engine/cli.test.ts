@@ -3,7 +3,8 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {afterAll, describe, expect, it} from "vitest";
 import {runCli} from "../helpers/runCli.ts";
-import {fixturesDir, fp32Tolerance, golden, goldenFloats, maxAbsDiff, modelPath, readF32, stateDiff} from "./engineFixtures.ts";
+import {fixturesDir} from "../helpers/fixtures.ts";
+import {fp32Tolerance, golden, goldenFloats, maxAbsDiff, modelPath, readF32, stateDiff} from "./engineFixtures.ts";
 
 // The CLI contract used by external checks: `logits` and `info` as a user runs them.
 const work = mkdtempSync(join(tmpdir(), "rwkv-cli-"));

@@ -1,9 +1,7 @@
 // Shared by the engine-tier tests: the golden sets in test/fixtures and the
-// comparisons RWKV5.md §11 asks for.
+// comparisons docs/rwkv5.md §11 asks for.
 import {readFileSync} from "node:fs";
-import {fileURLToPath} from "node:url";
-
-export const fixturesDir = fileURLToPath(new URL("../fixtures", import.meta.url));
+import {fixturesDir} from "../helpers/fixtures.ts";
 
 export interface GoldenSet {
     name: string;
@@ -40,7 +38,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
     return max;
 }
 
-/** Max |Δ| of a state's token-shift parts (att_x, ffn_x) and of its WKV matrices, separately (RWKV5.md §7). */
+/** Max |Δ| of a state's token-shift parts (att_x, ffn_x) and of its WKV matrices, separately (docs/rwkv5.md §7). */
 export function stateDiff(set: GoldenSet, a: Float32Array, b: Float32Array): {shift: number; wkv: number} {
     const {n_embd: c, n_layer: layers, n_head: h, head_size: n} = set.config;
     const perLayer = 2 * c + h * n * n;
@@ -56,9 +54,9 @@ export function stateDiff(set: GoldenSet, a: Float32Array, b: Float32Array): {sh
     return {shift, wkv};
 }
 
-/** RWKV5.md §11, "fp32 everywhere": logits, att_x/ffn_x and S. */
+/** docs/rwkv5.md §11, "fp32 everywhere": logits, att_x/ffn_x and S. */
 export const fp32Tolerance = {logits: 2e-3, shift: 5e-4, wkv: 2e-3};
-/** RWKV5.md §11, 16-bit weights with fp32 accumulation and state. */
+/** docs/rwkv5.md §11, 16-bit weights with fp32 accumulation and state. */
 export const fastTolerance = {logits: 0.1, shift: 0.02, wkv: 0.2};
 
 /** Row `row` of a rows × nVocab matrix. */

@@ -3,7 +3,7 @@ import type {RwkvEngine} from "../../src/inference/RwkvEngine.ts";
 import {RwkvModel} from "../../src/inference/RwkvModel.ts";
 import {fastTolerance, fp32Tolerance, golden, goldenFloats, maxAbsDiff, modelPath, row, stateDiff} from "./engineFixtures.ts";
 
-// RWKV5.md §11: RNN, sequence, chunked and resume runs against the reference
+// docs/rwkv5.md §11: RNN, sequence, chunked and resume runs against the reference
 // goldens, on both fixture shapes (multi-head C128 and single-head seven layers).
 const cases = [
     {set: "tiny-L3-C128-V1024", file: "tiny-L3-C128-V1024.fp32.pth"},

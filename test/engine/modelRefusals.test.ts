@@ -71,6 +71,15 @@ describe("RwkvModel.load on writer-made checkpoints", () => {
         }
     });
 
+    it("refuses a file of the right size with one flipped byte with engine/checksum_mismatch naming the tensor", async () => {
+        const bytes = readFileSync(goodPath);
+        const at = Math.floor(bytes.length / 2);
+        bytes[at] = bytes[at]! ^ 0x01;
+        const path = join(dir, "flipped.pth");
+        writeFileSync(path, bytes);
+        await expectRefusal(path, "engine/checksum_mismatch", "tensor '", "is corrupt", "damaged");
+    });
+
     it("refuses a file that is not a ZIP archive with engine/bad_archive", async () => {
         const path = join(dir, "notes.pth");
         writeFileSync(path, "these are not the weights you are looking for\n");

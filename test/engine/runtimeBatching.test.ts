@@ -4,7 +4,7 @@ import type {RwkvEngine} from "../../src/inference/RwkvEngine.ts";
 import {RwkvModel} from "../../src/inference/RwkvModel.ts";
 import {chatSamplingDefaults} from "../../src/inference/SamplingOptions.ts";
 import {BatchDispatcher} from "../../src/scheduler/BatchDispatcher.ts";
-import {createReplySampler} from "../../src/session/createReplySampler.ts";
+import {createReplySampling} from "../../src/session/createReplySampling.ts";
 import {generateReply} from "../../src/session/generateReply.ts";
 import {smallTokenizer} from "../unit/tokenizer/smallVocab.ts";
 import {modelPath} from "./engineFixtures.ts";
@@ -24,7 +24,7 @@ describe("continuous batching on the real engine", () => {
 
     async function reply(stepper: Stepper, slot: number, prompt: string): Promise<readonly number[]> {
         const result = await generateReply({
-            engine: stepper, slot, tokenizer, sampler: createReplySampler(greedy, tokenizer, engine.info.nVocab),
+            engine: stepper, slot, tokenizer, sampling: createReplySampling(greedy, tokenizer, engine.info.nVocab),
             prompt: tokenizer.encode(prompt), maxTokens: 40, stop: [], prefillChunkTokens: chunk,
         });
         return result.tokens;

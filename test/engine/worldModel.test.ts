@@ -1,24 +1,19 @@
-import {existsSync, readFileSync} from "node:fs";
-import {fileURLToPath} from "node:url";
+import {readFileSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {RwkvEngine} from "../../src/inference/RwkvEngine.ts";
 import {RwkvModel} from "../../src/inference/RwkvModel.ts";
+import {worldModel} from "../helpers/fixtures.ts";
 import {fp32Tolerance, maxAbsDiff, readF32, row, stateDiff, type GoldenSet} from "./engineFixtures.ts";
 
-// The 65536-vocab fixture stays in the shared folder (17 MB); only some rows
-// of its logits are stored, plus every position's argmax.
-const sharedDir = process.env.RWKV_SHARED_DIR ?? fileURLToPath(new URL("../../../shared/rwkv", import.meta.url));
-const name = "world-L2-C64-V65536";
-const goldenDir = `${sharedDir}/fixtures/golden/${name}`;
-const modelFile = `${sharedDir}/fixtures/models/${name}.bf16.pth`;
-const present = existsSync(modelFile) && existsSync(`${goldenDir}/manifest.json`);
-if (!present) console.log(`skipping the ${name} tests: ${modelFile} is absent (set RWKV_SHARED_DIR)`);
+// The 65536-vocab goldens keep only some rows of the logits (65536 floats a
+// row), plus every position's argmax.
+const {name, goldenDir, path: modelFile} = worldModel;
 
 interface WorldManifest extends Omit<GoldenSet, "name"> {
     logits: Record<"seq" | "resume_rnn", {rows: number[]; argmax: number[]}>;
 }
 
-describe.skipIf(!present)(`${name} (fp32)`, () => {
+describe(`${name} (fp32)`, () => {
     let manifest: WorldManifest;
     let set: GoldenSet;
     let model: RwkvModel;

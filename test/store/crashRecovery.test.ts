@@ -1,6 +1,7 @@
 import {spawn} from "node:child_process";
 import path from "node:path";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import {seededRandom} from "../helpers/seededRandom.ts";
 import {PrismaStateStore} from "../../src/store/PrismaStateStore.ts";
 import {restoreConversation} from "../../src/store/restoreConversation.ts";
 import {createReopenableDatabase, databaseKinds} from "./helpers/testDatabases.ts";
@@ -74,10 +75,8 @@ describe.each(databaseKinds)("crash recovery on %s", (kind) => {
     });
 
     it("keeps every acknowledged turn across SIGKILLs and then replies as an uninterrupted run", async () => {
-        let seed = Date.now() % 100_000;
-        console.log(`crash test seed ${seed}`);
-        const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-        const {acked, starts} = await runWithKills({CRASH_DB_OPTIONS: JSON.stringify(database.options)}, kind === "postgres" ? 5 : 2, random);
+        const random = seededRandom(`crash test on ${kind}`);
+        const {acked, starts} = await runWithKills({CRASH_DB_OPTIONS: JSON.stringify(database.options)}, kind === "postgres" ? 5 : 2, random.next);
         expect(starts).toBeGreaterThan(1);
         const expected = await uninterruptedRun();
 

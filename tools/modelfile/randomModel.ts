@@ -2,7 +2,7 @@ import {EngineError} from "../../src/errors/BotError.ts";
 import {writePth} from "./writePth.ts";
 import type {PthDtype, PthTensor} from "./PthTensor.ts";
 
-/** Dimensions of an RWKV-5.2 model (RWKV5.md §1). */
+/** Dimensions of an RWKV-5.2 model (docs/rwkv5.md §1). */
 export interface RandomModelShape {
     nLayer: number;
     nEmbd: number;
@@ -63,7 +63,7 @@ export async function writeRandomModel(path: string, shape: RandomModelShape, op
     await writePth(path, tensors, {sharedStorage: options.sharedStorage ?? false, forceZip64: options.forceZip64 ?? false});
 }
 
-/** The tensors of RWKV5.md §2 in RWKV-LM's state_dict() order. */
+/** The tensors of docs/rwkv5.md §2 in RWKV-LM's state_dict() order. */
 function rwkv5TensorSpecs(shape: RandomModelShape): TensorSpec[] {
     const {nLayer: L, nEmbd: C, headSize: N, dimFfn: F, nVocab: V} = shape;
     const H = shape.nHead ?? C / N;

@@ -29,7 +29,7 @@ export interface WritePthOptions {
  * Writes a checkpoint that `torch.load` reads back as an OrderedDict of
  * tensors: torch.save's ZIP layout (stored entries, data descriptors, data
  * aligned to 64 bytes through a padding extra field, Zip64 end records) and
- * its protocol-2 pickle object layout (RWKV5.md §3). The file is streamed;
+ * its protocol-2 pickle object layout (docs/rwkv5.md §3). The file is streamed;
  * rejects with EngineError `engine/invalid_argument` when a tensor's data
  * does not match its shape.
  */

@@ -66,7 +66,7 @@ struct Kernels {
     // the row's position, so a row gives the same bits in any batch.
     void (*matmul)(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,
                    int64_t r0, int64_t r1);
-    // One token of one head's WKV recurrence (RWKV5.md §5), head size n:
+    // One token of one head's WKV recurrence (docs/rwkv5.md §5), head size n:
     // o[j] = sum_i r[i] * (u[i] * k[i] * v[j] + S[i][j]) summed over i in
     // order, then S[i][j] = k[i] * v[j] + w[i] * S[i][j]. Separate multiplies
     // and adds (never fused), so every table gives the reference's bits.

@@ -13,6 +13,7 @@
 #include "ForwardDims.h"
 #include "Model.h"
 #include "kernels.cuh"
+#include "sampling.cuh"
 
 namespace rwkv5::cuda {
 
@@ -55,6 +56,7 @@ public:
         const size_t head_rows = size_t(std::min<int64_t>(T_, kHeadChunk));
         head_in_ = DeviceBuffer(head_rows * size_t(d_.C) * 2);
         logits_ = DeviceBuffer(head_rows * size_t(d_.V) * 4);
+        sampler_ = std::make_unique<DeviceSampler>(n_slots, n_slots, d_.V, stream_);
         check(cudaStreamSynchronize(stream_), "context setup");
 
         int32_t *md = meta_dev_.as<int32_t>();
@@ -79,6 +81,7 @@ public:
 
     void set_state(int32_t slot, const float *src) override {
         use_device();
+        sampler_->clear_slot(slot);
         if (src) {
             check(cudaMemcpyAsync(slot_state(slot), src, size_t(d_.slot_floats) * 4, cudaMemcpyHostToDevice, stream_),
                   "state import");
@@ -88,9 +91,11 @@ public:
         check(cudaStreamSynchronize(stream_), "state import");
     }
 
-    void decode(const rwkv5_batch_item *items, int32_t n_items, const int64_t *row_offset, float *logits) override {
+    void decode(const rwkv5_batch_item *items, int32_t n_items, const int64_t *row_offset, float *logits,
+                int32_t *tokens) override {
         use_device();
         const int64_t T = stage_batch(items, n_items, row_offset);
+        sampler_->upload();
         if (T == n_items) {
             launch_graph(n_items);
         } else {
@@ -103,11 +108,36 @@ public:
             head_norm(x_.as<float>(), out_.as<float>(), fr_.as<float>(), residual_scale(d_.L), w_.ln_out_w, w_.ln_out_b,
                       head_in_.as<__half>(), rows, d_.C, meta, stream_);
             gemm(w_.head, d_.V, d_.C, head_in_.as<__half>(), logits_.as<float>(), rows);
-            check(cudaMemcpyAsync(logits + j0 * d_.V, logits_.as<float>(), size_t(rows) * size_t(d_.V) * 4,
-                                  cudaMemcpyDeviceToHost, stream_),
-                  "logits copy");
+            // Logits leave the device only for the items that asked for them.
+            for (int32_t i = 0; i < n_items; ++i) {
+                if (items[i].logits == RWKV5_LOGITS_NONE) continue;
+                const int64_t lo = std::max(j0, row_offset[i]), hi = std::min(j0 + rows, row_offset[i] + head_rows(items[i]));
+                if (lo >= hi) continue;
+                check(cudaMemcpyAsync(logits + lo * d_.V, logits_.as<float>() + (lo - j0) * d_.V,
+                                      size_t(hi - lo) * size_t(d_.V) * 4, cudaMemcpyDeviceToHost, stream_),
+                      "logits copy");
+            }
+            sampler_->gather(logits_.as<float>(), j0, rows);
         }
+        sampler_->run();
         check(cudaStreamSynchronize(stream_), "decode");
+        int32_t k = 0;
+        for (int32_t i = 0; i < n_items; ++i)
+            if (items[i].sampling) tokens[i] = sampler_->tokens()[k++];
+    }
+
+    void sample(const float *logits, int32_t n_rows, const int32_t *slots, const rwkv5_sampling_params *params,
+                int32_t *tokens) override {
+        use_device();
+        sampler_->clear_rows();
+        for (int32_t i = 0; i < n_rows; ++i) sampler_->add_row(slots[i], params[i], -1);
+        sampler_->upload();
+        check(cudaMemcpyAsync(sampler_->work_row(0), logits, size_t(n_rows) * size_t(d_.V) * 4, cudaMemcpyHostToDevice,
+                              stream_),
+              "logits upload");
+        sampler_->run();
+        check(cudaStreamSynchronize(stream_), "sample");
+        std::memcpy(tokens, sampler_->tokens(), size_t(n_rows) * 4);
     }
 
 private:
@@ -123,12 +153,13 @@ private:
     int64_t stage_batch(const rwkv5_batch_item *items, int32_t n_items, const int64_t *row_offset) {
         int32_t *row_item = meta_host_.as<int32_t>();
         int32_t *item_slot = row_item + T_, *item_begin = item_slot + n_slots_;
-        int32_t *head_rows = item_begin + n_slots_ + 1;
+        int32_t *head_row = item_begin + n_slots_ + 1;
         const cpu::MatView &emb = m_.emb();
         const uint8_t *emb_data = static_cast<const uint8_t *>(emb.data);
         const size_t stride_bytes = size_t(emb.stride) * cpu::weight_type_size(emb.type);
         int64_t T = 0;
         n_head_ = 0;
+        sampler_->clear_rows();
         for (int32_t i = 0; i < n_items; ++i) {
             const rwkv5_batch_item &it = items[i];
             item_slot[i] = it.slot;
@@ -138,11 +169,11 @@ private:
                 std::memcpy(emb_host_.as<uint8_t>() + size_t(T + j) * emb_row_bytes_,
                             emb_data + size_t(it.tokens[j]) * stride_bytes, emb_row_bytes_);
             }
-            if (it.logits != RWKV5_LOGITS_NONE) {
-                const int64_t first = it.logits == RWKV5_LOGITS_ALL ? 0 : it.n_tokens - 1;
-                for (int64_t t = first; t < it.n_tokens; ++t) head_rows[row_offset[i] + t - first] = int32_t(T + t);
-                n_head_ = std::max(n_head_, row_offset[i] + it.n_tokens - first);
-            }
+            const int32_t n = head_rows(it);
+            for (int64_t t = it.n_tokens - n; t < it.n_tokens; ++t)
+                head_row[row_offset[i] + t - (it.n_tokens - n)] = int32_t(T + t);
+            if (n > 0) n_head_ = std::max(n_head_, row_offset[i] + n);
+            if (it.sampling) sampler_->add_row(it.slot, *it.sampling, int32_t(row_offset[i] + n - 1));
             T += it.n_tokens;
         }
         item_begin[n_items] = int32_t(T);
@@ -253,6 +284,7 @@ private:
     BatchMeta meta_{};
     StateView st_{};
     int64_t n_head_ = 0;
+    std::unique_ptr<DeviceSampler> sampler_;
     std::unordered_map<int32_t, cudaGraphExec_t> graphs_;
     std::unordered_set<int32_t> eager_once_;
 };

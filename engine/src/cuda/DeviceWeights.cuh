@@ -10,7 +10,7 @@
 
 namespace rwkv5::cuda {
 
-// RWKV5.md §4 item 8: att.output and ffn.value of layer l are divided by
+// docs/rwkv5.md §4 item 8: att.output and ffn.value of layer l are divided by
 // 2^(l / kRescaleLayer) at upload; the residual is halved after every
 // kRescaleLayer-th layer.
 constexpr int kRescaleLayer = 6;

@@ -17,7 +17,7 @@ class Model;
 namespace cuda {
 
 // Weights resident on one device: matrices in fp16 (att.output and ffn.value
-// pre-divided by the RWKV5.md §4 rescale factor), vectors, decay and bonus in
+// pre-divided by the docs/rwkv5.md §4 rescale factor), vectors, decay and bonus in
 // fp32. Owned by the Model, shared by its contexts; defined in DeviceWeights.cuh.
 class DeviceWeights;
 

@@ -1,4 +1,4 @@
-// The backend's elementwise, normalisation and WKV kernels (RWKV5.md §5/§6),
+// The backend's elementwise, normalisation and WKV kernels (docs/rwkv5.md §5/§6),
 // fp32 arithmetic throughout; only matrix inputs are stored as fp16.
 #pragma once
 
@@ -17,7 +17,7 @@ struct BatchMeta {
     const int32_t *row_item, *item_slot, *item_begin, *head_rows;
 };
 
-// The slot states, RWKV5.md §7 layout per slot.
+// The slot states, docs/rwkv5.md §7 layout per slot.
 struct StateView {
     float *base;
     int64_t slot_floats, layer_floats;

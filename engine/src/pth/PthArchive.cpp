@@ -145,16 +145,18 @@ std::unique_ptr<PthArchive> PthArchive::open(const std::string &path) {
     const uint64_t size = mapping.size;
     refuse_foreign_format(path, base, size);
 
-    const std::vector<ZipEntry> entries = read_zip_directory(base, size, path);
-    std::unordered_map<std::string, const ZipEntry *> by_name;
-    for (const ZipEntry &entry : entries) by_name.emplace(entry.name, &entry);
+    std::unique_ptr<PthArchive> archive(new PthArchive());
+    archive->entries_ = read_zip_directory(base, size, path);
+    const std::vector<ZipEntry> &entries = archive->entries_;
+    std::unordered_map<std::string, size_t> by_name;
+    for (size_t i = 0; i < entries.size(); ++i) by_name.emplace(entries[i].name, i);
 
     const ZipEntry &pickle = find_pickle(entries, path);
     require_stored(pickle, path);
     const std::string prefix = pickle.name.substr(0, pickle.name.size() - std::string("data.pkl").size());
     const auto byteorder = by_name.find(prefix + "byteorder");
     if (byteorder != by_name.end()) {
-        const ZipEntry &entry = *byteorder->second;
+        const ZipEntry &entry = entries[byteorder->second];
         const std::string order(reinterpret_cast<const char *>(base + entry.data_offset), size_t(entry.size));
         if (entry.method == 0 && order != "little") {
             throw Error(RWKV5_ERR_BAD_ARCHIVE, path + ": tensors are stored in '" + order.substr(0, 16) +
@@ -165,7 +167,6 @@ std::unique_ptr<PthArchive> PthArchive::open(const std::string &path) {
     const std::vector<PickledTensor> pickled =
         read_state_dict_pickle(base + pickle.data_offset, pickle.size, path + ": " + pickle.name);
 
-    std::unique_ptr<PthArchive> archive(new PthArchive());
     archive->tensors_.reserve(pickled.size());
     for (const PickledTensor &p : pickled) {
         const std::string where = path + ": tensor '" + p.name + "'";
@@ -183,7 +184,7 @@ std::unique_ptr<PthArchive> PthArchive::open(const std::string &path) {
             throw Error(RWKV5_ERR_BAD_ARCHIVE, where + " refers to storage '" + p.storage_key +
                                                    "' but the archive has no entry '" + entry_name + "'");
         }
-        const ZipEntry &entry = *found->second;
+        const ZipEntry &entry = entries[found->second];
         require_stored(entry, path);
         if (p.storage_numel > entry.size / elem) {
             throw Error(RWKV5_ERR_BAD_ARCHIVE, path + ": entry '" + entry_name + "' holds " +
@@ -217,7 +218,7 @@ std::unique_ptr<PthArchive> PthArchive::open(const std::string &path) {
         const uint64_t byte_offset = numel > 0 ? p.storage_offset * elem : 0;
         archive->index_[p.name] = archive->tensors_.size();
         archive->tensors_.push_back(
-            TensorRef{p.name, info->type, p.shape, base + entry.data_offset + byte_offset, numel});
+            TensorRef{p.name, info->type, p.shape, base + entry.data_offset + byte_offset, numel, found->second});
     }
 
     archive->path_ = path;

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pth/ZipDirectory.h"
+
 namespace rwkv5 {
 
 enum class StorageType { F32, F16, BF16, F64, I64, I32, U8, Bool };
@@ -24,6 +26,7 @@ struct TensorRef {
     std::vector<int64_t> shape;  // empty for a 0-d tensor
     const uint8_t *data;         // first element, inside the file mapping
     uint64_t numel;
+    size_t entry;                // index in PthArchive::entries() of the record holding its storage
     uint64_t nbytes() const { return numel * storage_type_size(dtype); }
 };
 
@@ -41,6 +44,9 @@ public:
     const std::vector<TensorRef> &tensors() const { return tensors_; }
     // nullptr when absent.
     const TensorRef *find(const std::string &name) const;
+    // Every record of the ZIP archive, in central-directory order.
+    const std::vector<ZipEntry> &entries() const { return entries_; }
+    const uint8_t *data(const ZipEntry &entry) const { return base_ + entry.data_offset; }
 
     PthArchive(const PthArchive &) = delete;
     PthArchive &operator=(const PthArchive &) = delete;
@@ -50,6 +56,7 @@ private:
     std::string path_;
     const uint8_t *base_ = nullptr;
     uint64_t size_ = 0;
+    std::vector<ZipEntry> entries_;
     std::vector<TensorRef> tensors_;
     std::unordered_map<std::string, size_t> index_;  // name -> position in tensors_
 };

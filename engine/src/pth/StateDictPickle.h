@@ -1,4 +1,4 @@
-// The pickle layer of a `.pth` file (RWKV5.md §3.2): a small, bounds-checked
+// The pickle layer of a `.pth` file (docs/rwkv5.md §3.2): a small, bounds-checked
 // interpreter for the opcodes torch.save emits, which builds only what a state
 // dict needs (dicts, tuples, strings, numbers, storages, tensors) and executes
 // no code: the only callables are OrderedDict and torch's tensor rebuilders.

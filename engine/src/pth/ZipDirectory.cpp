@@ -141,6 +141,7 @@ std::vector<ZipEntry> read_zip_directory(const uint8_t *base, uint64_t size, con
         entry.name.assign(reinterpret_cast<const char *>(h + kCentralHeaderSize), name_len);
         entry.flags = le16(h + 8);
         entry.method = le16(h + 10);
+        entry.crc32 = le32(h + 16);
         uint64_t csize = le32(h + 20), usize = le32(h + 24), local = le32(h + 42);
         apply_zip64_extra(h + kCentralHeaderSize + name_len, extra_len, &usize, &csize, &local, path, entry.name);
         entry.size = csize;

@@ -1,4 +1,4 @@
-// The ZIP layer of a `.pth` file (RWKV5.md §3.1): the central directory of a
+// The ZIP layer of a `.pth` file (docs/rwkv5.md §3.1): the central directory of a
 // memory-mapped archive, with Zip64, every range checked against the file.
 #pragma once
 
@@ -14,6 +14,7 @@ struct ZipEntry {
     uint16_t flags;        // general-purpose bit flags of the central directory
     uint64_t data_offset;  // from the file start, after the LOCAL header's name and extra
     uint64_t size;         // compressed size (= the data's size for stored entries)
+    uint32_t crc32;        // CRC-32/IEEE of the data, from the central directory
 };
 
 // Parses the directory of the archive mapped at `base` (`size` bytes). Throws

@@ -1,5 +1,5 @@
 // gpu tier: the CUDA fp16 backend against the upstream goldens with the fp16
-// tolerances of RWKV5.md §11 (logits, KL, states, argmax where the golden
+// tolerances of docs/rwkv5.md §11 (logits, KL, states, argmax where the golden
 // margin is >= 0.1, greedy generation teacher-forced), chunked prefill,
 // a batch of N == N single runs within tolerance, and a state exported from
 // the GPU continuing on the CPU backend and back. Exits 77 (CTest skip) with
@@ -73,7 +73,7 @@ void check_state(const fx::Golden &g, const char *what, const std::vector<float>
     CHECK_MSG(d.wkv <= tol.wkv, fx::fmt("%s %s: wkv %g > %g", g.name.c_str(), what, d.wkv, tol.wkv));
 }
 
-// RWKV5.md §11 greedy rule for reduced precision: penalties and feeding follow
+// docs/rwkv5.md §11 greedy rule for reduced precision: penalties and feeding follow
 // the golden tokens; the engine's pick must be golden wherever the margin is
 // >= argmax_margin.
 void check_greedy_teacher_forced(const fx::Golden &g, rwkv5_context *ctx, int32_t V, std::vector<float> logits,
@@ -240,7 +240,7 @@ int main() {
         fx::golden("tiny-L3-C128-V1024 fp16 file", tiny, fix + "/models/tiny-L3-C128-V1024.fp16.pth", false),
         fx::golden("deep-L7-C64-V512", deep, fix + "/models/deep-L7-C64-V512.bf16.pth", false),
     };
-    fx::add_world_golden(models);
+    models.push_back(fx::world_golden());
     for (const fx::Golden &g : models) run_goldens(g);
     const fx::Tolerance tol = fx::tolerance(models[0].json, "fp16");
     check_batch_equals_single(models[0].model_path, tol);

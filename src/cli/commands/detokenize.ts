@@ -1,24 +1,24 @@
 import {BotError} from "../../errors/BotError.ts";
-import {Tokenizer} from "../../inference/Tokenizer.ts";
 import type {CliCommand} from "../CliCommand.ts";
 import {readStdin, readStdinJsonLines} from "../readStdin.ts";
+import {loadVocabFlags, vocabFlags, vocabFlagsUsage} from "../vocabFlags.ts";
 
-/** `detokenize --vocab FILE [--jsonl]`: a JSON array of ids on stdin → the text (ChatRWKV `decode()`). */
+/** `detokenize [--vocab FILE] [--jsonl]`: a JSON array of ids on stdin → the text (ChatRWKV `decode()`). */
 export const command: CliCommand = {
     name: "detokenize",
     summary: "print the text of the JSON array of token ids on stdin (ChatRWKV decode semantics)",
     usage: [
-        "usage: npm run -s cli -- detokenize --vocab FILE [--jsonl] < ids.json",
+        "usage: npm run -s cli -- detokenize [--vocab FILE] [--jsonl] < ids.json",
         "",
-        "  --vocab FILE  the World vocabulary (rwkv_vocab_v20230424.txt)",
-        "  --jsonl       each stdin line is a JSON array of ids; print each text as a JSON string per line",
+        ...vocabFlagsUsage,
+        "  --jsonl             each stdin line is a JSON array of ids; print each text as a JSON string per line",
         "",
         "Without --jsonl the text is printed exactly, with no newline added. As upstream, the whole",
         "result is one U+FFFD when the bytes are not valid UTF-8 or an id has no entry (e.g. 0).",
     ].join("\n"),
-    options: {vocab: {type: "string"}, jsonl: {type: "boolean"}},
+    options: {...vocabFlags, jsonl: {type: "boolean"}},
     async run(args) {
-        const tokenizer = await Tokenizer.load(args.requireString("vocab"));
+        const tokenizer = await loadVocabFlags(args);
         if (!args.flag("jsonl")) {
             const input = (await readStdin()).toString("utf8");
             let value: unknown;

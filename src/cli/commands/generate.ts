@@ -1,13 +1,13 @@
 import {RwkvModel} from "../../inference/RwkvModel.ts";
-import {chatSamplingDefaults, mergeSamplingOptions} from "../../inference/SamplingOptions.ts";
+import {chatSamplingDefaults, mergeSamplingOptions, samplingOptionProblems} from "../../inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../../inference/SamplingOptions.ts";
-import {Tokenizer, vocabPathNextTo} from "../../inference/Tokenizer.ts";
 import {chatFormats, isChatFormatName, sanitizeUserText} from "../../session/chatFormats.ts";
-import {createReplySampler} from "../../session/createReplySampler.ts";
+import {createReplySampling} from "../../session/createReplySampling.ts";
 import {generateReply} from "../../session/generateReply.ts";
 import type {CliCommand, ParsedArgs} from "../CliCommand.ts";
 import {precisionFlag, precisionUsage} from "../precisionFlag.ts";
 import {UsageError} from "../UsageError.ts";
+import {checkVocabFlags, loadVocabFlags, vocabFlags, vocabFlagsUsage} from "../vocabFlags.ts";
 
 const defaultMaxTokens = 200;
 
@@ -19,7 +19,7 @@ export const command: CliCommand = {
         "usage: npm run -s cli -- generate --model FILE --prompt TEXT [flags]",
         "",
         "  --model FILE        RWKV-5.2 checkpoint (.pth)",
-        "  --vocab FILE        World vocabulary; defaults to rwkv_vocab_v20230424.txt next to the model",
+        ...vocabFlagsUsage,
         "  --prompt TEXT       the user's message",
         "  --format NAME       chat (User: …\\n\\nAssistant:), seed (<s>User:…\\n\\n</s>Assistant:) or",
         "                      completion (make this content longer); defaults to chat",
@@ -34,7 +34,7 @@ export const command: CliCommand = {
     ].join("\n"),
     options: {
         "model": {type: "string"},
-        "vocab": {type: "string"},
+        ...vocabFlags,
         "prompt": {type: "string"},
         "format": {type: "string"},
         "max-tokens": {type: "string"},
@@ -54,7 +54,7 @@ export const command: CliCommand = {
         const sampling = samplingFlags(args);
 
         const format = chatFormats[formatName];
-        const tokenizer = await Tokenizer.load(args.string("vocab") ?? vocabPathNextTo(modelPath));
+        const tokenizer = await loadVocabFlags(args);
         const prompt = tokenizer.encode(format.userTurn(sanitizeUserText(args.requireString("prompt"), format)));
 
         const showProgress = process.stderr.isTTY;
@@ -68,12 +68,13 @@ export const command: CliCommand = {
         });
         if (showProgress) process.stderr.write("\n");
         try {
+            checkVocabFlags(args, tokenizer, model.info.nVocab);
             const engine = await model.createEngine({slots: 1});
             await generateReply({
                 engine,
                 slot: 0,
                 tokenizer,
-                sampler: createReplySampler(sampling, tokenizer, model.info.nVocab),
+                sampling: createReplySampling(sampling, tokenizer, model.info.nVocab),
                 prompt,
                 maxTokens,
                 stop: format.stop,
@@ -105,6 +106,10 @@ function samplingFlags(args: ParsedArgs): SamplingOptions {
         seed: numberFlag(args, "seed"),
     };
     const merged = mergeSamplingOptions(chatSamplingDefaults, overrides);
-    if (!merged.ok) throw new UsageError(merged.problems.join("; "));
+    if (!merged.ok) {
+        const flags = {temperature: "--temperature", topP: "--top-p", topK: "--top-k", seed: "--seed"};
+        const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+        throw new UsageError(samplingOptionProblems({...chatSamplingDefaults, ...given}, flags).join("; "));
+    }
     return merged.options;
 }

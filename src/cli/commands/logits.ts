@@ -16,7 +16,7 @@ Runs the model on the tokens and writes the logits as float32 little-endian,
 one row of n_vocab per input token, in token order.
   --mode rnn     one forward pass per token (default)
   --mode seq     one forward pass over all tokens
-  --state-in     start from this state (raw float32, RWKV5.md §7 layout) instead of zero
+  --state-in     start from this state (raw float32, docs/rwkv5.md §7 layout) instead of zero
   --state-out    write the final state there (same format)
 ${precisionUsage("fp32", legacy)}`;
 

@@ -1,23 +1,23 @@
 import {BotError} from "../../errors/BotError.ts";
-import {Tokenizer} from "../../inference/Tokenizer.ts";
 import type {CliCommand} from "../CliCommand.ts";
 import {readStdin, readStdinJsonLines} from "../readStdin.ts";
+import {loadVocabFlags, vocabFlags, vocabFlagsUsage} from "../vocabFlags.ts";
 
-/** `tokenize --vocab FILE [--jsonl]`: UTF-8 text on stdin → its token ids as a JSON array. */
+/** `tokenize [--vocab FILE] [--jsonl]`: UTF-8 text on stdin → its token ids as a JSON array. */
 export const command: CliCommand = {
     name: "tokenize",
     summary: "print the token ids of the text on stdin (World tokenizer)",
     usage: [
-        "usage: npm run -s cli -- tokenize --vocab FILE [--jsonl] < text",
+        "usage: npm run -s cli -- tokenize [--vocab FILE] [--jsonl] < text",
         "",
-        "  --vocab FILE  the World vocabulary (rwkv_vocab_v20230424.txt)",
-        "  --jsonl       each stdin line is a JSON string; print one JSON array of ids per line",
+        ...vocabFlagsUsage,
+        "  --jsonl             each stdin line is a JSON string; print one JSON array of ids per line",
         "",
         "Without --jsonl all of stdin is one text (its bytes as given, a final newline included).",
     ].join("\n"),
-    options: {vocab: {type: "string"}, jsonl: {type: "boolean"}},
+    options: {...vocabFlags, jsonl: {type: "boolean"}},
     async run(args) {
-        const tokenizer = await Tokenizer.load(args.requireString("vocab"));
+        const tokenizer = await loadVocabFlags(args);
         if (!args.flag("jsonl")) {
             process.stdout.write(`${JSON.stringify(tokenizer.encodeBytes(await readStdin()))}\n`);
             return 0;

@@ -27,7 +27,8 @@ let engineClass: Promise<SchemaEngineClass> | undefined;
  * Prisma's own schema engine (`@prisma/schema-engine-wasm`, the same engine
  * commit as the prisma 7.10.0 CLI) driven through a driver adapter, so that
  * migrations apply offline and write the `_prisma_migrations` rows that
- * `prisma migrate deploy` expects. See shared/reference/prisma-offline.md § 2.
+ * `prisma migrate deploy` expects. The CLI's native engine is downloaded at run
+ * time, which an offline machine cannot do.
  */
 export class WasmSchemaEngine {
     private constructor(private readonly engine: SchemaEngine, private readonly onClose: () => Promise<void>) {}

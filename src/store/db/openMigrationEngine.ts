@@ -11,7 +11,8 @@ export type MigrationTarget = {url: string} | {pglite: PGlite};
 
 /**
  * Opens Prisma's wasm schema engine on `target` through a driver adapter with
- * the fixes of shared/reference/prisma-offline.md § 2 applied. Close it after use.
+ * the fixes migrations need from each adapter (each explained where it is made,
+ * below). Close it after use.
  */
 export async function openMigrationEngine(target: MigrationTarget, schema = readSchema()): Promise<WasmSchemaEngine> {
     const opened: SqlDriverAdapter[] = [];

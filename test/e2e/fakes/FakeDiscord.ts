@@ -44,8 +44,7 @@ export interface FakeDiscordOptions {
 
 /**
  * A loopback Discord: REST under `/api/v10` and a JSON gateway at `/gateway`, enough for the
- * real discord.js to log in, receive messages and slash commands, and answer them
- * (shared/reference/chat-bots-and-platform-fakes.md Part B). It records every REST call,
+ * real discord.js to log in, receive messages and slash commands, and answer them. It records every REST call,
  * enforces the content limit, and answers 429 on demand.
  */
 export class FakeDiscord {

@@ -1,7 +1,8 @@
 /**
  * Gateway payloads for {@link FakeDiscord}: one server with a channel and a thread, an owner,
  * an Administrator, a Manage Server holder and a plain member, plus DMs and slash commands.
- * Field lists follow shared/reference/chat-bots-and-platform-fakes.md § B.2.
+ * Each payload carries the fields discord.js 14 reads from that gateway event (found by running
+ * it against the fake), no more.
  */
 import {PermissionFlagsBits} from "discord.js";
 
@@ -145,13 +146,14 @@ export function dmMessage(author: FakeUser, content: string, channelId: string =
 export function slashCommand(
     user: FakeUser,
     subcommand: string,
-    options: {channelId?: string, permissions?: bigint, attachment?: {id: string, filename: string, size: number, url: string, proxy_url: string}, changes?: string} = {},
+    options: {channelId?: string, permissions?: bigint, attachment?: {id: string, filename: string, size: number, url: string, proxy_url: string}, changes?: string, format?: string} = {},
 ): Record<string, unknown> {
     const id = snowflake();
     const channelId = options.channelId ?? ids.channel;
     const subOptions: Record<string, unknown>[] = [];
     if (options.attachment !== undefined) subOptions.push({type: 11, name: "file", value: options.attachment.id});
     if (options.changes !== undefined) subOptions.push({type: 3, name: "changes", value: options.changes});
+    if (options.format !== undefined) subOptions.push({type: 3, name: "format", value: options.format});
     return {
         id,
         application_id: ids.application,

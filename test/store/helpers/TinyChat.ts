@@ -2,7 +2,7 @@ import {fileURLToPath} from "node:url";
 import type {RwkvEngine} from "../../../src/inference/RwkvEngine.ts";
 import {RwkvModel} from "../../../src/inference/RwkvModel.ts";
 import {chatSamplingDefaults} from "../../../src/inference/SamplingOptions.ts";
-import {createReplySampler} from "../../../src/session/createReplySampler.ts";
+import {createReplySampling} from "../../../src/session/createReplySampling.ts";
 import {EngineSlotReplayer} from "../../../src/session/EngineSlotReplayer.ts";
 import {generateReply} from "../../../src/session/generateReply.ts";
 import {smallTokenizer} from "../../unit/tokenizer/smallVocab.ts";
@@ -21,7 +21,7 @@ const replyTokens = 12;
  */
 export class TinyChat {
     readonly replayer: EngineSlotReplayer;
-    private readonly sampler = createReplySampler({...chatSamplingDefaults, temperature: 0}, tokenizer, 1024);
+    private readonly sampling = createReplySampling({...chatSamplingDefaults, temperature: 0}, tokenizer, 1024);
 
     private constructor(private readonly model: RwkvModel, readonly engine: RwkvEngine) {
         this.replayer = new EngineSlotReplayer(engine, 0);
@@ -46,7 +46,7 @@ export class TinyChat {
     /** Feeds the assistant prompt and generates a greedy reply; returns every token fed, as the turn to log. */
     async reply(): Promise<number[]> {
         const prompt = tokenizer.encode("Assistant:");
-        const reply = await generateReply({engine: this.engine, slot: 0, tokenizer, sampler: this.sampler, prompt, maxTokens: replyTokens});
+        const reply = await generateReply({engine: this.engine, slot: 0, tokenizer, sampling: this.sampling, prompt, maxTokens: replyTokens});
         return [...prompt, ...reply.tokens];
     }
 

@@ -21,7 +21,7 @@ describe("parseSettings", () => {
             "unknown format \"xml\"",
             "temperature must be a number or \"default\"",
             expect.stringContaining("unknown setting \"colour\""),
-            "topP must be in [0, 1]",
+            "top_p must be in [0, 1]",
         ]);
     });
 });

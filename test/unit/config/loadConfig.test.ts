@@ -1,6 +1,7 @@
 import {describe, expect, it} from "vitest";
 import {loadConfig} from "../../../src/config/loadConfig.ts";
 import {ConfigError} from "../../../src/errors/BotError.ts";
+import {worldVocabPath} from "../../../src/inference/worldVocab.ts";
 
 function problemsOf(env: Record<string, string>): string[] {
     try {
@@ -16,13 +17,19 @@ function problemsOf(env: Record<string, string>): string[] {
 describe("loadConfig", () => {
     it("needs only the model path, and defaults the rest", () => {
         const config = loadConfig({RWKV_MODEL_PATH: "/models/m.pth"});
-        expect(config.model).toEqual({path: "/models/m.pth", vocabPath: "/models/rwkv_vocab_v20230424.txt", precision: "16bit", backend: "auto", threads: 0});
+        expect(config.model).toEqual({path: "/models/m.pth", vocabPath: worldVocabPath, vocabCustom: false, precision: "16bit", backend: "auto", threads: 0});
         expect(config.scheduler).toEqual({slots: 8, maxBatchTokens: 512, prefillChunkTokens: 128, strategy: "fairRoundRobin"});
         expect(config.storage.databaseUrl).toBeUndefined();
         expect(config.storage.dataDir).toBe(".data/pglite");
         expect(config.redisUrl).toBeUndefined();
         expect(config.adapters).toEqual([]);
         expect(config.reply.sampling.temperature).toBe(1);
+    });
+
+    it("takes RWKV_VOCAB over the shipped World vocabulary, and a custom one only when told", () => {
+        expect(loadConfig({RWKV_MODEL_PATH: "/m.pth", RWKV_VOCAB: "/v/mine.txt"}).model).toMatchObject({vocabPath: "/v/mine.txt", vocabCustom: false});
+        expect(loadConfig({RWKV_MODEL_PATH: "/m.pth", RWKV_VOCAB: "/v/mine.txt", RWKV_VOCAB_CUSTOM: "1"}).model).toMatchObject({vocabCustom: true});
+        expect(problemsOf({RWKV_MODEL_PATH: "/m.pth", RWKV_VOCAB_CUSTOM: "perhaps"})).toEqual([expect.stringContaining("RWKV_VOCAB_CUSTOM must be true or false")]);
     });
 
     it("defaults to what the README documents: one edit a second, a checkpoint every 2048 tokens or after a minute of quiet", () => {
@@ -41,10 +48,12 @@ describe("loadConfig", () => {
             expect.stringContaining("RWKV_MODEL_PATH is required"),
             expect.stringContaining("ENGINE_SLOTS must be an integer"),
             expect.stringContaining("ENGINE_PRECISION must be one of fp32, 16bit, int8, fast"),
-            expect.stringContaining("QUEUE_MAX must be an integer"),
+            // No range up to 2^53 - 1: an integer with no upper bound is "≥ min".
+            'QUEUE_MAX must be an integer ≥ 0, got "-1"',
             expect.stringContaining("REDIS_URL must start with redis:// or rediss://"),
             expect.stringContaining("DB_AUTO_MIGRATE must be true or false"),
-            expect.stringContaining("topP must be in [0, 1]"),
+            // The variable the operator wrote, not the internal field (topP).
+            "SAMPLING_TOP_P must be in [0, 1]",
             "DATABASE_URL is not a valid URL",
             expect.stringContaining("BATCH_STRATEGY must be one of fairRoundRobin, firstInFirstOut"),
         ]));

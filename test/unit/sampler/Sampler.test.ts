@@ -5,7 +5,7 @@ import {BotError} from "../../../src/errors/BotError.ts";
 import {Sampler} from "../../../src/inference/Sampler.ts";
 import {chatSamplingDefaults} from "../../../src/inference/SamplingOptions.ts";
 import type {SamplingOptions} from "../../../src/inference/SamplingOptions.ts";
-import {fixturesDir, sharedFile, sharedRwkvDir} from "../tokenizer/sharedRwkv.ts";
+import {fixturesDir, worldModel} from "../../helpers/fixtures.ts";
 
 interface SamplerCase {temperature: number; top_p: number; top_k: number; kept_ids: number[]; probs: number[]}
 
@@ -22,11 +22,10 @@ function goldenSampler(dir: string, logitsFile: string): {logits: Float32Array; 
 
 const options = (overrides: Partial<SamplingOptions>): SamplingOptions => ({...chatSamplingDefaults, seed: 1, ...overrides});
 
-const worldDir = sharedFile(join(sharedRwkvDir, "fixtures/golden/world-L2-C64-V65536"), "the world-L2 golden set");
 const goldens = [
     ["tiny-L3-C128-V1024", () => goldenSampler(join(fixturesDir, "golden/tiny-L3-C128-V1024"), "logits_rnn.f32")],
     ["deep-L7-C64-V512", () => goldenSampler(join(fixturesDir, "golden/deep-L7-C64-V512"), "logits_rnn.f32")],
-    ...(worldDir.path === undefined ? [] : [["world-L2-C64-V65536", () => goldenSampler(worldDir.path, "logits_rnn_rows.f32")] as const]),
+    [worldModel.name, () => goldenSampler(worldModel.goldenDir, "logits_rnn_rows.f32")],
 ] as const;
 
 describe.each(goldens)("Sampler.distribution on the %s golden logits", (_, load) => {

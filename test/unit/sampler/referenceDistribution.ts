@@ -6,7 +6,7 @@ export interface ReferenceCut {
 }
 
 /**
- * Upstream `sample_logits` (RWKV5.md §9) written the plain way, as the oracle of the sampler
+ * Upstream `sample_logits` (docs/rwkv5.md §9) written the plain way, as the oracle of the sampler
  * tests: float32 softmax (the unrounded exponentials summed in id order), a full sort by
  * probability (ties by id), the first float32 running sum that reaches top-p picks the cutoff,
  * every id at least that probable is kept (all of them if the sum never gets there), then top-k,

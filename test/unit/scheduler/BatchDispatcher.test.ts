@@ -1,26 +1,34 @@
 import {describe, expect, it} from "vitest";
 import {EngineError} from "../../../src/errors/BotError.ts";
 import type {StepItem, StepOutput} from "../../../src/core/Stepper.ts";
+import {engineSampling} from "../../../src/inference/EngineSampling.ts";
+import {chatSamplingDefaults} from "../../../src/inference/SamplingOptions.ts";
 import {BatchDispatcher} from "../../../src/scheduler/BatchDispatcher.ts";
 
-/** A fake engine whose logits row is [slot, tokens fed in this item, last token]; it records each batch. */
+/**
+ * A fake engine whose logits row is [slot, tokens fed in this item, last token] and whose sampled
+ * token is 1000 + the last token fed; it records each batch.
+ */
 class RecordingEngine {
-    readonly batches: {slot: number; tokens: number[]; logits: string}[][] = [];
+    readonly batches: {slot: number; tokens: number[]; logits: string; sampled: boolean}[][] = [];
     failOnToken: number | null = null;
 
     async step(items: readonly StepItem[]): Promise<StepOutput[]> {
-        this.batches.push(items.map((item) => ({slot: item.slot, tokens: Array.from(item.tokens), logits: item.logits ?? "last"})));
+        this.batches.push(items.map((item) => ({slot: item.slot, tokens: Array.from(item.tokens), logits: item.logits ?? "last", sampled: item.sample !== undefined})));
         if (this.failOnToken !== null && items.some((item) => Array.from(item.tokens).includes(this.failOnToken!))) {
             throw new EngineError("engine/invalid_argument", "bad token");
         }
         return items.map((item) => {
             const tokens = Array.from(item.tokens);
-            if (item.logits === "none") return {rows: 0, logits: null};
-            if (item.logits === "all") return {rows: tokens.length, logits: Float32Array.from(tokens.flatMap((t) => [item.slot, 1, t]))};
-            return {rows: 1, logits: Float32Array.of(item.slot, tokens.length, tokens.at(-1)!)};
+            const token = item.sample === undefined ? null : 1000 + tokens.at(-1)!;
+            if (item.logits === "none") return {rows: 0, logits: null, token};
+            if (item.logits === "all") return {rows: tokens.length, logits: Float32Array.from(tokens.flatMap((t) => [item.slot, 1, t])), token};
+            return {rows: 1, logits: Float32Array.of(item.slot, tokens.length, tokens.at(-1)!), token};
         });
     }
 }
+
+const sample = {params: engineSampling(chatSamplingDefaults, 2000), uniform: 0.5};
 
 describe("BatchDispatcher", () => {
     it("puts the requests of many slots into one engine step and gives each its own output", async () => {
@@ -55,6 +63,14 @@ describe("BatchDispatcher", () => {
         const [output] = await dispatcher.step([{slot: 3, tokens: [5, 6, 7], logits: "all"}]);
         expect(output!.rows).toBe(3);
         expect(Array.from(output!.logits!)).toEqual([3, 1, 5, 3, 1, 6, 3, 1, 7]);
+    });
+
+    it("samples a sliced prefill once, after its last slice, and hands back the token", async () => {
+        const engine = new RecordingEngine();
+        const dispatcher = new BatchDispatcher(engine, {maxBatchTokens: 2});
+        const [output] = await dispatcher.step([{slot: 3, tokens: [5, 6, 7], logits: "none", sample}]);
+        expect(engine.batches.map((batch) => batch.map((item) => item.sampled))).toEqual([[false], [true]]);
+        expect(output).toEqual({rows: 0, logits: null, token: 1007});
     });
 
     it("rejects only the items an engine failure concerns", async () => {

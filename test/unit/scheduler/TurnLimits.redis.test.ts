@@ -2,6 +2,7 @@ import {randomUUID} from "node:crypto";
 import {createConnection} from "node:net";
 import {describe, expect, it} from "vitest";
 import {TurnLimits} from "../../../src/scheduler/TurnLimits.ts";
+import {requiredInCi} from "../../helpers/requiredInCi.ts";
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -18,10 +19,9 @@ async function reachable(url: string): Promise<boolean> {
     });
 }
 
-const hasRedis = await reachable(redisUrl);
-if (!hasRedis) console.log(`skipping the clustered limits: no Redis at ${redisUrl} (set REDIS_URL)`);
+const missing = (await reachable(redisUrl)) ? undefined : `the clustered limits need Redis, and there is none at ${redisUrl} (start redis-server or set REDIS_URL)`;
 
-describe.runIf(hasRedis)("TurnLimits clustered over Redis", () => {
+describe.runIf(requiredInCi(missing))("TurnLimits clustered over Redis", () => {
     it("shares a user's cooldown between two processes", async () => {
         const options = {maxConcurrent: 1, queueMax: 4, userCooldownMs: 2000, conversationMaxPending: 3, redisUrl};
         const [first, second] = [new TurnLimits(options), new TurnLimits(options)];

@@ -18,6 +18,12 @@ describe("TurnLimits", () => {
         await limits.stop();
     });
 
+    it("never cools down the operator (user null)", async () => {
+        const limits = new TurnLimits({maxConcurrent: 1, queueMax: 10, userCooldownMs: 3000, conversationMaxPending: 5});
+        for (let i = 0; i < 5; i++) await limits.check(null, 0);
+        await limits.stop();
+    });
+
     it("refuses a turn past the conversation's pending limit", async () => {
         const limits = new TurnLimits({maxConcurrent: 1, queueMax: 10, userCooldownMs: 0, conversationMaxPending: 2});
         await limits.check("u", 1);

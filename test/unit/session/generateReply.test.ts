@@ -1,7 +1,9 @@
 import {describe, expect, it} from "vitest";
 import {Sampler} from "../../../src/inference/Sampler.ts";
+import {engineSampling} from "../../../src/inference/EngineSampling.ts";
 import {chatSamplingDefaults} from "../../../src/inference/SamplingOptions.ts";
 import type {StepItem, StepOutput} from "../../../src/core/Stepper.ts";
+import type {ReplySampling} from "../../../src/session/createReplySampling.ts";
 import {generateReply} from "../../../src/session/generateReply.ts";
 import type {GenerateReplyOptions} from "../../../src/session/generateReply.ts";
 import {smallTokenizer} from "../tokenizer/smallVocab.ts";
@@ -10,13 +12,16 @@ const tokenizer = smallTokenizer([["'\\n\\n'", 2], ["' Hello'", 6]]);
 const vocabSize = tokenizer.vocabSize;
 
 /**
- * An engine for one slot that makes the model "say" `script` (token ids), one per step, and
- * records what it was fed.
+ * An engine for one slot that makes the model "say" `script` (token ids), one per step: each
+ * step's logits favour the next scripted id, and a step asked to sample draws from them with the
+ * TS Sampler (the engine's oracle). Records what it was fed and how.
  */
 class ScriptedEngine {
     readonly fed: number[] = [];
-    readonly steps: {tokens: number[]; logits: string}[] = [];
+    readonly steps: {tokens: number[]; logits: string; sampled: boolean}[] = [];
     #next = 0;
+    #sampler: Sampler | null = null;
+    #uniform = 0;
 
     constructor(readonly script: readonly number[]) {}
 
@@ -26,15 +31,20 @@ class ScriptedEngine {
         const tokens = Array.from(item.tokens);
         this.fed.push(...tokens);
         const mode = item.logits ?? "last";
-        this.steps.push({tokens, logits: mode});
-        if (mode === "none") return [{rows: 0, logits: null}];
+        this.steps.push({tokens, logits: mode, sampled: item.sample !== undefined});
+        if (item.sample === undefined) return [{rows: 0, logits: null, token: null}];
         const logits = new Float32Array(vocabSize);
         logits[this.script[this.#next++] ?? 1] = 10;
-        return [{rows: 1, logits}];
+        if (item.sample.newReply === true || this.#sampler === null) {
+            const {params} = item.sample;
+            this.#sampler = new Sampler({...params, bannedTokens: [...params.banned]}, {uncountedTokens: new Set(params.uncounted), random: () => this.#uniform});
+        }
+        this.#uniform = item.sample.uniform;
+        return [{rows: 0, logits: null, token: this.#sampler.sample(logits)}];
     }
 }
 
-const greedy = (): Sampler => new Sampler({...chatSamplingDefaults, temperature: 0, presencePenalty: 0, frequencyPenalty: 0});
+const greedy = (): ReplySampling => ({params: engineSampling({...chatSamplingDefaults, temperature: 0, presencePenalty: 0, frequencyPenalty: 0}, vocabSize), random: () => 0.5});
 
 function run(script: string, overrides: Partial<GenerateReplyOptions> = {}) {
     const engine = new ScriptedEngine(tokenizer.encode(script));
@@ -43,7 +53,7 @@ function run(script: string, overrides: Partial<GenerateReplyOptions> = {}) {
         engine,
         slot: 0,
         tokenizer,
-        sampler: greedy(),
+        sampling: greedy(),
         prompt: tokenizer.encode("User: hi\n\nAssistant:"),
         maxTokens: 100,
         onText: (textSoFar, delta) => {
@@ -56,10 +66,31 @@ function run(script: string, overrides: Partial<GenerateReplyOptions> = {}) {
 }
 
 describe("generateReply", () => {
-    it("prefills in chunks, asking logits of the last chunk only", async () => {
+    it("prefills in chunks, sampling after the last chunk only, and never asks for logits", async () => {
         const {engine, reply} = run(" ok\n\n", {prompt: Array.from({length: 600}, () => 98), prefillChunkTokens: 256});
         await reply;
-        expect(engine.steps.slice(0, 3).map((s) => [s.tokens.length, s.logits])).toEqual([[256, "none"], [256, "none"], [88, "last"]]);
+        expect(engine.steps.slice(0, 3).map((s) => [s.tokens.length, s.sampled])).toEqual([[256, false], [256, false], [88, true]]);
+        expect(engine.steps.every((s) => s.logits === "none")).toBe(true);
+    });
+
+    it("starts a reply's penalties with its first draw and takes the draws from its stream", async () => {
+        const uniforms: number[] = [];
+        const newReply: boolean[] = [];
+        const engine = {
+            step: async (items: readonly StepItem[]): Promise<StepOutput[]> => {
+                const sample = items[0]!.sample;
+                if (sample !== undefined) {
+                    uniforms.push(sample.uniform);
+                    newReply.push(sample.newReply === true);
+                }
+                return [{rows: 0, logits: null, token: sample === undefined ? null : 98}];
+            },
+        };
+        let draws = 0;
+        const sampling: ReplySampling = {params: engineSampling(chatSamplingDefaults, vocabSize), random: () => ++draws / 10};
+        await generateReply({engine, slot: 0, tokenizer, sampling, prompt: [98], maxTokens: 3});
+        expect(uniforms).toEqual([0.1, 0.2, 0.3]);
+        expect(newReply).toEqual([true, false, false]);
     });
 
     it("ends at the blank line, never shows it, and leaves every generated token in the state", async () => {
@@ -71,8 +102,8 @@ describe("generateReply", () => {
         expect(seen.at(-1)).toBe("Hello there");
         expect(seen.every((text) => !text.includes("\n") && !text.startsWith(" "))).toBe(true);
         expect(engine.fed).toEqual([...tokenizer.encode("User: hi\n\nAssistant:"), ...result.tokens]);
-        // The last token needs no logits: nothing is sampled after it.
-        expect(engine.steps.at(-1)).toEqual({tokens: [result.tokens.at(-1)], logits: "none"});
+        // Nothing is sampled after the last token.
+        expect(engine.steps.at(-1)).toEqual({tokens: [result.tokens.at(-1)], logits: "none", sampled: false});
     });
 
     it("holds back a newline until it is known not to start the stop text", async () => {
@@ -83,7 +114,7 @@ describe("generateReply", () => {
 
     it("finds a stop text split over two tokens", async () => {
         const engine = new ScriptedEngine([...tokenizer.encode(" a"), 11, 11, ...tokenizer.encode("zzz")]);
-        const result = await generateReply({engine, slot: 0, tokenizer, sampler: greedy(), prompt: [98], maxTokens: 50});
+        const result = await generateReply({engine, slot: 0, tokenizer, sampling: greedy(), prompt: [98], maxTokens: 50});
         expect(result).toEqual({text: "a", tokens: [...tokenizer.encode(" a"), 11, 11], stopReason: "stop"});
     });
 
@@ -99,7 +130,7 @@ describe("generateReply", () => {
         expect(result.stopReason).toBe("length");
         expect(result.tokens).toHaveLength(4);
         expect(result.text).toBe(tokenizer.decode(result.tokens).trim());
-        expect(engine.steps.at(-1)?.logits).toBe("none");
+        expect(engine.steps.at(-1)?.sampled).toBe(false);
     });
 
     it("stops on abort with the state holding exactly the returned tokens", async () => {
@@ -118,7 +149,7 @@ describe("generateReply", () => {
 
     it("never samples token 0 with the chat defaults", async () => {
         const engine = new ScriptedEngine([0, 0, ...tokenizer.encode("\n\n")]);
-        const result = await generateReply({engine, slot: 0, tokenizer, sampler: greedy(), prompt: [98], maxTokens: 2});
+        const result = await generateReply({engine, slot: 0, tokenizer, sampling: greedy(), prompt: [98], maxTokens: 2});
         expect(result.tokens).not.toContain(0);
     });
 

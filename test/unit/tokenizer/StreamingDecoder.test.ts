@@ -3,12 +3,12 @@ import {join} from "node:path";
 import {beforeAll, describe, expect, it} from "vitest";
 import {StreamingDecoder} from "../../../src/inference/StreamingDecoder.ts";
 import {Tokenizer} from "../../../src/inference/Tokenizer.ts";
-import {fixturesDir, worldVocab} from "./sharedRwkv.ts";
+import {worldVocabPath} from "../../../src/inference/worldVocab.ts";
+import {fixturesDir} from "../../helpers/fixtures.ts";
 
 interface DecodeCase {ids: number[]; bytes_hex: string | null; upstream_decode: string; valid_utf8: boolean}
 
 const cases = (JSON.parse(readFileSync(join(fixturesDir, "tokenizer/tokenizer_golden.json"), "utf8")) as {decode: DecodeCase[]}).decode;
-const vocab = worldVocab();
 
 /** The text of the longest prefix of `bytes` that is valid UTF-8 and ends on a character boundary. */
 function longestValidPrefix(bytes: Buffer): string {
@@ -31,10 +31,10 @@ function isValidSoFar(bytes: Buffer): boolean {
     }
 }
 
-describe.skipIf(vocab.path === undefined)("StreamingDecoder", () => {
+describe("StreamingDecoder", () => {
     let tokenizer: Tokenizer;
     beforeAll(async () => {
-        tokenizer = await Tokenizer.load(vocab.path as string);
+        tokenizer = await Tokenizer.load(worldVocabPath);
     });
 
     // Cases whose bytes are valid UTF-8 or valid but for an unfinished last character (a stream cut short).

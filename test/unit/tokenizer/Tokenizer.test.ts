@@ -1,8 +1,9 @@
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {beforeAll, describe, expect, it} from "vitest";
-import {Tokenizer, vocabPathNextTo} from "../../../src/inference/Tokenizer.ts";
-import {fixturesDir, worldVocab} from "./sharedRwkv.ts";
+import {Tokenizer} from "../../../src/inference/Tokenizer.ts";
+import {worldVocabPath} from "../../../src/inference/worldVocab.ts";
+import {fixturesDir} from "../../helpers/fixtures.ts";
 
 interface Golden {
     encode: {text: string; utf8_hex: string; ids: number[]}[];
@@ -11,12 +12,10 @@ interface Golden {
 }
 
 const golden = JSON.parse(readFileSync(join(fixturesDir, "tokenizer/tokenizer_golden.json"), "utf8")) as Golden;
-const vocab = worldVocab();
-
-describe.skipIf(vocab.path === undefined)("Tokenizer on the World vocabulary", () => {
+describe("Tokenizer on the World vocabulary shipped in vocab/", () => {
     let tokenizer: Tokenizer;
     beforeAll(async () => {
-        tokenizer = await Tokenizer.load(vocab.path as string);
+        tokenizer = await Tokenizer.load(worldVocabPath);
     });
 
     it("has ids 0..65529", () => {
@@ -59,11 +58,5 @@ describe.skipIf(vocab.path === undefined)("Tokenizer on the World vocabulary", (
 
     it("keeps a leading U+FEFF when decoding, as Python does", () => {
         expect(tokenizer.decode(tokenizer.encode("\ufeffBOM"))).toBe("\ufeffBOM");
-    });
-});
-
-describe("vocabPathNextTo", () => {
-    it("points at the World vocabulary in the model's folder", () => {
-        expect(vocabPathNextTo("/models/rwkv/RWKV-5-12B.pth")).toBe("/models/rwkv/rwkv_vocab_v20230424.txt");
     });
 });

@@ -1,8 +1,11 @@
-import {readFileSync} from "node:fs";
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from "node:fs";
+import {tmpdir} from "node:os";
 import {join} from "node:path";
-import {describe, expect, it} from "vitest";
+import {afterAll, describe, expect, it} from "vitest";
 import {runCli} from "../../helpers/runCli.ts";
-import {fixturesDir, worldVocab} from "./sharedRwkv.ts";
+import {worldVocabPath} from "../../../src/inference/worldVocab.ts";
+import {cutWorldVocab} from "../../helpers/cutWorldVocab.ts";
+import {fixturesDir} from "../../helpers/fixtures.ts";
 
 interface Golden {
     encode: {text: string; ids: number[]}[];
@@ -11,12 +14,11 @@ interface Golden {
 }
 
 const golden = JSON.parse(readFileSync(join(fixturesDir, "tokenizer/tokenizer_golden.json"), "utf8")) as Golden;
-const vocab = worldVocab();
 const lines = (text: string): string[] => text.split("\n").slice(0, -1);
 
 // The CLI contract used by external checks.
-describe.skipIf(vocab.path === undefined)("cli tokenize / detokenize", () => {
-    const path = vocab.path as string;
+describe("cli tokenize / detokenize", () => {
+    const path = worldVocabPath;
 
     it("tokenize --jsonl prints each golden string's ids, one line each", async () => {
         const cases = [...golden.encode, ...golden.encode_fuzz];
@@ -56,5 +58,37 @@ describe("cli tokenize with a bad vocabulary", () => {
         const result = await runCli(["tokenize", "--vocab", join(fixturesDir, "tokenizer/tokenizer_golden.json")], "x");
         expect(result.code).toBe(1);
         expect(result.stderr).toMatch(/tokenizer_golden\.json:1: .*\(tokenizer\/vocab_invalid\)/);
+    });
+});
+
+describe("cli tokenize / detokenize and the World vocabulary", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rwkv-vocab-cli-"));
+    afterAll(() => rmSync(dir, {recursive: true, force: true}));
+
+    it("use the World vocabulary shipped in vocab/ without --vocab", async () => {
+        const tokenized = await runCli(["tokenize"], "Hello world\n");
+        expect(tokenized.code, tokenized.stderr).toBe(0);
+        expect(JSON.parse(tokenized.stdout)).toEqual([33155, 40213, 11]);
+        const detokenized = await runCli(["detokenize"], "[33155, 40213, 11]");
+        expect(detokenized.stdout).toBe("Hello world\n");
+    });
+
+    it("refuse a cut copy named like the World vocabulary, with the reason, and take it with --vocab-custom", async () => {
+        const path = join(dir, "rwkv_vocab_v20230424.txt");
+        writeFileSync(path, cutWorldVocab(40_000));
+        const refused = await runCli(["tokenize", "--vocab", path], "Hello world\n");
+        expect(refused.code).toBe(1);
+        expect(refused.stdout).toBe("");
+        expect(refused.stderr).toMatch(/^error: the vocabulary .*rwkv_vocab_v20230424\.txt is not the RWKV World vocabulary, though it is named .*ids up to 40000, not 65529.*pass --vocab-custom if this is a custom vocabulary on purpose\. \(tokenizer\/not_world_vocab\)$/m);
+        const custom = await runCli(["tokenize", "--vocab", path, "--vocab-custom"], "Hello world\n");
+        expect(custom.code, custom.stderr).toBe(0);
+        expect(JSON.parse(custom.stdout)).toEqual([33155, 22779, 2010, 11]);
+    });
+
+    it("name --vocab when the file is missing", async () => {
+        const path = join(dir, "absent.txt");
+        const result = await runCli(["detokenize", "--vocab", path], "[1]");
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim()).toBe(`error: cannot read the vocabulary ${path} (--vocab): no such file (tokenizer/vocab_unreadable)`);
     });
 });

@@ -95,11 +95,10 @@ describe("Tokenizer.load", () => {
         expect(error).toMatchObject({code: "tokenizer/vocab_invalid", message: `${path}:98: byte length 7 declared, the literal has 1`});
     });
 
-    it("reports an unreadable file", async () => {
+    it("reports an unreadable file, naming the setting it came from", async () => {
         const path = join(dir, "missing.txt");
-        const error = await Tokenizer.load(path).catch((e: unknown) => e);
+        const error = await Tokenizer.load(path, "RWKV_VOCAB").catch((e: unknown) => e);
         expect(error).toBeInstanceOf(TokenizerError);
-        expect(error).toMatchObject({code: "tokenizer/vocab_unreadable"});
-        expect((error as Error).message).toContain(path);
+        expect(error).toMatchObject({code: "tokenizer/vocab_unreadable", message: `cannot read the vocabulary ${path} (RWKV_VOCAB): no such file`});
     });
 });
