@@ -17,17 +17,31 @@ export interface StepItem {
 }
 
 /**
- * How the engine draws a token (docs/rwkv5.md §9; rwkv5.h `rwkv5_sampling_params`) for one model:
+ * The numbers that say how a token is drawn (docs/rwkv5.md §9), shared by the user-facing
+ * `SamplingOptions` and the engine's `EngineSampling`. Penalties apply to tokens already
+ * generated in the current reply, never to the prompt.
+ */
+export interface SamplingNumbers {
+    /** Softmax temperature, applied after the top-p/top-k cut; `0` means greedy (argmax). */
+    readonly temperature: number;
+    /** Nucleus cut in [0, 1], computed at temperature 1: keep the most probable ids up to this mass. */
+    readonly topP: number;
+    /** Keep at most this many ids after the top-p cut; `0` disables it. */
+    readonly topK: number;
+    /** Subtracted from the logit of every id already generated in this reply. */
+    readonly presencePenalty: number;
+    /** Subtracted from a logit once per (decayed) occurrence of that id in this reply. */
+    readonly frequencyPenalty: number;
+    /** Every occurrence count is multiplied by this after each generated token. */
+    readonly penaltyDecay: number;
+}
+
+/**
+ * How the engine draws a token (rwkv5.h `rwkv5_sampling_params`) for one model:
  * `SamplingOptions` with the id lists as typed arrays, built once (`engineSampling`) and reused
  * by every step. No seed: the caller draws each step's uniform from its own seeded stream.
  */
-export interface EngineSampling {
-    readonly temperature: number;
-    readonly topP: number;
-    readonly topK: number;
-    readonly presencePenalty: number;
-    readonly frequencyPenalty: number;
-    readonly penaltyDecay: number;
+export interface EngineSampling extends SamplingNumbers {
     /** Banned ids, inside the model's vocabulary. */
     readonly banned: Int32Array;
     /** Ids whose repetitions are not counted (presence still applies to them). */

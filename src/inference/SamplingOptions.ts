@@ -1,20 +1,9 @@
+import type {SamplingNumbers} from "../core/Stepper.ts";
+
 /**
- * How the next token is chosen from the logits (docs/rwkv5.md §9). Penalties apply to tokens
- * already generated in the current reply, never to the prompt.
+ * How the next token is chosen from the logits (docs/rwkv5.md §9), as users and settings give it.
  */
-export interface SamplingOptions {
-    /** Softmax temperature, applied after the top-p/top-k cut; `0` means greedy (argmax). */
-    readonly temperature: number;
-    /** Nucleus cut in [0, 1], computed at temperature 1: keep the most probable ids up to this mass. */
-    readonly topP: number;
-    /** Keep at most this many ids after the top-p cut; `0` disables it. */
-    readonly topK: number;
-    /** Subtracted from the logit of every id already generated in this reply. */
-    readonly presencePenalty: number;
-    /** Subtracted from a logit once per (decayed) occurrence of that id in this reply. */
-    readonly frequencyPenalty: number;
-    /** Every occurrence count is multiplied by this after each generated token. */
-    readonly penaltyDecay: number;
+export interface SamplingOptions extends SamplingNumbers {
     /** Ids that are never sampled (their logit becomes -∞). */
     readonly bannedTokens: readonly number[];
     /** Seed of the random draw, for reproducible replies; absent = a fresh random seed. */
