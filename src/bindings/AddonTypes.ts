@@ -59,7 +59,7 @@ export interface AddonContextParams {
 /** `rwkv5_logits_mode`: 0 = none, 1 = the last token's row, 2 = one row per token. */
 export type AddonLogitsMode = 0 | 1 | 2;
 
-/** `rwkv5_sampling_params`: how the engine draws a token (RWKV5.md §9). */
+/** `rwkv5_sampling_params`: how the engine draws a token (docs/rwkv5.md §9). */
 export interface AddonSampling {
     temperature: number;
     topP: number;
