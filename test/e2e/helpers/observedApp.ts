@@ -4,6 +4,7 @@ import path from "node:path";
 import {PassThrough} from "node:stream";
 import {fileURLToPath} from "node:url";
 import type {Adapter} from "../../../src/core/Adapter.ts";
+import type {Logger} from "../../../src/core/Logger.ts";
 import {createAdapters} from "../../../src/app/createAdapters.ts";
 import {createApp} from "../../../src/app/createApp.ts";
 import type {App} from "../../../src/app/createApp.ts";
@@ -79,13 +80,13 @@ export class TurnObserver {
     }
 }
 
-/** The whole bot as `npm start` composes it (config → createApp → createAdapters), each adapter observed. */
-export async function startObservedApp(env: Record<string, string>, observer: TurnObserver): Promise<{app: App; adapters: Adapter[]}> {
+/** The whole bot as `npm start` composes it (config → createApp → createAdapters), each adapter observed; quiet unless given a `log`. */
+export async function startObservedApp(env: Record<string, string>, observer: TurnObserver, log: Logger = quietLog): Promise<{app: App; adapters: Adapter[]}> {
     const config = loadConfig(env);
     const adapters: Adapter[] = [];
     const app = await createApp(config, {
-        log: quietLog,
-        adapters: (context) => createAdapters(config, {...context, log: quietLog, console: {input: new PassThrough(), output: new PassThrough()}})
+        log,
+        adapters: (context) => createAdapters(config, {...context, log, console: {input: new PassThrough(), output: new PassThrough()}})
             .map((adapter) => {
                 adapters.push(adapter);
                 return observer.wrap(adapter);
