@@ -3,8 +3,9 @@ import type {AddressInfo} from "node:net";
 import {App, LogLevel} from "@slack/bolt";
 import type {AllMiddlewareArgs, SlackCommandMiddlewareArgs, SlackEventMiddlewareArgs, webApi} from "@slack/bolt";
 import type {Adapter, TurnHandler} from "../../src/core/Adapter.ts";
-import {stderrLogger} from "../../src/core/Logger.ts";
 import type {Logger} from "../../src/core/Logger.ts";
+import {noMetrics} from "../../src/core/Metrics.ts";
+import type {Metrics} from "../../src/core/Metrics.ts";
 import type {TurnAttachment} from "../../src/core/Turn.ts";
 import {asBotError, UserFacingError} from "../../src/errors/BotError.ts";
 import {EditThrottle} from "../shared/EditThrottle.ts";
@@ -24,7 +25,9 @@ export interface SlackAdapterOptions {
     readonly config: SlackConfig;
     /** Shared edit budget of the process; the adapter makes (and stops) its own when absent. */
     readonly throttle?: EditThrottle;
-    readonly logger?: Logger;
+    readonly logger: Logger;
+    /** Counts the Web API calls, retries and 429s. Defaults to {@link noMetrics}. */
+    readonly metrics?: Metrics;
     /** Bolt's own log level (default warn). */
     readonly boltLogLevel?: LogLevel;
     /** Largest attached file an `import` downloads (default 256 MiB, a 12B state is ~43 MB). */
@@ -45,6 +48,7 @@ export class SlackAdapter implements Adapter {
     readonly platform = "slack" as const;
     readonly #config: SlackConfig;
     readonly #logger: Logger;
+    readonly #metrics: Metrics;
     readonly #throttle: EditThrottle;
     readonly #ownsThrottle: boolean;
     readonly #boltLogLevel: LogLevel;
@@ -57,12 +61,18 @@ export class SlackAdapter implements Adapter {
 
     constructor(options: SlackAdapterOptions) {
         this.#config = options.config;
-        this.#logger = options.logger ?? stderrLogger;
+        this.#logger = options.logger.child({platform: "slack"});
+        this.#metrics = options.metrics ?? noMetrics;
         this.#ownsThrottle = options.throttle === undefined;
         this.#throttle = options.throttle ?? new EditThrottle();
         this.#boltLogLevel = options.boltLogLevel ?? LogLevel.WARN;
         this.#maxAttachmentBytes = options.maxAttachmentBytes ?? 256 * 1024 * 1024;
         this.#users = new SlackUsers(this.#config.adminUserIds, (error) => this.#logger.warn("slack: users.info failed", error));
+    }
+
+    /** Started and not stopped: in HTTP mode its server listens; in Socket Mode Bolt's client reconnects by itself. */
+    get connected(): boolean {
+        return this.#app !== null;
     }
 
     /** The bound HTTP port in HTTP mode once started (useful with port 0). */
@@ -74,7 +84,10 @@ export class SlackAdapter implements Adapter {
     async start(onTurn: TurnHandler): Promise<void> {
         if (this.#app !== null) throw new Error("SlackAdapter.start: already started");
         const config = this.#config;
-        const clientOptions = slackClientOptions(config.apiUrl);
+        const clientOptions = slackClientOptions(config.apiUrl, () => {
+            this.#metrics.platformRateLimited("slack");
+            this.#metrics.platformRetry("slack");
+        });
         const ids = {
             ...(config.botUserId === undefined ? {} : {botUserId: config.botUserId}),
             ...(config.botId === undefined ? {} : {botId: config.botId}),
@@ -118,7 +131,7 @@ export class SlackAdapter implements Adapter {
         if (authorId === null) return;
         const threadTs = event.thread_ts ?? event.ts;
         const sink = new SlackReplySink(this.#messaging(client, event.channel, threadTs), this.#throttle, {
-            onError: (message, error) => this.#logger.warn(`slack: ${message}`, error),
+            log: this.#logger,
         });
         this.#track(async (signal) => {
             // The delivering workspace, never the author's own `event.team`: roles count only there.
@@ -137,7 +150,7 @@ export class SlackAdapter implements Adapter {
         };
         const sink = new SlackReplySink({...this.#messaging(client, command.channel_id, undefined), notice}, this.#throttle, {
             placeholder: null,
-            onError: (message, error) => this.#logger.warn(`slack: ${message}`, error),
+            log: this.#logger,
         });
         const source: SlackSource = {kind: "command", command};
         this.#track(async (signal) => {
@@ -170,7 +183,7 @@ export class SlackAdapter implements Adapter {
 
     #messaging(client: webApi.WebClient, channel: string, threadTs: string | undefined): SlackMessaging {
         const thread = threadTs === undefined ? {} : {thread_ts: threadTs};
-        return {
+        return countCalls(this.#metrics, {
             post: async (text) => {
                 const response = await client.chat.postMessage({channel, text, ...thread, unfurl_links: false, unfurl_media: false});
                 if (response.ts === undefined) throw new Error("chat.postMessage returned no ts");
@@ -186,7 +199,7 @@ export class SlackAdapter implements Adapter {
             upload: async (file) => {
                 await client.filesUploadV2({channel_id: channel, ...thread, file: Buffer.from(file.bytes), filename: file.name});
             },
-        };
+        });
     }
 
     /** A file shared with the mention (e.g. a state to import), fetched with the bot token only if a command reads it. */
@@ -196,4 +209,19 @@ export class SlackAdapter implements Adapter {
             {maxBytes: this.#maxAttachmentBytes, signal, timeoutMs: 120_000, platform: "Slack"},
         );
     }
+}
+
+// Each Web API call of a reply, counted once whatever WebClient retried inside it.
+function countCalls(metrics: Metrics, messaging: SlackMessaging): SlackMessaging {
+    const counted = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+        try {
+            const result = await call(...args);
+            metrics.platformCall("slack", "ok");
+            return result;
+        } catch (error) {
+            metrics.platformCall("slack", "error");
+            throw error;
+        }
+    };
+    return {post: counted(messaging.post), edit: counted(messaging.edit), remove: counted(messaging.remove), upload: counted(messaging.upload)};
 }

@@ -2,7 +2,7 @@ import {randomBytes} from "node:crypto";
 import {hostname, tmpdir} from "node:os";
 import path from "node:path";
 import type {BotConfig} from "../config/BotConfig.ts";
-import {ConfigError} from "../errors/BotError.ts";
+import {asBotError, ConfigError} from "../errors/BotError.ts";
 import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import {RwkvModel} from "../inference/RwkvModel.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
@@ -22,12 +22,15 @@ import {TurnOutbox} from "../store/TurnOutbox.ts";
 import type {Adapter, TurnHandler} from "../core/Adapter.ts";
 import {createRouter} from "./createRouter.ts";
 import type {Logger} from "../core/Logger.ts";
-import {stderrLogger} from "../core/Logger.ts";
+import {noMetrics} from "../core/Metrics.ts";
+import type {BotMetrics} from "../ops/BotMetrics.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
-    /** Defaults to {@link stderrLogger}. */
-    readonly log?: Logger;
+    /** The process's one logger (`createLogger`). */
+    readonly log: Logger;
+    /** The Prometheus metrics, when `METRICS_PORT` serves them; none are recorded without. */
+    readonly metrics?: BotMetrics;
     /** Model-load progress (0..1). */
     readonly onLoadProgress?: (fraction: number) => void;
     /** Aborts the model load (`engine/aborted`), e.g. on a stop signal during start-up. */
@@ -46,6 +49,8 @@ export interface App {
     readonly scheduler: Scheduler;
     /** The router: what adapters deliver turns to. */
     readonly handler: TurnHandler;
+    /** Why the bot is not ready to serve (the database unreachable, a platform not connected); empty when it is. */
+    notReady(): Promise<string[]>;
     /** Starts every adapter. */
     start(): Promise<void>;
     /**
@@ -57,8 +62,9 @@ export interface App {
 }
 
 /** The composition root: builds everything from a validated config; undoes what it built if a step fails. */
-export async function createApp(config: BotConfig, options: AppOptions = {}): Promise<App> {
-    const log = options.log ?? stderrLogger;
+export async function createApp(config: BotConfig, options: AppOptions): Promise<App> {
+    const {log} = options;
+    const metrics = options.metrics ?? noMetrics;
     const undo: (() => Promise<void>)[] = [];
     try {
         // The database first: loading a large model takes minutes, a missing database seconds to report.
@@ -94,7 +100,7 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         }
         const {slots, maxBatchTokens, prefillChunkTokens, strategy} = config.scheduler;
         const engine: RwkvEngine = await model.createEngine({slots, threads: config.model.threads, maxBatchTokens});
-        const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`});
+        const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, metrics});
         const outbox = new TurnOutbox(config.storage.outboxDir ?? defaultOutboxDir(config.storage.dataDir), config.storage.outboxMaxConversations);
         const {info} = model;
         const limits = new TurnLimits({
@@ -102,13 +108,13 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
             conversationMaxPending: config.limits.conversationMaxPending,
             ...(config.redisUrl === undefined ? {} : {redisUrl: config.redisUrl}),
         });
-        const dispatcher = new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy]});
+        const dispatcher = new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy], metrics});
         const scheduler = new Scheduler({
             dispatcher,
             services: {
                 engine, stepper: dispatcher, tokenizer, store, outbox,
                 sampling: config.reply.sampling, maxTokens: config.reply.maxTokens, prefillChunkTokens,
-                checkpointPolicy: config.storage.checkpoint,
+                checkpointPolicy: config.storage.checkpoint, metrics,
             },
             limits, slotCount: slots, maxMessageChars: config.limits.maxMessageChars, leaseMs: config.storage.leaseMs, log,
             newConversation: {chatFormat: config.reply.chatFormat, sampling: {}, persona: config.reply.persona},
@@ -117,7 +123,9 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         await scheduler.deliverOutbox();
         const handler = createRouter({scheduler, model: info, sampling: config.reply.sampling, log});
         const editThrottle = new EditThrottle({minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond});
-        const adapters = options.adapters?.({editThrottle, log}) ?? [];
+        const adapters = options.adapters?.({editThrottle, log, metrics}) ?? [];
+        options.metrics?.setModel(info, slots);
+        options.metrics?.observe({load: () => scheduler.load, countConversations: () => store.countConversations()});
         log.info(`model ${info.path} (${info.modelId.slice(0, 12)}…) on ${info.backend}, ${slots} slots; database ${database.kind} ${database.description}`);
 
         let stopping: Promise<void> | null = null;
@@ -133,6 +141,12 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         };
         return {
             model: info, engine, store, scheduler, handler,
+            notReady: async () => {
+                if (stopping !== null) return ["shutting down"];
+                const reasons = adapters.filter((adapter) => !adapter.connected).map((adapter) => `${adapter.platform} is not connected`);
+                await store.ping().catch((error: unknown) => reasons.unshift(`the database is unreachable (${asBotError(error).code})`));
+                return reasons;
+            },
             start: async () => {
                 for (const adapter of adapters) await adapter.start(handler);
             },

@@ -9,11 +9,12 @@ import {createApp} from "../../../src/app/createApp.ts";
 import type {App} from "../../../src/app/createApp.ts";
 import {loadConfig} from "../../../src/config/loadConfig.ts";
 import {smallVocabText} from "../../unit/tokenizer/smallVocab.ts";
+import {silentLog} from "../../helpers/testLoggers.ts";
 
 /** The tiny fp32 fixture model: greedy replies are a pure function of the conversation's history. */
 export const tinyModelPath = fileURLToPath(new URL("../../fixtures/models/tiny-L3-C128-V1024.fp32.pth", import.meta.url));
 
-export const quietLog = {info: () => {}, warn: () => {}, error: () => {}};
+export const quietLog = silentLog;
 
 /** A fresh temporary directory holding the tiny model's byte-level `vocab.txt`, for {@link tinyBotEnv}. */
 export function tinyBotDir(prefix: string): string {
@@ -53,6 +54,9 @@ export class TurnObserver {
     wrap(adapter: Adapter): Adapter {
         return {
             platform: adapter.platform,
+            get connected() {
+                return adapter.connected;
+            },
             start: (handler) => adapter.start(async (turn, sink) => {
                 const streamed: string[] = [];
                 this.updates.set(turn.id, streamed);

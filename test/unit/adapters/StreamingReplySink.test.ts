@@ -6,6 +6,7 @@ import {DiscordReplySink} from "../../../adapters/discord/DiscordReplySink.ts";
 import {SlackReplySink} from "../../../adapters/slack/SlackReplySink.ts";
 import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
 import type {ReplySink} from "../../../src/core/ReplySink.ts";
+import {warningsTo} from "../../helpers/testLoggers.ts";
 
 const throttle = new EditThrottle({minIntervalMs: 5, globalEditsPerSecond: 1000});
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,7 +42,7 @@ function recordingSurface(overrides: Partial<MessageSurface<number>> = {}) {
 
 function sinkOn(surface: MessageSurface<number>) {
     const errors: string[] = [];
-    const sink = new StreamingReplySink(surface, throttle, (message) => errors.push(message));
+    const sink = new StreamingReplySink(surface, throttle, warningsTo((message) => errors.push(message)));
     return {sink, errors};
 }
 
@@ -238,7 +239,7 @@ describe("the final-edit retry on each platform", () => {
                             };
                         },
                     },
-                    {throttle, onDeliveryError: (_, error) => errors.push(error)},
+                    {throttle, log: warningsTo((_, error) => errors.push(error))},
                 );
                 return {sink, shown: () => shown, errors};
             },
@@ -263,7 +264,7 @@ describe("the final-edit retry on each platform", () => {
                         upload: async () => {},
                     },
                     throttle,
-                    {onError: (_, error) => errors.push(error)},
+                    {log: warningsTo((_, error) => errors.push(error))},
                 );
                 return {sink, shown: () => [...shown.values()], errors};
             },

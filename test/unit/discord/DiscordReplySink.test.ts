@@ -3,6 +3,7 @@ import {DiscordReplySink} from "../../../adapters/discord/DiscordReplySink.ts";
 import type {ReplyPayload, ReplyTarget} from "../../../adapters/discord/ReplyTarget.ts";
 import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
 import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
+import {warningsTo} from "../../helpers/testLoggers.ts";
 
 type Sent = {kind: "typing"} | {kind: "post", index: number, first: boolean, payload: ReplyPayload} | {kind: "edit", index: number, payload: ReplyPayload};
 
@@ -23,7 +24,7 @@ function recordingTarget(): ReplyTarget & {sent: Sent[]} {
 
 const throttle = new EditThrottle({minIntervalMs: 10, globalEditsPerSecond: 1000});
 const deliveryErrors: unknown[] = [];
-const sink = (target: ReplyTarget, typingIntervalMs = 1000) => new DiscordReplySink(target, {throttle, typingIntervalMs, onDeliveryError: (_, error) => deliveryErrors.push(error)});
+const sink = (target: ReplyTarget, typingIntervalMs = 1000) => new DiscordReplySink(target, {throttle, typingIntervalMs, log: warningsTo((_, error) => deliveryErrors.push(error))});
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Waits until the target has posted something (sends go through the throttle's timers). */
 async function posted(target: {sent: Sent[]}): Promise<void> {
