@@ -11,6 +11,7 @@ import {asBotError, UserFacingError} from "../../src/errors/BotError.ts";
 import {EditThrottle} from "../shared/EditThrottle.ts";
 import {InFlightTurns} from "../shared/InFlightTurns.ts";
 import {remoteAttachment} from "../shared/remoteAttachment.ts";
+import {boltLogger} from "./boltLogger.ts";
 import {RecentIds} from "./RecentIds.ts";
 import {slackClientOptions} from "./slackClientOptions.ts";
 import type {SlackConfig} from "./slackConfig.ts";
@@ -92,10 +93,11 @@ export class SlackAdapter implements Adapter {
             ...(config.botUserId === undefined ? {} : {botUserId: config.botUserId}),
             ...(config.botId === undefined ? {} : {botId: config.botId}),
         };
+        const logger = boltLogger(this.#logger, this.#boltLogLevel);
         const app = config.mode.kind === "http"
-            ? new App({token: config.botToken, signingSecret: config.mode.signingSecret, clientOptions, logLevel: this.#boltLogLevel, ...ids})
+            ? new App({token: config.botToken, signingSecret: config.mode.signingSecret, clientOptions, logger, logLevel: this.#boltLogLevel, ...ids})
             : new App({
-                token: config.botToken, socketMode: true, appToken: config.mode.appToken, clientOptions, logLevel: this.#boltLogLevel, ...ids,
+                token: config.botToken, socketMode: true, appToken: config.mode.appToken, clientOptions, logger, logLevel: this.#boltLogLevel, ...ids,
                 // The Socket Mode client has its own WebClient: App.clientOptions does not reach it.
                 installerOptions: {clientOptions},
             });

@@ -30,7 +30,11 @@ export function fakeDiscordConfig(fake: FakeDiscord, overrides: Partial<DiscordC
 /** A logger that keeps its lines (`level message`), for assertions and for quiet test output. */
 export function recordingLogger(): Logger & {readonly lines: string[]} {
     const log = recordingLog();
-    return Object.assign(log, {get lines() {
-        return log.entries.map((entry) => `${entry.level} ${entry.message}`);
-    }});
+    return {
+        ...log,
+        // Read when asked: the adapter's child loggers add to the same entries.
+        get lines() {
+            return log.entries.map((entry) => `${entry.level} ${entry.message}${entry.error === undefined ? "" : `: ${String(entry.error)}`}`);
+        },
+    };
 }

@@ -6,6 +6,9 @@ import {fileURLToPath} from "node:url";
 import type {Adapter} from "../../../src/core/Adapter.ts";
 import {createAdapters} from "../../../src/app/createAdapters.ts";
 import {createApp} from "../../../src/app/createApp.ts";
+import {serveOps} from "../../../src/app/serveOps.ts";
+import type {ServedOps} from "../../../src/app/serveOps.ts";
+import type {Logger} from "../../../src/core/Logger.ts";
 import type {App} from "../../../src/app/createApp.ts";
 import {loadConfig} from "../../../src/config/loadConfig.ts";
 import {smallVocabText} from "../../unit/tokenizer/smallVocab.ts";
@@ -81,18 +84,25 @@ export class TurnObserver {
     }
 }
 
-/** The whole bot as `npm start` composes it (config → createApp → createAdapters), each adapter observed. */
-export async function startObservedApp(env: Record<string, string>, observer: TurnObserver): Promise<{app: App; adapters: Adapter[]}> {
+/** The whole bot as `npm start` composes it (config → ops endpoint → createApp → createAdapters), each adapter observed. */
+export async function startObservedApp(env: Record<string, string>, observer: TurnObserver, log: Logger = quietLog): Promise<{app: App; adapters: Adapter[]; ops: ServedOps | null}> {
     const config = loadConfig(env);
     const adapters: Adapter[] = [];
-    const app = await createApp(config, {
-        log: quietLog,
-        adapters: (context) => createAdapters(config, {...context, log: quietLog, console: {input: new PassThrough(), output: new PassThrough()}})
-            .map((adapter) => {
-                adapters.push(adapter);
-                return observer.wrap(adapter);
-            }),
-    });
-    await app.start();
-    return {app, adapters};
+    let app: App | null = null;
+    const ops = await serveOps(config.ops, log, () => app);
+    try {
+        app = await createApp(config, {
+            log, ...(ops === null ? {} : {metrics: ops.metrics}),
+            adapters: (context) => createAdapters(config, {...context, console: {input: new PassThrough(), output: new PassThrough()}})
+                .map((adapter) => {
+                    adapters.push(adapter);
+                    return observer.wrap(adapter);
+                }),
+        });
+        await app.start();
+    } catch (error) {
+        await ops?.server.close();
+        throw error;
+    }
+    return {app, adapters, ops};
 }
