@@ -108,10 +108,13 @@ function samples(metrics: PromMetrics, name: string, labels: Record<string, stri
     return data.filter((series) => matches(series.labels, labels)).reduce((sum, series) => sum + series.count, 0);
 }
 
-async function askDiscord(user: (typeof users)[keyof typeof users], text: string): Promise<void> {
+/** Sends a mention and resolves to the bot's reply to it, as last edited. */
+async function replyOnDiscord(user: (typeof users)[keyof typeof users], text: string): Promise<string> {
     const message = guildMessage(user, text);
     discord.dispatch("MESSAGE_CREATE", message);
     await discord.waitFor(() => observer.finished.has(message.id as string), 30_000, `the turn ${text}`);
+    const reply = discord.calls.find((call) => call.method === "POST" && call.status === 200 && (call.body?.message_reference as {message_id?: string} | undefined)?.message_id === message.id);
+    return discord.messages.get((reply?.response as {id: string} | undefined)?.id ?? "")?.content ?? "(no reply)";
 }
 
 async function askSlack(text: string): Promise<void> {
@@ -132,7 +135,7 @@ describe("operating the bot: metrics, health checks and logs, end to end", () =>
         const stepsBefore = app.scheduler.dispatcher.stats.steps;
         // One 429 on the reply's first post: discord.js waits and retries it.
         discord.injectRateLimit(1, (call) => call.method === "POST" && call.path === `/channels/${ids.channel}/messages`);
-        await askDiscord(users.member, messageTexts[0]!);
+        await replyOnDiscord(users.member, messageTexts[0]!);
         const after = await scrape();
 
         const delta = (name: string, labels?: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
@@ -164,7 +167,7 @@ describe("operating the bot: metrics, health checks and logs, end to end", () =>
         expect(value(after, "process_resident_memory_bytes")).toBeGreaterThan(0);
 
         // The same user at once: refused by the cooldown, counted as busy and as a rate-limit refusal.
-        await askDiscord(users.member, messageTexts[1]!);
+        await replyOnDiscord(users.member, messageTexts[1]!);
         const refused = await scrape();
         expect(value(refused, "rwkv_turns_total", {platform: "discord", outcome: "busy"}) - value(after, "rwkv_turns_total", {platform: "discord", outcome: "busy"})).toBe(1);
         expect(value(refused, "rwkv_rate_limited_total", {reason: "cooldown"}) - value(after, "rwkv_rate_limited_total", {reason: "cooldown"})).toBe(1);
@@ -178,6 +181,13 @@ describe("operating the bot: metrics, health checks and logs, end to end", () =>
         expect(value(slackAfter, "rwkv_platform_api_calls_total", {platform: "slack", outcome: "ok"}) - value(refused, "rwkv_platform_api_calls_total", {platform: "slack", outcome: "ok"})).toBeGreaterThanOrEqual(2);
         expect(value(slackAfter, "rwkv_platform_api_rate_limited_total", {platform: "slack"}) - value(refused, "rwkv_platform_api_rate_limited_total", {platform: "slack"})).toBe(1);
         expect(value(slackAfter, "rwkv_conversations_total")).toBe(2);
+
+        // /status: an admin sees the process's figures as /metrics has them; every token fed was within the minute.
+        const status = await replyOnDiscord(users.admin, "/status");
+        expect(status).toContain(`last checkpoint: none yet; newer turns are in the log`);
+        expect(status).toContain("queue: 0 turn(s) waiting for the engine, 0 conversation(s) busy");
+        expect(status).toContain(`engine: ${value(slackAfter, "rwkv_conversations_resident")} of 2 slot(s) held, ${(app.scheduler.dispatcher.stats.tokens / 60).toFixed(1)} tok/s over the last minute`);
+        expect(await replyOnDiscord(users.member, "/status")).not.toContain("queue:");
     });
 
     it("answers /healthz always, and /readyz not ready while the database is cut, ready again after", async () => {
