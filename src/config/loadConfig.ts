@@ -82,6 +82,7 @@ export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = ad
             metricsHost: read.string("METRICS_HOST") ?? "127.0.0.1",
         },
         ...optional("redisUrl", read.url("REDIS_URL", ["redis:", "rediss:"])),
+        clusterName: read.string("CLUSTER_NAME") ?? "rwkv-bot",
         consoleConversation: read.string("CONSOLE_CONVERSATION") ?? "default",
         adapters,
     };

@@ -27,6 +27,12 @@ export interface SchedulerOptions {
     readonly leaseMs: number;
     /** Where the scheduler reports what users must not see. */
     readonly log: Logger;
+    /**
+     * Takes a chat turn whose conversation another live process holds (the lease was taken
+     * between the routing decision and this turn's load) and forwards it to the holder; resolves
+     * false when it cannot, and the turn is then refused with `store/busy_elsewhere`.
+     */
+    readonly elsewhere?: (turn: Turn, sink: ReplySink) => Promise<boolean>;
 }
 
 /** A job on one conversation, holding its slot: what admin commands run. */
@@ -78,12 +84,17 @@ export class Scheduler {
 
     /** What this process carries now: conversations held in slots (of `slots`), and its queue. */
     get load(): {residentConversations: number; slots: number; waitingTurns: number; busyConversations: number} {
-        return {residentConversations: this.#slots.held().length, slots: this.#options.slotCount, ...this.queueDepth};
+        return {residentConversations: this.residentConversations, slots: this.#options.slotCount, ...this.queueDepth};
     }
 
     /** Chat turns admitted and waiting for a place, plus conversations with work queued. */
     get queueDepth(): {waitingTurns: number; busyConversations: number} {
         return {waitingTurns: this.#options.limits.queued(), busyConversations: this.#queue.busyKeys().length};
+    }
+
+    /** Conversations held in engine slots now. */
+    get residentConversations(): number {
+        return this.#live.size;
     }
 
     /**
@@ -124,6 +135,9 @@ export class Scheduler {
                 }
             }), turn.signal);
         } catch (error) {
+            const {elsewhere} = this.#options;
+            // Answered, and counted, by the process that holds the conversation.
+            if (elsewhere !== undefined && error instanceof BotError && error.code === "store/busy_elsewhere" && await elsewhere(turn, sink)) return;
             failure = this.#toReply(error, turn);
             await sink.fail(failure);
         }
