@@ -86,7 +86,7 @@ void check_packed(const Kernels &k, WeightType type, int64_t T, std::mt19937 &rn
     std::vector<uint8_t> packed(m.bytes.size());
     for (int64_t r = 0; r < rows; ++r)
         for (int64_t c = 0; c < cols; ++c)
-            std::memcpy(&packed[size_t(rwkv5::cpu::packed_index(r, c, cols) * es)], &m.bytes[size_t((r * cols + c) * es)],
+            std::memcpy(&packed[size_t(rwkv5::cpu::packed_index(r, c, cols, type) * es)], &m.bytes[size_t((r * cols + c) * es)],
                         size_t(es));
     const MatView pv{packed.data(), type, rows, cols, cols, true, m.view.scales};
     std::normal_distribution<float> dist(0.0f, 1.0f);
