@@ -45,10 +45,17 @@ bool host_has_avx512() {
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
 
+bool host_has_avx512_vnni() {
+    __builtin_cpu_init();
+    return host_has_avx512() && __builtin_cpu_supports("avx512vnni");
+}
+
 static const Kernels &select_kernels() {
     const char *forced = std::getenv("RWKV5_CPU_KERNEL");
-    bool allow512 = !forced || std::strcmp(forced, "avx512") == 0;
-    bool allow2 = allow512 || std::strcmp(forced, "avx2") == 0;
+    const bool allow_vnni = !forced || std::strcmp(forced, "avx512vnni") == 0;
+    const bool allow512 = allow_vnni || std::strcmp(forced, "avx512") == 0;
+    const bool allow2 = allow512 || std::strcmp(forced, "avx2") == 0;
+    if (allow_vnni && host_has_avx512_vnni()) return avx512_vnni_kernels();
     if (allow512 && host_has_avx512()) return avx512_kernels();
     if (allow2 && host_has_avx2()) return avx2_kernels();
     return scalar_kernels();

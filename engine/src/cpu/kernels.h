@@ -35,10 +35,13 @@ inline int64_t quant_blocks(int64_t cols) { return (cols + kQuantBlock - 1) / kQ
 // streams that the hardware prefetchers pick up late. A bf16 chunk is 32
 // columns (64 bytes) with columns j and j + 16 in the low and high half of
 // one 32-bit word: a shift and a mask then give the two fp32 vectors of the
-// chunk, where widening 16 columns at a time costs a shuffle each.
+// chunk, where widening 16 columns at a time costs a shuffle each. An int8
+// chunk is one quantization block (64 columns, a cache line per row).
 constexpr int64_t kPackRows = 8;
 
-inline int64_t pack_cols(WeightType type) { return type == WeightType::BF16 ? 32 : 16; }
+constexpr int64_t pack_cols(WeightType type) {
+    return type == WeightType::BF16 ? 32 : type == WeightType::I8 ? kQuantBlock : 16;
+}
 
 // Whether a [rows, cols] matrix of `type` can be packed.
 inline bool packable(WeightType type, int64_t rows, int64_t cols) {
@@ -97,12 +100,14 @@ void wkv_reference(const float *r, const float *k, const float *v, const float *
 const Kernels &scalar_kernels();
 const Kernels &avx2_kernels();    // only call when the host has AVX2+FMA+F16C
 const Kernels &avx512_kernels();  // only call when the host has AVX-512 F/BW/VL/DQ
+const Kernels &avx512_vnni_kernels();  // only call when the host has those and AVX-512 VNNI
 
 bool host_has_avx2();
 bool host_has_avx512();
+bool host_has_avx512_vnni();
 
-// The table for this host; env RWKV5_CPU_KERNEL=scalar|avx2|avx512 forces a
-// lower one (tests use it to compare against the scalar reference).
+// The table for this host; env RWKV5_CPU_KERNEL=scalar|avx2|avx512|avx512vnni
+// forces a lower one (tests use it to compare against the scalar reference).
 const Kernels &host_kernels();
 
 }  // namespace rwkv5::cpu

@@ -63,19 +63,21 @@ inline __m512 scaled(__m512 wv, const float *scales, int64_t k) {
 
 // R weight rows x TB tokens, one accumulator per (row, token) over the whole
 // row: the per-output operation sequence is the same for every R, TB and
-// layout. Column chunk j (16 columns, or 32 with Pairs) of row i is at w + i *
-// rstep + j * kstep; row i's int8 scales at s + i * sstep. Pairs: packed bf16,
-// whose 32-column chunk holds columns j and j + 16 in one 32-bit word
-// (pack_cols()): the low halves shifted up are columns 0-15, the words masked
-// are 16-31, multiplied in that order, so the same operations as two 16-column
-// steps of the row-major matrix.
-template <WeightType WT, bool Pairs, int R, int TB>
+// layout. Column chunk j (PC columns: 16 row-major, pack_cols() packed) of row
+// i is at w + i * rstep + j * kstep; row i's int8 scales at s + i * sstep.
+// Pairs: packed bf16, whose 32-column chunk holds columns j and j + 16 in one
+// 32-bit word: the low halves shifted up are columns 0-15, the words masked
+// are 16-31, multiplied in that order, so the same operations as two
+// 16-column steps of the row-major matrix.
+template <WeightType WT, int PC, int R, int TB>
 inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const float *x,
                  int64_t ldx, float *y, int64_t ldy, int64_t cols, bool stream) {
     // A pass that reads its rows from memory (the first over them: the next
     // token tiles find them in cache) is a stream; prefetching ahead keeps
     // more lines in flight than the hardware prefetchers do: along each row,
     // or along the chunk when the R rows of a chunk are contiguous (packed).
+    constexpr bool Pairs = WT == WeightType::BF16 && PC == 32;
+    constexpr size_t esize = kWeightSize<WT>;
     const bool contiguous = size_t(R) * rstep == kstep;
     __m512 acc[R][TB];
 #pragma GCC unroll 8
@@ -107,15 +109,18 @@ inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *s, i
             }
         }
     } else {
-        for (; k + 16 <= cols; k += 16, c += kstep) {
+        for (; k + 16 <= cols; k += 16) {
+            // The 16 columns at k, inside their PC-column chunk.
+            const uint8_t *ck = c + size_t(k % PC) * esize;
+            if ((k + 16) % PC == 0) c += kstep;
             __m512 xv[TB];
 #pragma GCC unroll 8
             for (int t = 0; t < TB; ++t) xv[t] = _mm512_loadu_ps(x + t * ldx + k);
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
-                if (stream && (!contiguous || (r * rstep) % 64 == 0))
-                    _mm_prefetch(reinterpret_cast<const char *>(c + r * rstep) + kPrefetchBytes, _MM_HINT_T0);
-                __m512 wv = scaled<WT>(load_w<WT>(c + r * rstep, 0), s + r * sstep, k);
+                if (stream && (k % PC == 0 || PC * esize > 64) && (!contiguous || (r * rstep) % 64 == 0))
+                    _mm_prefetch(reinterpret_cast<const char *>(ck + r * rstep) + kPrefetchBytes, _MM_HINT_T0);
+                __m512 wv = scaled<WT>(load_w<WT>(ck + r * rstep, 0), s + r * sstep, k);
 #pragma GCC unroll 8
                 for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
             }
@@ -127,7 +132,7 @@ inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *s, i
             for (int t = 0; t < TB; ++t) xv[t] = _mm512_maskz_loadu_ps(m, x + t * ldx + k);
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
-                __m512 wv = scaled<WT>(load_w_tail<WT>(c + r * rstep, 0, m), s + r * sstep, k);
+                __m512 wv = scaled<WT>(load_w_tail<WT>(c + size_t(k % PC) * esize + r * rstep, 0, m), s + r * sstep, k);
 #pragma GCC unroll 8
                 for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
             }
@@ -145,7 +150,7 @@ inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *s, i
 constexpr int64_t kStreamTokens = 16;
 
 // n_rows rows, row i at w + i * rstep (scales at s + i * sstep), outputs y[t * ldy + i].
-template <WeightType WT, bool Pairs>
+template <WeightType WT, int PC>
 inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const float *x,
                     int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t n_rows, int64_t cols) {
     // R rows over all tokens: TB-token tiles, the last one shorter.
@@ -155,12 +160,12 @@ inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *s
         const float *sr = s + r * sstep;
         int64_t t = 0;
         for (; t + TB <= n_tokens; t += TB)
-            tile<WT, Pairs, R, TB>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, stream && t == 0);
+            tile<WT, PC, R, TB>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, stream && t == 0);
         const bool first = stream && t == 0;
         switch (n_tokens - t) {
-            case 3: tile<WT, Pairs, R, 3>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, first); break;
-            case 2: tile<WT, Pairs, R, 2>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, first); break;
-            case 1: tile<WT, Pairs, R, 1>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, first); break;
+            case 3: tile<WT, PC, R, 3>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, first); break;
+            case 2: tile<WT, PC, R, 2>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, first); break;
+            case 1: tile<WT, PC, R, 1>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, first); break;
             default: break;
         }
     };
@@ -192,7 +197,7 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
         float *yb = y + t0 * ldy;
         if (!w.packed) {
             const size_t rstep = size_t(w.stride) * esize;
-            rows_of<WT, false>(base + r0 * rstep, rstep, 16 * esize, scales + r0 * sstep, sstep, xb, ldx, tn, yb + r0,
+            rows_of<WT, 16>(base + r0 * rstep, rstep, 16 * esize, scales + r0 * sstep, sstep, xb, ldx, tn, yb + r0,
                                ldy, r1 - r0, w.cols);
             continue;
         }
@@ -202,7 +207,7 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
         for (int64_t g0 = r0 - r0 % kPackRows; g0 < r1; g0 += kPackRows) {
             const int64_t lo = r0 > g0 ? r0 : g0, hi = r1 < g0 + kPackRows ? r1 : g0 + kPackRows;
             const uint8_t *gw = base + size_t(g0 * w.cols) * esize + size_t(lo - g0) * rstep;
-            rows_of<WT, WT == WeightType::BF16>(gw, rstep, kstep, scales + lo * sstep, sstep, xb, ldx, tn, yb + lo, ldy,
+            rows_of<WT, pack_cols(WT)>(gw, rstep, kstep, scales + lo * sstep, sstep, xb, ldx, tn, yb + lo, ldy,
                                                 hi - lo, w.cols);
         }
     }
@@ -247,7 +252,7 @@ void matmul_i8_panels(const MatView &w, const float *x, int64_t ldx, int64_t n_t
                     }
                 }
             }
-            rows_of<WeightType::F32, false>(reinterpret_cast<const uint8_t *>(panel), size_t(pstride) * 4, 64, &kNoScales, 0,
+            rows_of<WeightType::F32, 16>(reinterpret_cast<const uint8_t *>(panel), size_t(pstride) * 4, 64, &kNoScales, 0,
                                      x + t0 * ldx, ldx, tn, y + t0 * ldy + r, ldy, n, cols);
         }
     }
