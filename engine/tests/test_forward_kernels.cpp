@@ -64,26 +64,32 @@ void check_against_scalar(const Kernels &k, WeightType type, int64_t rows, int64
     k.matmul(m.view, x.data(), cols, T, got.data(), rows, 0, rows);
     // fp32 reassociation error bound: a few ulps of sum |w x|.
     const double tol = 1e-5 * std::sqrt(double(cols)) * 4;
-    // The VNNI table rounds each activation to its block's int16 step
-    // (max|x| / 32767): off by at most half a step times |w| per product.
-    const bool int16_x = type == WeightType::I8 && std::strcmp(k.name, "avx512vnni") == 0;
-    double worst = 0;
-    for (int64_t t = 0; t < T; ++t)
-        for (int64_t r = 0; r < rows; ++r) {
-            double bound = tol;
-            for (int64_t c0 = 0; int16_x && c0 < cols; c0 += rwkv5::cpu::kQuantBlock) {
+    // The VNNI table rounds each token's activations to int16 per block (q =
+    // round(x * 32767 / max|x|), step max|x| / 32767): it must equal the
+    // product with those activations, within the fp32 bound.
+    if (type == WeightType::I8 && std::strcmp(k.name, "avx512vnni") == 0) {
+        const int64_t blocks = rwkv5::cpu::quant_blocks(cols);
+        for (int64_t t = 0; t < T; ++t) {
+            std::vector<float> xq(static_cast<size_t>(cols));
+            for (int64_t c0 = 0; c0 < cols; c0 += rwkv5::cpu::kQuantBlock) {
                 const int64_t c1 = std::min(cols, c0 + rwkv5::cpu::kQuantBlock);
-                float amax = 0, wsum = 0;
-                for (int64_t c = c0; c < c1; ++c) {
-                    amax = std::max(amax, std::fabs(x[size_t(t * cols + c)]));
-                    wsum += std::fabs(float(int8_t(m.bytes[size_t(r * cols + c)]))) *
-                            m.scales[size_t(r * rwkv5::cpu::quant_blocks(cols) + c0 / rwkv5::cpu::kQuantBlock)];
-                }
-                bound += double(wsum) * amax / 65534.0;
+                float amax = 0;
+                for (int64_t c = c0; c < c1; ++c) amax = std::max(amax, std::fabs(x[size_t(t * cols + c)]));
+                const float inv = amax > 0 ? 32767.0f / amax : 0.0f;
+                for (int64_t c = c0; c < c1; ++c)
+                    xq[size_t(c)] = std::nearbyint(x[size_t(t * cols + c)] * inv) * (amax / 32767.0f);
             }
-            worst = std::max(worst, std::fabs(double(ref[size_t(t * rows + r)]) - got[size_t(t * rows + r)]) / bound);
+            for (int64_t r = 0; r < rows; ++r) {
+                double sum = 0;
+                for (int64_t c = 0; c < cols; ++c)
+                    sum += double(int8_t(m.bytes[size_t(r * cols + c)])) *
+                           m.scales[size_t(r * blocks + c / rwkv5::cpu::kQuantBlock)] * xq[size_t(c)];
+                ref[size_t(t * rows + r)] = float(sum);
+            }
         }
-    CHECK_MSG(worst <= 1.0, fx::fmt("%s type %d %lldx%lld T=%lld: max diff %g of its bound", k.name, int(type),
+    }
+    const double worst = fx::max_abs_diff(ref.data(), got.data(), ref.size()) / tol;
+    CHECK_MSG(worst <= 1.0, fx::fmt("%s type %d %lldx%lld T=%lld: max diff %g of the bound", k.name, int(type),
                                     (long long)rows, (long long)cols, (long long)T, worst));
     // Batch invariance: each token alone, and odd row ranges, give the same bits.
     bool same = true;
