@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of the CUDA fp16 backend, for a bare GPU machine holding a copy
+# The GPU check of the CUDA backend (fp16 and int8), for a bare GPU machine holding a copy
 # of this repo: builds the engine with RWKV5_CUDA=ON for sm_90, runs the gpu
 # tier (engine/tests/gpu, CTest label "gpu": goldens within the fp16
 # tolerances, batch == singles, GPU -> CPU -> GPU state round trips, device
@@ -7,7 +7,7 @@
 # 12B chat model's shape on this machine and benchmarks it
 # (engine/bench/bench_cuda.cpp: 1-slot decode vs the bandwidth roof, 8/32/64/128
 # slots, prefill 512/4096 with the fraction of the tensor-core peak, device
-# memory with 8 slots), runs `npm run bench -- runtime` on the GPU at 64
+# memory with 8 slots; then again with int8 weights), runs `npm run bench -- runtime` on the GPU at 64
 # conversations when Node and node_modules are there, then prints one table.
 # Logs go to $OUT (the device tool's folder) or build/gpu-check. Needs cmake,
 # nvcc 12+ and cuBLAS (from the toolkit, or the nvidia-cublas Python wheel
@@ -130,6 +130,9 @@ if [ "${GPU_CHECK_BENCH:-1}" != 0 ]; then
     say "benchmark (model file $model)"
     "$build/bench_cuda" --random-12b "$model" 2>&1 | tee "$out/bench.log"
     [ "${PIPESTATUS[0]}" = 0 ] || bench_ok=0
+    say "benchmark, int8 weights"
+    "$build/bench_cuda" --random-12b "$model" --int8 2>&1 | tee "$out/bench-int8.log"
+    [ "${PIPESTATUS[0]}" = 0 ] || bench_ok=0
     [ -n "${BENCH_MODEL:-}" ] || rm -f "$model"
 
     # The whole bot on the GPU: the runtime bench with chat sampling, 64 conversations.
@@ -157,7 +160,7 @@ say "summary ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | 
 echo "| check | result |"
 echo "|---|---|"
 printf '%s\n' "${results[@]}"
-grep -E '^\|' "$out/bench.log" 2>/dev/null || true
+grep -hE '^\|' "$out/bench.log" "$out/bench-int8.log" 2>/dev/null || true
 [ "$tests_ok" = 1 ] || exit 3
 [ "$bench_ok" = 1 ] || exit 4
 say "all passed"

@@ -347,7 +347,8 @@ std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_pa
     if (cuda::selected(params, m->shape_.head_size)) {
         const cuda::HostLoad host(params, m->shape_.file_dtype);
         WeightLoader(*m, host.host_params()).run();
-        m->device_weights_ = cuda::upload_weights(*m, params.device, host.upload_progress());
+        m->device_weights_ = cuda::upload_weights(*m, params.device, host.upload_progress(),
+                                                  params.weight_type == RWKV5_WEIGHTS_INT8);
         host.finish();
     } else
 #endif

@@ -21,7 +21,7 @@ export function describePrecision(precision: Precision): string {
         case "16bit":
             return "16-bit weights (the file's bf16/fp16), fp32 accumulation";
         case "int8":
-            return "int8 weights quantized at load (fp32 scale per 64 columns), fp32 accumulation; CPU only";
+            return "int8 weights quantized at load (fp32 scale per 64 columns), fp32 accumulation, half the memory of 16bit";
         default: {
             const unknown: never = precision;
             throw new Error(`unknown precision ${String(unknown)}`);

@@ -12,10 +12,11 @@ import {fakeDiscordConfig, recordingLogger, startFakeDiscord} from "./fakes/disc
 
 // The real discord.js client and DiscordAdapter against FakeDiscord, with a scripted core.
 
+// The spacing of edits is the throttle's, tested exactly on a controlled clock in
+// test/unit/adapters/EditThrottle.test.ts; here the order and content of what reaches Discord.
 const EDIT_INTERVAL_MS = 250;
 const TYPING_INTERVAL_MS = 150;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const words = (count: number) => Array.from({length: count}, (_, i) => `word${i}`).join(" ");
 
 const turns: Turn[] = [];
@@ -26,19 +27,26 @@ async function scriptedCore(turn: Turn, sink: ReplySink): Promise<void> {
     const [verb = "", ...rest] = turn.text.split(" ");
     switch (turn.command?.name ?? verb) {
         case "stream": {
+            // Driven by what the fake received, never by sleeping: typing until it was resent,
+            // then bursts of updates, each burst waiting for the edit that carries its newest text.
+            const typed = typingCalls().length;
+            const [posted, edited] = [postCalls().length, editCalls().length];
             await sink.typing();
-            await sleep(TYPING_INTERVAL_MS * 2.5);
+            await fake.waitFor(() => typingCalls().length >= typed + 2 || undefined, 5000, "a resent typing indicator");
             const count = Number(rest[0] ?? 30);
-            for (let i = 1; i <= count; i += 1) {
+            await sink.update(words(1));
+            await waitForRequest(words(1), () => postCalls().slice(posted));
+            for (let i = 2; i <= count; i += 1) {
+                // No await on a timer inside a burst: the throttle's timers cannot fire before its end.
                 await sink.update(words(i));
-                await sleep(20);
+                if (i % 10 === 0 && i < count) await waitForRequest(words(i), () => editCalls().slice(edited));
             }
             return sink.complete(words(count));
         }
         case "grow": {
             for (let i = 1; i <= 5; i += 1) {
                 await sink.update(words(i * 100));
-                await sleep(EDIT_INTERVAL_MS / 2);
+                await fake.waitFor(() => [...fake.messages.values()].find((m) => m.content.endsWith(`word${i * 100 - 1}`)), 5000, `${i * 100} words shown`);
             }
             return sink.complete(words(500));
         }
@@ -87,6 +95,13 @@ afterAll(async () => {
     await fake?.close();
 });
 
+const typingCalls = () => fake.callsTo("POST", new RegExp(`^/channels/${ids.channel}/typing$`));
+const postCalls = () => fake.callsTo("POST", /\/channels\/\d+\/messages$/);
+const editCalls = () => fake.callsTo("PATCH", /\/messages\/\d+$/);
+/** Waits until one of `calls()` carries `text`. */
+const waitForRequest = (text: string, calls: () => ReturnType<typeof editCalls>) =>
+    fake.waitFor(() => calls().find((call) => call.body?.content === text), 5000, `a request with ${text.split(" ").length} words`);
+
 /** REST calls since `since` with this method whose path matches. */
 function callsSince(since: number, method: string, path: RegExp) {
     return fake.callsTo(method, path).filter((call) => call.at >= since);
@@ -118,13 +133,13 @@ describe("DiscordAdapter against the fake gateway and REST", () => {
         expect(command.options.map((option) => option.name)).toEqual(["reset", "export", "import", "status", "settings", "stop", "persona"]);
     });
 
-    it("answers a mention: typing resent until the first text, one message edited at most once per interval, the final text", async () => {
+    it("answers a mention: typing resent until the first text, then one message whose edits carry only each burst's newest text", async () => {
         const since = Date.now();
         const message = guildMessage(users.member, "stream 30");
         fake.dispatch("MESSAGE_CREATE", message);
         const posted = await fake.waitFor(() => [...fake.messages.values()].find((m) => m.channel_id === ids.channel && m.content === words(30)), 8000, "the final edit");
 
-        const typing = fake.callsTo("POST", new RegExp(`^/channels/${ids.channel}/typing$`)).filter((call) => call.at >= since);
+        const typing = typingCalls().filter((call) => call.at >= since);
         expect(typing.length).toBeGreaterThanOrEqual(2);
         const creates = fake.callsTo("POST", new RegExp(`^/channels/${ids.channel}/messages$`)).filter((call) => call.at >= since);
         expect(creates).toHaveLength(1);
@@ -133,14 +148,11 @@ describe("DiscordAdapter against the fake gateway and REST", () => {
         expect(creates[0]?.body?.message_reference).toMatchObject({message_id: message.id});
         expect(creates[0]?.body?.allowed_mentions).toEqual({parse: []});
 
+        // 30 updates in three bursts: the post, then one edit per burst with its newest text,
+        // none of the 26 texts in between.
         const edits = fake.callsTo("PATCH", new RegExp(`/messages/${posted.id}$`));
-        expect(edits.length).toBeGreaterThanOrEqual(1);
-        // 30 updates over ~600 ms became a few edits, spaced by the interval (measured at the fake,
-        // so with the jitter of the requests' own latency).
-        expect(edits.length).toBeLessThan(10);
-        const times = [creates[0]?.at ?? 0, ...edits.map((call) => call.at)];
-        for (let i = 1; i < times.length; i += 1) expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeGreaterThanOrEqual(EDIT_INTERVAL_MS * 0.8);
-        expect(edits.at(-1)?.body?.content).toBe(words(30));
+        expect(creates[0]?.body?.content).toBe(words(1));
+        expect(edits.map((call) => call.body?.content)).toEqual([words(10), words(20), words(30)]);
         expect(edits.every((call) => JSON.stringify(call.body?.allowed_mentions) === JSON.stringify({parse: []}))).toBe(true);
     });
 

@@ -1,6 +1,8 @@
 // The CUDA forward pass: the CPU backend's batched schedule (CpuBackend.cpp)
-// with fp16 matrices through cuBLAS (fp32 accumulation and output), fp32
-// residual, LayerNorm, WKV state and GroupNorm, and the fp16 rescale rule.
+// with fp16 matrices through cuBLAS (fp32 accumulation and output) or int8
+// ones through gemv_q8 (small batches) and slice-wise dequantization (large
+// ones), fp32 residual, LayerNorm, WKV state and GroupNorm, and the fp16
+// rescale rule.
 // All slots' states live on the device. A decode-only step (every item one
 // token) is replayed from a CUDA graph captured once per batch size.
 #include <algorithm>
@@ -20,6 +22,10 @@ namespace rwkv5::cuda {
 namespace {
 
 constexpr size_t kCublasWorkspace = 32u << 20;
+// fp16 slice of an int8 matrix for a product with more than kGemvQ8MaxRows
+// rows: bounded, so the int8 path never holds an fp16 copy of a whole matrix
+// (the 12B head alone would take 671 MB).
+constexpr size_t kDequantBytes = 64u << 20;
 // Logits rows per head product: bounds the device logits buffer.
 constexpr int64_t kHeadChunk = 64;
 
@@ -33,6 +39,7 @@ public:
         check(cublasCreate(&blas_), "cublasCreate");
         check(cublasSetStream(blas_, stream_), "cublasSetStream");
         workspace_ = DeviceBuffer(kCublasWorkspace);
+        if (w_.int8) dequant_ = DeviceBuffer(kDequantBytes);
         check(cublasSetWorkspace(blas_, workspace_.as<void>(), kCublasWorkspace), "cublasSetWorkspace");
 
         states_ = DeviceBuffer(size_t(n_slots) * size_t(d_.slot_floats) * 4);
@@ -209,18 +216,43 @@ private:
         check(cudaGraphLaunch(found->second, stream_), "graph launch");
     }
 
-    // Y[b][T, out] = X[b][T, in] · W[b][out, in]^T for b < batch: fp16 inputs,
-    // fp32 accumulation and output; the strides are in elements.
-    void gemm(const __half *W, int64_t out, int64_t in, const __half *X, float *Y, int64_t T, int batch = 1,
+    // Y[b][T, out] = X[b][T, in] · W[b][out, in]^T for b < batch: fp16 or int8
+    // weights, fp16 inputs, fp32 accumulation and output; the strides are in
+    // elements (weights, not bytes, for int8).
+    void gemm(const DeviceMatrix &W, int64_t out, int64_t in, const __half *X, float *Y, int64_t T, int batch = 1,
               int64_t w_stride = 0, int64_t x_stride = 0, int64_t y_stride = 0) {
-        if (T <= kGemvMaxRows && in % 8 == 0) {
-            gemv(W, w_stride, X, x_stride, Y, y_stride, out, in, T, batch, stream_);
+        if (W.q) {
+            const int64_t blocks = cpu::quant_blocks(in), s_stride = w_stride / in * blocks;
+            if (T <= kGemvQ8MaxRows && in % 16 == 0) {
+                gemv_q8(W.q, W.scales, w_stride, s_stride, X, x_stride, Y, y_stride, out, in, T, batch, stream_);
+                return;
+            }
+            // Enough rows to be bound by arithmetic: tensor cores on fp16 slices of the matrix.
+            const int64_t slice = std::max<int64_t>(1, int64_t(kDequantBytes / 2) / in);
+            for (int b = 0; b < batch; ++b) {
+                for (int64_t r0 = 0; r0 < out; r0 += slice) {
+                    const int64_t rows = std::min(slice, out - r0);
+                    dequantize(W.q + b * w_stride + r0 * in, W.scales + b * s_stride + r0 * blocks, dequant_.as<__half>(),
+                               rows, in, stream_);
+                    cublas_gemm(dequant_.as<__half>(), rows, in, X + b * x_stride, Y + b * y_stride + r0, out, T, 1, 0, 0, 0);
+                }
+            }
             return;
         }
+        if (T <= kGemvMaxRows && in % 8 == 0) {
+            gemv(W.f16, w_stride, X, x_stride, Y, y_stride, out, in, T, batch, stream_);
+            return;
+        }
+        cublas_gemm(W.f16, out, in, X, Y, out, T, batch, w_stride, x_stride, y_stride);
+    }
+
+    // cuBLAS column-major: Y^T[ldy, T] = W^T · X^T over `out` rows of W.
+    void cublas_gemm(const __half *W, int64_t out, int64_t in, const __half *X, float *Y, int64_t ldy, int64_t T,
+                     int batch, int64_t w_stride, int64_t x_stride, int64_t y_stride) {
         const float one = 1.0f, zero = 0.0f;
         check(cublasGemmStridedBatchedEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(T), int(in), &one, W, CUDA_R_16F,
                                          int(in), w_stride, X, CUDA_R_16F, int(in), x_stride, &zero, Y, CUDA_R_32F,
-                                         int(out), y_stride, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                                         int(ldy), y_stride, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
               "cublasGemmStridedBatchedEx");
     }
 
@@ -278,7 +310,7 @@ private:
     size_t emb_row_bytes_, meta_ints_ = 0;
     cudaStream_t stream_ = nullptr;
     cublasHandle_t blas_ = nullptr;
-    DeviceBuffer workspace_, states_, meta_dev_, emb_dev_, x_, a_, prev0_, mix_, rkvg_, og_, out_, fr_, fk_, fk16_,
+    DeviceBuffer workspace_, dequant_, states_, meta_dev_, emb_dev_, x_, a_, prev0_, mix_, rkvg_, og_, out_, fr_, fk_, fk16_,
         head_in_, logits_;
     PinnedBuffer meta_host_, emb_host_;
     BatchMeta meta_{};

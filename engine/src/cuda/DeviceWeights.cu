@@ -1,6 +1,6 @@
 // Device probe and the weight upload: host matrices (the file's bf16/fp16/fp32,
 // see Model.h) are streamed through pinned staging buffers and converted to
-// fp16 on the device; fp32 vectors are copied as they are.
+// fp16, or quantized to int8, on the device; fp32 vectors are copied as they are.
 #include <cuda_bf16.h>
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 
 #include "DeviceWeights.cuh"
 #include "Model.h"
+#include "cpu/kernels.h"
 
 namespace rwkv5::cuda {
 
@@ -15,17 +16,60 @@ namespace {
 
 constexpr size_t kStagingBytes = 64u << 20;
 
-__global__ void to_half_kernel(const void *src, cpu::WeightType type, __half *dst, int64_t n, float scale) {
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-        float v;
-        switch (type) {
-            case cpu::WeightType::F32: v = static_cast<const float *>(src)[i]; break;
-            case cpu::WeightType::BF16: v = __bfloat162float(static_cast<const __nv_bfloat16 *>(src)[i]); break;
-            default: v = __half2float(static_cast<const __half *>(src)[i]); break;
-        }
-        dst[i] = __float2half_rn(v * scale);
+__device__ float source_value(const void *src, cpu::WeightType type, int64_t i) {
+    switch (type) {
+        case cpu::WeightType::F32: return static_cast<const float *>(src)[i];
+        case cpu::WeightType::BF16: return __bfloat162float(static_cast<const __nv_bfloat16 *>(src)[i]);
+        default: return __half2float(static_cast<const __half *>(src)[i]);
     }
 }
+
+__global__ void to_half_kernel(const void *src, cpu::WeightType type, __half *dst, int64_t n, float scale) {
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        dst[i] = __float2half_rn(source_value(src, type, i) * scale);
+}
+
+// One warp per block of up to kQuantBlock weights of a row (the last block of
+// a row may be short), as cpu::quantize_row: scale = max|w| / 127, q =
+// round-half-even(w / scale), so both backends hold the same int8 weights
+// (the rescale factor is a power of two, exact in the scale). q and scales
+// point at the first of `rows` whole rows.
+constexpr int kQuantPerLane = int(cpu::kQuantBlock) / 32;
+static_assert(cpu::kQuantBlock % 32 == 0, "a quantization block is whole lanes of one warp");
+__global__ void to_int8_kernel(const void *src, cpu::WeightType type, int8_t *q, float *scales, int64_t rows,
+                               int64_t cols, int64_t per_row, float rescale) {
+    const int lane = threadIdx.x & 31;
+    const int64_t n_blocks = rows * per_row;
+    for (int64_t b = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> 5; b < n_blocks;
+         b += (int64_t(gridDim.x) * blockDim.x) >> 5) {
+        const int64_t row = b / per_row, c0 = (b % per_row) * cpu::kQuantBlock;
+        const int64_t end = min(cols, c0 + cpu::kQuantBlock);
+        float v[kQuantPerLane];
+        float amax = 0.0f;
+#pragma unroll
+        for (int j = 0; j < kQuantPerLane; ++j) {
+            const int64_t c = c0 + lane * kQuantPerLane + j;
+            v[j] = c < end ? source_value(src, type, row * cols + c) * rescale : 0.0f;
+            amax = fmaxf(amax, fabsf(v[j]));
+        }
+        for (int offset = 16; offset > 0; offset >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, offset));
+        const float scale = __fdiv_rn(amax, 127.0f);
+#pragma unroll
+        for (int j = 0; j < kQuantPerLane; ++j) {
+            const int64_t c = c0 + lane * kQuantPerLane + j;
+            const float r = scale > 0.0f ? rintf(__fdiv_rn(v[j], scale)) : 0.0f;
+            if (c < end) q[row * cols + c] = int8_t(fmaxf(-127.0f, fminf(127.0f, r)));
+        }
+        if (lane == 0) scales[b] = scale;
+    }
+}
+
+// Where one matrix goes: fp16, or int8 with its scales.
+struct Destination {
+    __half *f16 = nullptr;
+    int8_t *q = nullptr;
+    float *scales = nullptr;
+};
 
 // Two pinned staging buffers alternate so that the host copy of one chunk
 // overlaps the transfer and conversion of the previous one.
@@ -45,11 +89,12 @@ public:
         cudaStreamDestroy(stream_);
     }
 
-    void matrix(const cpu::MatView &m, __half *dst, float scale) {
+    // Chunks of whole rows: a row's quantization blocks are never split.
+    void matrix(const cpu::MatView &m, const Destination &dst, float scale) {
         if (m.stride != m.cols || m.packed) throw Error(RWKV5_ERR_INTERNAL, "CUDA upload: a strided or packed host matrix");
         const size_t esize = cpu::weight_type_size(m.type);
         const int64_t n = m.rows * m.cols;
-        const int64_t per_chunk = int64_t(kStagingBytes / esize);
+        const int64_t per_chunk = std::max<int64_t>(1, int64_t(kStagingBytes / esize) / m.cols) * m.cols;
         for (int64_t e0 = 0; e0 < n; e0 += per_chunk) {
             const int64_t count = std::min(per_chunk, n - e0);
             const int b = next_++ & 1;
@@ -59,7 +104,12 @@ public:
             check(cudaMemcpyAsync(dev_[b].as<void>(), host_[b].as<void>(), size_t(count) * esize,
                                   cudaMemcpyHostToDevice, stream_),
                   "weight upload");
-            to_half_kernel<<<1024, 256, 0, stream_>>>(dev_[b].as<void>(), m.type, dst + e0, count, scale);
+            if (dst.q)
+                to_int8_kernel<<<1024, 256, 0, stream_>>>(dev_[b].as<void>(), m.type, dst.q + e0,
+                                                          dst.scales + e0 / m.cols * cpu::quant_blocks(m.cols),
+                                                          count / m.cols, m.cols, cpu::quant_blocks(m.cols), scale);
+            else
+                to_half_kernel<<<1024, 256, 0, stream_>>>(dev_[b].as<void>(), m.type, dst.f16 + e0, count, scale);
             check(cudaGetLastError(), "weight conversion");
             check(cudaEventRecord(done_[b], stream_), "cudaEventRecord");
             advance(uint64_t(count) * esize);
@@ -94,6 +144,9 @@ uint64_t elements(const cpu::MatView &m) { return uint64_t(m.rows) * uint64_t(m.
 
 // Every matrix starts on a 128-byte boundary (16-byte vector loads, cuBLAS).
 uint64_t padded(const cpu::MatView &m) { return (elements(m) + 63) / 64 * 64; }
+
+// The int8 scales of a matrix: one per block of each row.
+uint64_t scale_count(const cpu::MatView &m) { return uint64_t(m.rows) * uint64_t(cpu::quant_blocks(m.cols)); }
 
 }  // namespace
 
@@ -147,34 +200,35 @@ std::string system_info() {
 }
 
 std::shared_ptr<DeviceWeights> upload_weights(const Model &model, int device,
-                                              const std::function<bool(float)> &progress) {
+                                              const std::function<bool(float)> &progress, bool int8) {
     check_usable(device, model.shape().head_size);
     check(cudaSetDevice(device), "cudaSetDevice");
     const ModelShape &s = model.shape();
     const int64_t C = s.n_embd, A = s.dim_att;
     auto w = std::make_shared<DeviceWeights>();
     w->device = device;
+    w->int8 = int8;
 
-    // Offsets (in elements) of every matrix in one allocation.
-    uint64_t halves = 0, floats = 0, source_bytes = 0;
-    for (const LayerWeights &l : model.layers()) {
+    std::vector<const cpu::MatView *> all;
+    for (const LayerWeights &l : model.layers())
         for (const cpu::MatView *m : {&l.att_r, &l.att_k, &l.att_v, &l.att_g, &l.att_o, &l.ffn_k, &l.ffn_r, &l.ffn_v})
-        {
-            halves += padded(*m);
-            w->matrix_bytes += elements(*m) * 2;
-            source_bytes += elements(*m) * cpu::weight_type_size(m->type);
-        }
-        floats += 10 * uint64_t(C) + 4 * uint64_t(A);
+            all.push_back(m);
+    all.push_back(&model.head());
+    // Offsets (in elements) of every matrix in one allocation (and its scales in another).
+    uint64_t cells = 0, blocks = 0, source_bytes = 0, floats = 0;
+    for (const cpu::MatView *m : all) {
+        cells += padded(*m);
+        blocks += scale_count(*m);
+        source_bytes += elements(*m) * cpu::weight_type_size(m->type);
     }
-    source_bytes += elements(model.head()) * cpu::weight_type_size(model.head().type);
-    halves += padded(model.head());
-    w->matrix_bytes += elements(model.head()) * 2;
-    floats += 2 * uint64_t(C);
-    w->matrices = DeviceBuffer(size_t(halves) * 2);
+    w->matrix_bytes = int8 ? cells + blocks * 4 : cells * 2;
+    floats = uint64_t(model.layers().size()) * (10 * uint64_t(C) + 4 * uint64_t(A)) + 2 * uint64_t(C);
+    w->matrices = DeviceBuffer(size_t(cells) * (int8 ? 1 : 2));
+    if (int8) w->scales = DeviceBuffer(size_t(blocks) * 4);
     w->vectors = DeviceBuffer(size_t(floats) * 4);
 
     Uploader up(source_bytes + floats * 4, progress);
-    __half *hp = w->matrices.as<__half>();
+    uint64_t cell = 0, block = 0;
     float *fp = w->vectors.as<float>();
     auto put_vec = [&](const std::vector<float> &v) {
         float *at = fp;
@@ -182,11 +236,20 @@ std::shared_ptr<DeviceWeights> upload_weights(const Model &model, int device,
         fp += v.size();
         return static_cast<const float *>(at);
     };
+    // r, k, v and g are put one after the other: with padded() == elements() (A * C
+    // is a multiple of 64), each begins A * C cells (A scale rows) after the last.
     auto put_mat = [&](const cpu::MatView &m, float scale) {
-        __half *at = hp;
-        up.matrix(m, at, scale);
-        hp += padded(m);
-        return static_cast<const __half *>(at);
+        Destination to;
+        if (int8) {
+            to.q = w->matrices.as<int8_t>() + cell;
+            to.scales = w->scales.as<float>() + block;
+        } else {
+            to.f16 = w->matrices.as<__half>() + cell;
+        }
+        up.matrix(m, to, scale);
+        cell += padded(m);
+        block += scale_count(m);
+        return DeviceMatrix{to.f16, to.q, to.scales};
     };
     for (size_t l = 0; l < model.layers().size(); ++l) {
         const LayerWeights &lw = model.layers()[l];
@@ -225,6 +288,8 @@ std::shared_ptr<DeviceWeights> upload_weights(const Model &model, int device,
 
 uint64_t matrix_bytes(const DeviceWeights &weights) { return weights.matrix_bytes; }
 
-uint64_t resident_bytes(const DeviceWeights &weights) { return weights.matrices.size() + weights.vectors.size(); }
+uint64_t resident_bytes(const DeviceWeights &weights) {
+    return weights.matrices.size() + weights.scales.size() + weights.vectors.size();
+}
 
 }  // namespace rwkv5::cuda

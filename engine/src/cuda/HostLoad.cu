@@ -7,14 +7,15 @@
 namespace rwkv5::cuda {
 
 bool selected(const rwkv5_model_params &params, int32_t head_size) {
+    const bool device_precision = params.weight_type == RWKV5_WEIGHTS_16BIT || params.weight_type == RWKV5_WEIGHTS_INT8;
     if (params.backend == RWKV5_BACKEND_CUDA) {
-        if (params.weight_type != RWKV5_WEIGHTS_16BIT)
-            throw Error(RWKV5_ERR_BACKEND, "the CUDA backend runs fp16 weights: ask for RWKV5_WEIGHTS_16BIT, or the "
-                                           "CPU backend for fp32 or int8");
+        if (!device_precision)
+            throw Error(RWKV5_ERR_BACKEND, "the CUDA backend runs fp16 or int8 weights: ask for RWKV5_WEIGHTS_16BIT or "
+                                           "RWKV5_WEIGHTS_INT8, or the CPU backend for fp32");
         check_usable(params.device, head_size);
         return true;
     }
-    if (params.backend != RWKV5_BACKEND_AUTO || params.weight_type != RWKV5_WEIGHTS_16BIT) return false;
+    if (params.backend != RWKV5_BACKEND_AUTO || !device_precision) return false;
     try {
         check_usable(params.device, head_size);
         return true;
@@ -52,7 +53,7 @@ void describe(const Model &model, rwkv5_model_info &info) {
     const cpu::MatView &emb = model.emb();
     const uint64_t emb_row = uint64_t(emb.cols) * cpu::weight_type_size(emb.type);
     info.backend = RWKV5_BACKEND_CUDA;
-    info.weight_type = RWKV5_WEIGHTS_16BIT;
+    info.weight_type = w.int8 ? RWKV5_WEIGHTS_INT8 : RWKV5_WEIGHTS_16BIT;
     info.weight_bytes = resident_bytes(w) + emb_row * uint64_t(emb.rows);
     info.decode_bytes_per_step = matrix_bytes(w) + emb_row;
 }

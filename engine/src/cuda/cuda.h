@@ -16,7 +16,7 @@ class Model;
 
 namespace cuda {
 
-// Weights resident on one device: matrices in fp16 (att.output and ffn.value
+// Weights resident on one device: matrices in fp16 or int8 (att.output and ffn.value
 // pre-divided by the docs/rwkv5.md §4 rescale factor), vectors, decay and bonus in
 // fp32. Owned by the Model, shared by its contexts; defined in DeviceWeights.cuh.
 class DeviceWeights;
@@ -32,12 +32,13 @@ void check_usable(int device, int32_t head_size);
 // "cuda: 1 device(s): 0 NVIDIA H100 80GB HBM3 sm_90 79.1 GiB" or "cuda: 0 devices (why)".
 std::string system_info();
 
-// Uploads the model's host weights to `device`, converting bf16/fp32 to fp16
-// and applying the rescale rule. `progress(fraction in [0,1])` returns false to
-// abort (RWKV5_ERR_ABORTED). Throws rwkv5::Error (RWKV5_ERR_OUT_OF_MEMORY,
+// Uploads the model's host weights to `device`, converting bf16/fp32 to fp16,
+// or quantizing them to int8 on the device when `int8`, and applying the
+// rescale rule. `progress(fraction in [0,1])` returns false to abort
+// (RWKV5_ERR_ABORTED). Throws rwkv5::Error (RWKV5_ERR_OUT_OF_MEMORY,
 // RWKV5_ERR_BACKEND, RWKV5_ERR_ABORTED).
 std::shared_ptr<DeviceWeights> upload_weights(const Model &model, int device,
-                                              const std::function<bool(float)> &progress);
+                                              const std::function<bool(float)> &progress, bool int8);
 
 // Bytes of the resident matrices read by one decode step (every matrix + head).
 uint64_t matrix_bytes(const DeviceWeights &weights);
@@ -46,7 +47,7 @@ uint64_t resident_bytes(const DeviceWeights &weights);
 
 // Whether a load runs on CUDA: RWKV5_BACKEND_CUDA (throws RWKV5_ERR_BACKEND
 // when the device is unusable or fp32 weights are asked for), or
-// RWKV5_BACKEND_AUTO with 16-bit weights and a usable device.
+// RWKV5_BACKEND_AUTO with 16-bit or int8 weights and a usable device.
 bool selected(const rwkv5_model_params &params, int32_t head_size);
 
 // The host side of a CUDA load: the parameters for the host weight loader

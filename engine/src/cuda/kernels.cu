@@ -201,6 +201,16 @@ __global__ void head_norm_kernel(const float *x, const float *delta, const float
         h[j * C + c] = __float2half_rn((value(c) - mean) * inv * g[c] + b[c]);
 }
 
+// The end of a warp-per-row product: each row's lane sums to Y[t][row].
+template <int T>
+__device__ __forceinline__ void store_rows(const float (&acc)[T], float *Y, int64_t out, int64_t row, int lane) {
+#pragma unroll
+    for (int t = 0; t < T; ++t) {
+        const float v = warp_sum(acc[t]);
+        if (lane == 0) Y[t * out + row] = v;
+    }
+}
+
 template <int T>
 __global__ void __launch_bounds__(kRowThreads) gemv_kernel(const __half *W, int64_t w_stride, const __half *X,
                                                            int64_t x_stride, float *Y, int64_t y_stride, int64_t out,
@@ -231,11 +241,66 @@ __global__ void __launch_bounds__(kRowThreads) gemv_kernel(const __half *W, int6
             }
         }
     }
+    store_rows<T>(acc, Y, out, row, lane);
+}
+
+// gemv_kernel on int8 weights: each lane streams 16 weights (one 16-byte
+// load, all in one quantization block) and applies their block's scale to
+// the 16-term partial sums.
+constexpr int kQ8PerLoad = 16;
+static_assert(cpu::kQuantBlock % kQ8PerLoad == 0, "a 16-byte load stays in one quantization block");
+template <int T>
+__global__ void __launch_bounds__(kRowThreads) gemv_q8_kernel(const int8_t *W, const float *S, int64_t w_stride,
+                                                              int64_t s_stride, const __half *X, int64_t x_stride,
+                                                              float *Y, int64_t y_stride, int64_t out, int64_t in,
+                                                              int64_t per_row) {
+    const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    if (row >= out) return;
+    W += blockIdx.y * w_stride;
+    S += blockIdx.y * s_stride;
+    X += blockIdx.y * x_stride;
+    Y += blockIdx.y * y_stride;
+    const int4 *w = reinterpret_cast<const int4 *>(W + row * in);
+    const float *scale = S + row * per_row;
+    const int64_t n16 = in / kQ8PerLoad;
+    float acc[T];
 #pragma unroll
-    for (int t = 0; t < T; ++t) {
-        const float v = warp_sum(acc[t]);
-        if (lane == 0) Y[t * out + row] = v;
+    for (int t = 0; t < T; ++t) acc[t] = 0.0f;
+#pragma unroll 2
+    for (int64_t i = lane; i < n16; i += 32) {
+        const int4 wv = __ldcs(w + i);  // streamed once: keep it out of the caches
+        const float sc = __ldg(scale + i * kQ8PerLoad / cpu::kQuantBlock);
+        const char4 *wc = reinterpret_cast<const char4 *>(&wv);
+        float wf[kQ8PerLoad];
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+            wf[4 * q] = float(wc[q].x);
+            wf[4 * q + 1] = float(wc[q].y);
+            wf[4 * q + 2] = float(wc[q].z);
+            wf[4 * q + 3] = float(wc[q].w);
+        }
+#pragma unroll
+        for (int t = 0; t < T; ++t) {
+            const int4 *xp = reinterpret_cast<const int4 *>(X + t * in) + 2 * i;
+            const int4 xv[2] = {__ldg(xp), __ldg(xp + 1)};
+            const __half2 *xh = reinterpret_cast<const __half2 *>(xv);
+            float part = 0.0f;
+#pragma unroll
+            for (int q = 0; q < kQ8PerLoad / 2; ++q) {
+                const float2 b = __half22float2(xh[q]);
+                part = fmaf(wf[2 * q], b.x, fmaf(wf[2 * q + 1], b.y, part));
+            }
+            acc[t] = fmaf(part, sc, acc[t]);
+        }
     }
+    store_rows<T>(acc, Y, out, row, lane);
+}
+
+__global__ void dequantize_kernel(const int8_t *q, const float *scales, __half *dst, int64_t rows, int64_t cols,
+                                  int64_t per_row) {
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < rows * cols; i += int64_t(gridDim.x) * blockDim.x)
+        dst[i] = __float2half_rn(float(q[i]) * scales[i / cols * per_row + i % cols / cpu::kQuantBlock]);
 }
 
 int grid_for(int64_t n) { return int(std::min<int64_t>((n + kRowThreads - 1) / kRowThreads, 4096)); }
@@ -291,6 +356,38 @@ void gemv(const __half *W, int64_t w_stride, const __half *X, int64_t x_stride, 
         default: throw Error(RWKV5_ERR_INTERNAL, "gemv: more rows than kGemvMaxRows");
     }
     check(cudaGetLastError(), "gemv kernel");
+}
+
+namespace {
+
+template <int T>
+void launch_gemv_q8(dim3 grid, cudaStream_t s, const int8_t *W, const float *S, int64_t w_stride, int64_t s_stride,
+                    const __half *X, int64_t x_stride, float *Y, int64_t y_stride, int64_t out, int64_t in, int64_t rows) {
+    if (rows == T) {
+        gemv_q8_kernel<T><<<grid, kRowThreads, 0, s>>>(W, S, w_stride, s_stride, X, x_stride, Y, y_stride, out, in,
+                                                      cpu::quant_blocks(in));
+        return;
+    }
+    if constexpr (T < kGemvQ8MaxRows) {
+        launch_gemv_q8<T + 1>(grid, s, W, S, w_stride, s_stride, X, x_stride, Y, y_stride, out, in, rows);
+    } else {
+        throw Error(RWKV5_ERR_INTERNAL, "gemv_q8: more rows than kGemvQ8MaxRows");
+    }
+}
+
+}  // namespace
+
+void gemv_q8(const int8_t *W, const float *S, int64_t w_stride, int64_t s_stride, const __half *X, int64_t x_stride,
+             float *Y, int64_t y_stride, int64_t out, int64_t in, int64_t T, int batch, cudaStream_t s) {
+    if (in % kQ8PerLoad != 0) throw Error(RWKV5_ERR_INTERNAL, "gemv_q8: rows of a length not a multiple of 16");
+    const dim3 grid(unsigned((out * 32 + kRowThreads - 1) / kRowThreads), unsigned(batch));
+    launch_gemv_q8<1>(grid, s, W, S, w_stride, s_stride, X, x_stride, Y, y_stride, out, in, T);
+    check(cudaGetLastError(), "int8 gemv kernel");
+}
+
+void dequantize(const int8_t *q, const float *scales, __half *dst, int64_t rows, int64_t cols, cudaStream_t s) {
+    dequantize_kernel<<<grid_for(rows * cols), kRowThreads, 0, s>>>(q, scales, dst, rows, cols, cpu::quant_blocks(cols));
+    check(cudaGetLastError(), "dequantize kernel");
 }
 
 void relu_square(const float *k, __half *out, int64_t n, cudaStream_t s) {

@@ -65,6 +65,21 @@ constexpr int64_t kGemvMaxRows = 4;
 void gemv(const __half *W, int64_t w_stride, const __half *X, int64_t x_stride, float *Y, int64_t y_stride,
           int64_t out, int64_t in, int64_t T, int batch, cudaStream_t s);
 
+// Largest row count handled by gemv_q8(); larger batches dequantize the
+// matrix to fp16 in slices (dequantize()) and go through cuBLAS. Higher than
+// the fp16 one: reading int8 weights costs half, so the arithmetic per byte
+// read meets the device's limit at more rows.
+constexpr int64_t kGemvQ8MaxRows = 16;
+
+// gemv() on int8 weights: W [out, in] int8 with fp32 scales S [out][
+// cpu::quant_blocks(in)], `in` a multiple of 16; w_stride in weights, s_stride
+// in scales.
+void gemv_q8(const int8_t *W, const float *S, int64_t w_stride, int64_t s_stride, const __half *X, int64_t x_stride,
+             float *Y, int64_t y_stride, int64_t out, int64_t in, int64_t T, int batch, cudaStream_t s);
+
+// dst[r][c] = fp16(q[r][c] * scales[r][c / cpu::kQuantBlock]) for `rows` rows of `cols`.
+void dequantize(const int8_t *q, const float *scales, __half *dst, int64_t rows, int64_t cols, cudaStream_t s);
+
 // out = fp16(max(k, 0)^2), saturated at the fp16 maximum.
 void relu_square(const float *k, __half *out, int64_t n, cudaStream_t s);
 

@@ -2,8 +2,13 @@
 // tolerances of docs/rwkv5.md §11 (logits, KL, states, argmax where the golden
 // margin is >= 0.1, greedy generation teacher-forced), chunked prefill,
 // a batch of N == N single runs within tolerance, and a state exported from
-// the GPU continuing on the CPU backend and back. Exits 77 (CTest skip) with
-// the reason when the build or host has no usable CUDA device.
+// the GPU continuing on the CPU backend and back. The int8 path: the device
+// quantizes to the same int8 weights as the CPU backend, so CUDA int8 is held
+// to the CPU int8 path (whose accuracy against the goldens the CPU tier
+// checks) within the fp16 tolerances (the device's activations are fp16), in
+// RNN mode (int8 GEMV) and in prefills of more rows than it takes (the
+// dequantizing path); batches and backend crossings as for fp16. Exits 77
+// (CTest skip) with the reason when the build or host has no usable CUDA device.
 #include <algorithm>
 
 #include "ForwardFixture.h"
@@ -12,10 +17,12 @@ namespace {
 
 constexpr int kSkip = 77;
 
-// The CUDA backend with its fp16 weights, or the CPU backend at fp32.
-rwkv5_model *load(const std::string &path, rwkv5_backend backend) {
-    rwkv5_model *m =
-        fx::load(path, backend == RWKV5_BACKEND_CUDA ? RWKV5_WEIGHTS_16BIT : RWKV5_WEIGHTS_FP32, backend);
+// The CUDA backend with its fp16 weights, or the CPU backend at fp32; either
+// with int8 weights when asked.
+rwkv5_model *load(const std::string &path, rwkv5_backend backend, bool int8 = false) {
+    const rwkv5_weight_type type =
+        int8 ? RWKV5_WEIGHTS_INT8 : backend == RWKV5_BACKEND_CUDA ? RWKV5_WEIGHTS_16BIT : RWKV5_WEIGHTS_FP32;
+    rwkv5_model *m = fx::load(path, type, backend);
     CHECK_MSG(m != nullptr, path);
     return m;
 }
@@ -171,9 +178,9 @@ void run_goldens(const fx::Golden &g) {
 
 // A batch of N mixed prefill chunks and single tokens equals N single runs
 // within the fp16 tolerances (different GEMM shapes may round differently).
-void check_batch_equals_single(const std::string &path, const fx::Tolerance &tol) {
-    std::printf("batch of 4 vs 4 single runs (%s)\n", path.c_str());
-    rwkv5_model *model = load(path, RWKV5_BACKEND_CUDA);
+void check_batch_equals_single(const std::string &path, const fx::Tolerance &tol, bool int8 = false) {
+    std::printf("batch of 4 vs 4 single runs (%s%s)\n", path.c_str(), int8 ? ", int8" : "");
+    rwkv5_model *model = load(path, RWKV5_BACKEND_CUDA, int8);
     if (!model) return;
     rwkv5_model_info info{};
     rwkv5_model_get_info(model, &info);
@@ -192,10 +199,11 @@ void check_batch_equals_single(const std::string &path, const fx::Tolerance &tol
 }
 
 // GPU state -> CPU backend -> GPU: each leg continues like the other within tolerance.
-void check_state_crosses_backends(const std::string &path, const std::vector<int32_t> &tokens, const fx::Tolerance &tol) {
-    std::printf("state GPU -> CPU -> GPU (%s)\n", path.c_str());
-    rwkv5_model *gpu = load(path, RWKV5_BACKEND_CUDA);
-    rwkv5_model *cpu = load(path, RWKV5_BACKEND_CPU);
+void check_state_crosses_backends(const std::string &path, const std::vector<int32_t> &tokens, const fx::Tolerance &tol,
+                                  bool int8 = false) {
+    std::printf("state GPU -> CPU -> GPU (%s%s)\n", path.c_str(), int8 ? ", int8" : "");
+    rwkv5_model *gpu = load(path, RWKV5_BACKEND_CUDA, int8);
+    rwkv5_model *cpu = load(path, RWKV5_BACKEND_CPU, int8);
     if (!gpu || !cpu) return;
     rwkv5_model_info info{};
     rwkv5_model_get_info(gpu, &info);
@@ -224,6 +232,50 @@ void check_state_crosses_backends(const std::string &path, const std::vector<int
     rwkv5_model_free(cpu);
 }
 
+// CUDA int8 vs CPU int8 on one fixture: RNN mode, then the whole sequence in
+// one prefill (more rows than gemv_q8 takes), logits and final states.
+void check_int8_matches_cpu(const fx::Golden &g) {
+    std::printf("%s, int8: CUDA vs CPU\n", g.name.c_str());
+    rwkv5_model *gpu = load(g.model_path, RWKV5_BACKEND_CUDA, true);
+    rwkv5_model *cpu = load(g.model_path, RWKV5_BACKEND_CPU, true);
+    if (!gpu || !cpu) return;
+    rwkv5_model_info info{}, gpu_info{}, fp16_info{};
+    rwkv5_model_get_info(cpu, &info);
+    rwkv5_model_get_info(gpu, &gpu_info);
+    CHECK(gpu_info.backend == RWKV5_BACKEND_CUDA && gpu_info.weight_type == RWKV5_WEIGHTS_INT8);
+    rwkv5_model *fp16 = load(g.model_path, RWKV5_BACKEND_CUDA);
+    if (fp16) {
+        rwkv5_model_get_info(fp16, &fp16_info);
+        std::printf("  decode bytes per step: int8 %llu, fp16 %llu\n", (unsigned long long)gpu_info.decode_bytes_per_step,
+                    (unsigned long long)fp16_info.decode_bytes_per_step);
+        CHECK_MSG(gpu_info.decode_bytes_per_step < fp16_info.decode_bytes_per_step * 6 / 10,
+                  "the int8 weights read per step are not about half the fp16 ones");
+        rwkv5_model_free(fp16);
+    }
+    const fx::Tolerance tol = fx::tolerance(g.json, "fp16");
+    const size_t V = size_t(info.n_vocab);
+    std::vector<int32_t> tokens = fx::int_array_at(g.json, fx::find_key(g.json, "tokens"));
+    // Past kGemvQ8MaxRows (16) rows whatever the fixture's length: the prefill takes the dequantizing path.
+    while (tokens.size() < 40) tokens.insert(tokens.end(), tokens.begin(), tokens.end());
+    const int32_t n = int32_t(tokens.size());
+    std::vector<int32_t> rows(tokens.size());
+    for (int32_t i = 0; i < n; ++i) rows[size_t(i)] = i;
+    rwkv5_context *gc = fx::context(gpu, 1), *cc = fx::context(cpu, 1);
+    const std::vector<float> cpu_rnn = fx::feed_each(cc, int32_t(V), 0, tokens);
+    check_logits(g, "int8 rnn logits", cpu_rnn, fx::feed_each(gc, int32_t(V), 0, tokens), V, rows, tol, 0.1);
+    check_state(g, "int8 rnn state", fx::get_state(cc, 0), fx::get_state(gc, 0), info, tol);
+    rwkv5_slot_reset(gc, 0, nullptr);
+    rwkv5_slot_reset(cc, 0, nullptr);
+    const std::vector<float> cpu_seq = fx::feed(cc, int32_t(V), 0, tokens.data(), n, RWKV5_LOGITS_ALL);
+    check_logits(g, "int8 seq logits", cpu_seq, fx::feed(gc, int32_t(V), 0, tokens.data(), n, RWKV5_LOGITS_ALL), V, rows,
+                 tol, 0.1);
+    check_state(g, "int8 seq state", fx::get_state(cc, 0), fx::get_state(gc, 0), info, tol);
+    rwkv5_context_free(gc);
+    rwkv5_context_free(cc);
+    rwkv5_model_free(gpu);
+    rwkv5_model_free(cpu);
+}
+
 }  // namespace
 
 int main() {
@@ -245,7 +297,10 @@ int main() {
     const fx::Tolerance tol = fx::tolerance(models[0].json, "fp16");
     check_batch_equals_single(models[0].model_path, tol);
     check_batch_equals_single(models[3].model_path, fx::tolerance(models[3].json, "fp16"));
-    check_state_crosses_backends(models[1].model_path, fx::int_array_at(models[1].json, fx::find_key(models[1].json, "tokens")),
-                                 tol);
+    const std::vector<int32_t> tokens = fx::int_array_at(models[1].json, fx::find_key(models[1].json, "tokens"));
+    check_state_crosses_backends(models[1].model_path, tokens, tol);
+    for (const fx::Golden &g : models) check_int8_matches_cpu(g);
+    check_batch_equals_single(models[0].model_path, tol, true);
+    check_state_crosses_backends(models[1].model_path, tokens, tol, true);
     return test::finish("test_gpu_forward");
 }

@@ -1,4 +1,4 @@
-import {describe, expect, it} from "vitest";
+import {afterEach, beforeEach, describe, expect, it, vi} from "vitest";
 import {StreamingReplySink} from "../../../adapters/shared/StreamingReplySink.ts";
 import type {MessageSurface} from "../../../adapters/shared/StreamingReplySink.ts";
 import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
@@ -7,8 +7,25 @@ import {SlackReplySink} from "../../../adapters/slack/SlackReplySink.ts";
 import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
 import type {ReplySink} from "../../../src/core/ReplySink.ts";
 
-const throttle = new EditThrottle({minIntervalMs: 5, globalEditsPerSecond: 1000});
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// A controlled clock (fake timers and Date): typing resends and the throttle's waits happen
+// exactly when a test advances time, whatever the machine's load.
+let throttle: EditThrottle;
+const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+/** Runs every timer the work waits on (throttled edits), then resolves with it. */
+async function settled<T>(work: Promise<T>): Promise<T> {
+    await vi.runAllTimersAsync();
+    return work;
+}
+
+beforeEach(() => {
+    vi.useFakeTimers({now: 1_000_000});
+    throttle = new EditThrottle({minIntervalMs: 5, globalEditsPerSecond: 1000});
+});
+
+afterEach(async () => {
+    await settled(throttle.stop());
+    vi.useRealTimers();
+});
 
 /** A platform of numbered messages that records every call, in order. */
 function recordingSurface(overrides: Partial<MessageSurface<number>> = {}) {
@@ -52,22 +69,21 @@ describe("StreamingReplySink", () => {
         const {surface, messages, calls} = recordingSurface();
         const {sink, errors} = sinkOn(surface);
         await sink.update("aaaa");
-        await sleep(20);
+        await advance(20);
         for (const text of ["aaaa b", "aaaa bb", "aaaa bbb", "aaaa bbbb cc"]) await sink.update(text);
-        await sink.complete("aaaa bbbb cccc");
+        await settled(sink.complete("aaaa bbbb cccc"));
         expect(messages).toEqual(["aaaa bbbb ", "cccc"]);
         expect(calls[0]).toBe("post0!:aaaa");
         expect(calls.filter((call) => call.startsWith("post1"))).toEqual(["post1:cc"]);
-        // Four streamed texts for part 0, but the throttle sends at most the newest one before the final edit.
-        expect(calls.filter((call) => call.startsWith("edit0")).length).toBeLessThanOrEqual(2);
-        expect(calls.at(-1)).toBe("edit1:cccc");
+        // Four streamed texts for part 0 with no time passing between them: one edit, the newest.
+        expect(calls).toEqual(["post0!:aaaa", "post1:cc", "edit0:aaaa bbbb ", "edit1:cccc"]);
         expect(errors).toEqual([]);
     });
 
     it("sizes each part so that its escaped text fits, and never cuts an escape in half", async () => {
         const {surface, messages} = recordingSurface({escape: (text) => text.replace(/&/g, "&amp;")});
         const {sink} = sinkOn(surface);
-        await sink.complete("a&b&c&d&e");
+        await settled(sink.complete("a&b&c&d&e"));
         expect(messages.every((part) => part.length <= 10)).toBe(true);
         expect(messages.join("")).toBe("a&amp;b&amp;c&amp;d&amp;e");
         expect(messages).toEqual(["a&amp;b", "&amp;c", "&amp;d", "&amp;e"]);
@@ -77,8 +93,8 @@ describe("StreamingReplySink", () => {
         const {surface, calls} = recordingSurface({trimsTrailingWhitespace: true});
         const {sink} = sinkOn(surface);
         await sink.update("hello");
-        await sleep(20);
-        await sink.complete("hello \n");
+        await advance(20);
+        await settled(sink.complete("hello \n"));
         expect(calls).toEqual(["post0!:hello"]);
     });
 
@@ -89,7 +105,7 @@ describe("StreamingReplySink", () => {
         await sink.typing();
         expect(messages).toEqual(["…"]);
         await sink.update("aaaa bbbb cccc dddd");
-        await sink.complete("short");
+        await settled(sink.complete("short"));
         expect(messages).toEqual(["short", "<removed>"]);
         expect(calls.filter((call) => call.startsWith("post"))).toEqual(["post0!:…", "post1:cccc dddd"]);
     });
@@ -99,13 +115,13 @@ describe("StreamingReplySink", () => {
         const {surface} = recordingSurface({typing: async () => void typed++, typingIntervalMs: 10});
         const {sink} = sinkOn(surface);
         await sink.typing();
-        // Fails by timing out if typing is sent only once.
-        while (typed < 3) await sleep(5);
+        await advance(25);
+        // At 0, 10 and 20 ms; none after the first text.
+        expect(typed).toBe(3);
         await sink.update("hi");
-        const atFirstText = typed;
-        await sleep(40);
-        expect(typed).toBe(atFirstText);
-        await sink.complete("hi");
+        await advance(40);
+        expect(typed).toBe(3);
+        await settled(sink.complete("hi"));
     });
 
     it("retries a failed final edit once, and posts the text when the retry fails too", async () => {
@@ -121,8 +137,8 @@ describe("StreamingReplySink", () => {
                 },
             });
             await sink.update("draft");
-            await sleep(20);
-            await sink.complete("final");
+            await advance(20);
+            await settled(sink.complete("final"));
             if (failures === 1) {
                 expect(messages).toEqual(["final"]);
                 expect(errors).toEqual(["the final edit failed; retrying it"]);
@@ -145,48 +161,48 @@ describe("StreamingReplySink", () => {
             },
         });
         await sink.update("one");
-        await sleep(10);
+        await advance(10);
         await sink.update("one two");
-        await sleep(10);
+        await advance(10);
         expect(errors).toEqual(["could not post a reply"]);
         refuse = false;
-        await sink.complete("one two three");
+        await settled(sink.complete("one two three"));
         expect(messages).toEqual(["one two ", "three"]);
     });
 
     it("attaches a file to an unstreamed answer's last part where the platform can, else sends it after the text", async () => {
         const inline = recordingSurface({filesInline: true});
-        await sinkOn(inline.surface).sink.complete("aaaa bbbb cc", file);
+        await settled(sinkOn(inline.surface).sink.complete("aaaa bbbb cc", file));
         expect(inline.calls).toEqual(["post0!:aaaa bbbb ", "post1:cc+s.bin"]);
 
         const alone = recordingSurface({filesInline: true});
-        await sinkOn(alone.surface).sink.complete("", file);
+        await settled(sinkOn(alone.surface).sink.complete("", file));
         expect(alone.calls).toEqual(["post0!:+s.bin"]);
 
         const after = recordingSurface();
-        await sinkOn(after.surface).sink.complete("", file);
+        await settled(sinkOn(after.surface).sink.complete("", file));
         expect(after.calls).toEqual(["file:s.bin"]);
 
         const streamed = recordingSurface({filesInline: true});
         const sink = sinkOn(streamed.surface).sink;
         await sink.update("text");
-        await sleep(10);
-        await sink.complete("text", file);
+        await advance(10);
+        await settled(sink.complete("text", file));
         expect(streamed.calls).toEqual(["post0!:text", "file:s.bin"]);
     });
 
     it("shows the empty reply, keeps streamed text when the final one is empty, and ignores calls after the end", async () => {
         const empty = recordingSurface();
         const sink = sinkOn(empty.surface).sink;
-        await sink.complete(" ");
+        await settled(sink.complete(" "));
         await sink.update("late");
-        await sink.fail(new UserFacingError("x/y", "late"));
+        await settled(sink.fail(new UserFacingError("x/y", "late")));
         expect(empty.calls).toEqual(["post0!:(empty)"]);
 
         const streamed = recordingSurface();
         const other = sinkOn(streamed.surface).sink;
         await other.update("kept");
-        await other.complete("");
+        await settled(other.complete(""));
         expect(streamed.messages).toEqual(["kept"]);
     });
 
@@ -194,26 +210,26 @@ describe("StreamingReplySink", () => {
         const inline = recordingSurface({failure: "inline", maxLength: 100});
         const a = sinkOn(inline.surface).sink;
         await a.update("partial");
-        await a.fail(new UserFacingError("x/busy", "Busy."));
+        await settled(a.fail(new UserFacingError("x/busy", "Busy.")));
         expect(inline.messages).toEqual(["partial\n\n! Busy."]);
 
         const own = recordingSurface({placeholder: "…"});
         const b = sinkOn(own.surface).sink;
         await b.typing();
-        await b.fail(new BotError("store/unavailable", "secret"));
+        await settled(b.fail(new BotError("store/unavailable", "secret")));
         expect(own.messages).toEqual(["! store/unavailable"]);
 
         const after = recordingSurface();
         const c = sinkOn(after.surface).sink;
         await c.update("partial");
-        await c.fail(new UserFacingError("x/busy", "Busy."));
+        await settled(c.fail(new UserFacingError("x/busy", "Busy.")));
         expect(after.messages).toEqual(["partial", "! Busy."]);
 
         const notes: string[] = [];
         const private_ = recordingSurface({placeholder: "…", notice: async (text) => void notes.push(text)});
         const d = sinkOn(private_.surface).sink;
         await d.typing();
-        await d.fail(new UserFacingError("x/admin", "Admins only."));
+        await settled(d.fail(new UserFacingError("x/admin", "Admins only.")));
         expect(private_.messages).toEqual(["<removed>"]);
         expect(notes).toEqual(["! Admins only."]);
     });
@@ -275,8 +291,8 @@ describe("the final-edit retry on each platform", () => {
             const {sink, shown, errors} = platform.build(1);
             await sink.typing();
             await sink.update("the whole");
-            await sleep(20);
-            await sink.complete("the whole answer");
+            await advance(20);
+            await settled(sink.complete("the whole answer"));
             expect(shown()).toEqual(["the whole answer"]);
             expect(errors).toHaveLength(1);
         });

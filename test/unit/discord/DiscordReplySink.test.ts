@@ -1,4 +1,4 @@
-import {afterEach, describe, expect, it} from "vitest";
+import {afterEach, beforeEach, describe, expect, it, vi} from "vitest";
 import {DiscordReplySink} from "../../../adapters/discord/DiscordReplySink.ts";
 import type {ReplyPayload, ReplyTarget} from "../../../adapters/discord/ReplyTarget.ts";
 import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
@@ -21,17 +21,27 @@ function recordingTarget(): ReplyTarget & {sent: Sent[]} {
     };
 }
 
-const throttle = new EditThrottle({minIntervalMs: 10, globalEditsPerSecond: 1000});
+// A controlled clock (fake timers and Date): the typing interval and the edit throttle's
+// waits happen exactly when the test advances time, whatever the machine's load.
+let throttle: EditThrottle;
 const deliveryErrors: unknown[] = [];
 const sink = (target: ReplyTarget, typingIntervalMs = 1000) => new DiscordReplySink(target, {throttle, typingIntervalMs, onDeliveryError: (_, error) => deliveryErrors.push(error)});
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Waits until the target has posted something (sends go through the throttle's timers). */
-async function posted(target: {sent: Sent[]}): Promise<void> {
-    while (!target.sent.some((s) => s.kind === "post")) await sleep(2);
+const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+/** Lets the sink's pending sends run (posts go out from its pump, edits after the throttle's waits). */
+async function settled<T>(work: Promise<T>): Promise<T> {
+    await vi.runAllTimersAsync();
+    return work;
 }
 const contents = (sent: Sent[]) => sent.flatMap((s) => (s.kind === "typing" ? ["typing"] : [`${s.kind}${s.index}:${s.payload.content ?? ""}`]));
 
-afterEach(() => {
+beforeEach(() => {
+    vi.useFakeTimers({now: 1_000_000});
+    throttle = new EditThrottle({minIntervalMs: 10, globalEditsPerSecond: 1000});
+});
+
+afterEach(async () => {
+    await settled(throttle.stop());
+    vi.useRealTimers();
     expect(deliveryErrors).toEqual([]);
 });
 
@@ -41,29 +51,27 @@ describe("DiscordReplySink", () => {
         const reply = sink(target, 20);
         await reply.typing();
         await reply.typing();
-        await sleep(70);
+        await advance(70);
+        // Blank text is not a first text: typing goes on.
         await reply.update("   ");
-        await sleep(30);
-        const typed = target.sent.length;
-        expect(typed).toBeGreaterThanOrEqual(3);
+        await advance(30);
+        // At 0 ms, then every 20 ms up to 100 ms; the second typing() added no timer of its own.
+        expect(contents(target.sent)).toEqual(Array(6).fill("typing"));
         await reply.update("Hello");
-        await sleep(50);
-        await reply.complete("Hello there");
-        expect(target.sent.slice(typed).map((s) => s.kind)).toEqual(["post", "edit"]);
-        expect(contents(target.sent).slice(typed)).toEqual(["post0:Hello", "edit0:Hello there"]);
+        await advance(50);
+        await settled(reply.complete("Hello there"));
+        expect(contents(target.sent).slice(6)).toEqual(["post0:Hello", "edit0:Hello there"]);
     });
 
     it("sends only the newest text, never without empty allowed mentions", async () => {
         const target = recordingTarget();
         const reply = sink(target);
         await reply.update("a");
-        await posted(target);
+        await advance(0);
         for (const text of ["ab", "abc", "abcd"]) await reply.update(text);
-        await reply.complete("abcde");
-        const texts = contents(target.sent);
-        expect(texts[0]).toBe("post0:a");
-        expect(texts.at(-1)).toBe("edit0:abcde");
-        expect(texts.length).toBeLessThanOrEqual(3);
+        await settled(reply.complete("abcde"));
+        // Within one interval of the post: the three updates never go out, only the final text.
+        expect(contents(target.sent)).toEqual(["post0:a", "edit0:abcde"]);
         expect(target.sent.every((s) => s.kind === "typing" || JSON.stringify(s.payload.allowedMentions) === JSON.stringify({parse: []}))).toBe(true);
     });
 
@@ -72,8 +80,8 @@ describe("DiscordReplySink", () => {
         const reply = sink(target);
         const first = `${"a".repeat(1500)}\n${"b".repeat(400)}`;
         await reply.update(first);
-        await sleep(30);
-        await reply.complete(`${first}\n${"c".repeat(900)}`);
+        await advance(30);
+        await settled(reply.complete(`${first}\n${"c".repeat(900)}`));
         expect(contents(target.sent)).toEqual([`post0:${first}`, `edit0:${"a".repeat(1500)}\n${"b".repeat(400)}`, `post1:${"c".repeat(900)}`].filter((entry, i) => i !== 1));
         expect(target.sent.filter((s) => s.kind === "post").map((s) => s.kind === "post" && s.first)).toEqual([true, false]);
     });
@@ -88,8 +96,8 @@ describe("DiscordReplySink", () => {
         const streamed = recordingTarget();
         const reply = sink(streamed);
         await reply.update("Working");
-        await posted(streamed);
-        await reply.complete("Done.", {name: "s.rwkv", bytes});
+        await advance(0);
+        await settled(reply.complete("Done.", {name: "s.rwkv", bytes}));
         const posts = streamed.sent.filter((s) => s.kind === "post");
         expect(posts).toHaveLength(2);
         expect(posts[1]).toMatchObject({first: false, payload: {files: [{name: "s.rwkv"}]}});
@@ -100,9 +108,9 @@ describe("DiscordReplySink", () => {
         const streamed = recordingTarget();
         const reply = sink(streamed);
         await reply.update("Partial");
-        await posted(streamed);
+        await advance(0);
         await reply.update("Partial answer");
-        await reply.fail(new UserFacingError("scheduler/overloaded", "Busy."));
+        await settled(reply.fail(new UserFacingError("scheduler/overloaded", "Busy.")));
         expect(contents(streamed.sent)).toEqual(["post0:Partial", "edit0:Partial answer\n\n⚠️ Busy."]);
 
         const other = recordingTarget();
@@ -123,8 +131,8 @@ describe("DiscordReplySink", () => {
         };
         const reply = sink(target);
         await reply.update("Hello");
-        await posted(target);
-        await reply.complete("Hello there, all");
+        await advance(0);
+        await settled(reply.complete("Hello there, all"));
         expect(contents(target.sent)).toEqual(["post0:Hello", "edit0:Hello there, all"]);
         expect(deliveryErrors.splice(0)).toEqual([new Error("HTTP 503")]);
     });
@@ -132,7 +140,7 @@ describe("DiscordReplySink", () => {
     it("answers an empty reply visibly, and ignores calls after the end", async () => {
         const target = recordingTarget();
         const reply = sink(target);
-        await reply.complete("  ");
+        await settled(reply.complete("  "));
         await reply.update("late");
         await reply.fail(new UserFacingError("x/y", "late"));
         await reply.complete("late");
