@@ -5,7 +5,8 @@ import type {AllMiddlewareArgs, SlackCommandMiddlewareArgs, SlackEventMiddleware
 import type {Adapter, TurnHandler} from "../../src/core/Adapter.ts";
 import {stderrLogger} from "../../src/core/Logger.ts";
 import type {Logger} from "../../src/core/Logger.ts";
-import type {TurnAttachment} from "../../src/core/Turn.ts";
+import type {ReplySink} from "../../src/core/ReplySink.ts";
+import type {ReplyAddress, TurnAttachment} from "../../src/core/Turn.ts";
 import {asBotError, UserFacingError} from "../../src/errors/BotError.ts";
 import {EditThrottle} from "../shared/EditThrottle.ts";
 import {InFlightTurns} from "../shared/InFlightTurns.ts";
@@ -16,7 +17,7 @@ import type {SlackConfig} from "./slackConfig.ts";
 import {SlackReplySink} from "./SlackReplySink.ts";
 import type {SlackMessaging} from "./SlackReplySink.ts";
 import {SlackUsers} from "./SlackUsers.ts";
-import {slackAuthorId, toTurn} from "./toTurn.ts";
+import {slackAuthorId, slackReplyAddress, toTurn} from "./toTurn.ts";
 import type {SlackSource, SlackTurnContext} from "./toTurn.ts";
 
 /** Construction options of a {@link SlackAdapter}. */
@@ -116,10 +117,7 @@ export class SlackAdapter implements Adapter {
         const source: SlackSource = {kind: "mention", eventId: body.event_id, teamId, event, botUserId: context.botUserId};
         const authorId = slackAuthorId(source);
         if (authorId === null) return;
-        const threadTs = event.thread_ts ?? event.ts;
-        const sink = new SlackReplySink(this.#messaging(client, event.channel, threadTs), this.#throttle, {
-            onError: (message, error) => this.#logger.warn(`slack: ${message}`, error),
-        });
+        const sink = this.#sinkAt(client, slackReplyAddress(source));
         this.#track(async (signal) => {
             // The delivering workspace, never the author's own `event.team`: roles count only there.
             const author = await this.#users.author((args) => client.users.info(args), body.team_id ?? context.teamId ?? "", authorId);
@@ -129,21 +127,41 @@ export class SlackAdapter implements Adapter {
         }, onTurn, sink);
     }
 
-    async #onCommand({command, ack, respond, client}: CommandArgs, onTurn: TurnHandler): Promise<void> {
+    async #onCommand({command, ack, client}: CommandArgs, onTurn: TurnHandler): Promise<void> {
         // Slack shows an error unless the command is acknowledged within 3 s: ack before any work.
         await ack();
-        const notice = async (text: string): Promise<void> => {
-            await respond({response_type: "ephemeral", replace_original: false, text});
-        };
-        const sink = new SlackReplySink({...this.#messaging(client, command.channel_id, undefined), notice}, this.#throttle, {
-            placeholder: null,
-            onError: (message, error) => this.#logger.warn(`slack: ${message}`, error),
-        });
         const source: SlackSource = {kind: "command", command};
+        const sink = this.#sinkAt(client, slackReplyAddress(source));
         this.#track(async (signal) => {
             const author = await this.#users.author((args) => client.users.info(args), command.team_id, command.user_id);
             return {source, context: {author, receivedAt: Date.now(), signal}};
         }, onTurn, sink);
+    }
+
+    replySink(address: ReplyAddress): ReplySink {
+        if (this.#app === null) throw new Error("SlackAdapter.replySink: not started");
+        return this.#sinkAt(this.#app.client, address);
+    }
+
+    // One way to answer, whichever process received the event: everything the sink needs is in the address.
+    #sinkAt(client: webApi.WebClient, address: ReplyAddress): SlackReplySink {
+        const {channel, thread, responseUrl} = address;
+        if (channel === undefined) throw new Error("SlackAdapter: a reply address without a channel");
+        const notice = responseUrl === undefined ? {} : {notice: (text: string) => this.#respond(responseUrl, text)};
+        return new SlackReplySink({...this.#messaging(client, channel, thread), ...notice}, this.#throttle, {
+            // A slash command's reply is not awaited in a thread: no placeholder.
+            ...(responseUrl === undefined ? {} : {placeholder: null}),
+            onError: (message, error) => this.#logger.warn(`slack: ${message}`, error),
+        });
+    }
+
+    // What Bolt's `respond` does, from any process: an ephemeral note to the command's `response_url`.
+    async #respond(responseUrl: string, text: string): Promise<void> {
+        const response = await fetch(responseUrl, {
+            method: "POST", headers: {"content-type": "application/json"},
+            body: JSON.stringify({response_type: "ephemeral", replace_original: false, text}),
+        });
+        if (!response.ok) throw new Error(`response_url answered ${response.status}`);
     }
 
     /** Runs one turn in the background (the event is already acknowledged); failures are answered. */

@@ -1,5 +1,5 @@
 import {conversationKey} from "../../src/core/Turn.ts";
-import type {Turn, TurnAttachment, TurnAuthor} from "../../src/core/Turn.ts";
+import type {ReplyAddress, Turn, TurnAttachment, TurnAuthor} from "../../src/core/Turn.ts";
 
 /** The fields of an `app_mention` event that matter to us. */
 export interface SlackMentionEvent {
@@ -20,6 +20,8 @@ export interface SlackSlashCommand {
     readonly user_id: string;
     readonly text: string;
     readonly trigger_id: string;
+    /** Where private notes about the command go (ephemeral messages). */
+    readonly response_url?: string;
 }
 
 /** A platform event that may become a turn. */
@@ -44,6 +46,18 @@ export interface SlackTurnContext {
 }
 
 /**
+ * Where the answer to `source` goes: a mention is answered in its thread, a slash command in its
+ * channel, with private notes to its `response_url`.
+ */
+export function slackReplyAddress(source: SlackSource): ReplyAddress {
+    if (source.kind === "command") {
+        const {command} = source;
+        return {channel: command.channel_id, ...(command.response_url === undefined ? {} : {responseUrl: command.response_url})};
+    }
+    return {channel: source.event.channel, thread: source.event.thread_ts ?? source.event.ts};
+}
+
+/**
  * Who wrote the event, or null when it is not for the bot: messages of bots (itself included),
  * edits and other subtypes. The adapter asks this before looking the author up.
  */
@@ -63,7 +77,7 @@ export function slackAuthorId(source: SlackSource): string | null {
  */
 export function toTurn(source: SlackSource, context: SlackTurnContext): Turn | null {
     if (slackAuthorId(source) === null) return null;
-    const common = {platform: "slack" as const, author: context.author, receivedAt: context.receivedAt, signal: context.signal};
+    const common = {platform: "slack" as const, author: context.author, receivedAt: context.receivedAt, signal: context.signal, replyAddress: slackReplyAddress(source)};
 
     if (source.kind === "command") {
         const {command} = source;

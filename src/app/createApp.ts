@@ -20,6 +20,7 @@ import {PrismaStateStore} from "../store/PrismaStateStore.ts";
 import type {StateStore} from "../store/StateStore.ts";
 import {TurnOutbox} from "../store/TurnOutbox.ts";
 import type {Adapter, TurnHandler} from "../core/Adapter.ts";
+import {ClusterRouter} from "../cluster/ClusterRouter.ts";
 import {createRouter} from "./createRouter.ts";
 import type {Logger} from "../core/Logger.ts";
 import {stderrLogger} from "../core/Logger.ts";
@@ -94,7 +95,9 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         }
         const {slots, maxBatchTokens, prefillChunkTokens, strategy} = config.scheduler;
         const engine: RwkvEngine = await model.createEngine({slots, threads: config.model.threads, maxBatchTokens});
-        const store = new PrismaStateStore(database, {owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`});
+        // Who this process is, in leases and in the cluster's streams.
+        const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+        const store = new PrismaStateStore(database, {owner});
         const outbox = new TurnOutbox(config.storage.outboxDir ?? defaultOutboxDir(config.storage.dataDir), config.storage.outboxMaxConversations);
         const {info} = model;
         const limits = new TurnLimits({
@@ -102,6 +105,8 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
             conversationMaxPending: config.limits.conversationMaxPending,
             ...(config.redisUrl === undefined ? {} : {redisUrl: config.redisUrl}),
         });
+        // Set below when the processes share Redis and Postgres; the scheduler hands it turns another process took meanwhile.
+        let cluster: ClusterRouter | null = null;
         const dispatcher = new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy]});
         const scheduler = new Scheduler({
             dispatcher,
@@ -112,19 +117,32 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
             },
             limits, slotCount: slots, maxMessageChars: config.limits.maxMessageChars, leaseMs: config.storage.leaseMs, log,
             newConversation: {chatFormat: config.reply.chatFormat, sampling: {}, persona: config.reply.persona},
+            elsewhere: (turn, sink) => cluster?.elsewhere(turn, sink) ?? Promise.resolve(false),
         });
         // What a killed run left waiting is logged before anything new.
         await scheduler.deliverOutbox();
-        const handler = createRouter({scheduler, model: info, sampling: config.reply.sampling, log});
+        const router = createRouter({scheduler, model: info, sampling: config.reply.sampling, log, instance: owner});
         const editThrottle = new EditThrottle({minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond});
         const adapters = options.adapters?.({editThrottle, log}) ?? [];
+        if (config.redisUrl !== undefined && config.storage.databaseUrl !== undefined) {
+            cluster = new ClusterRouter({
+                redisUrl: config.redisUrl, name: config.clusterName, self: owner, leaseMs: config.storage.leaseMs, local: router, log,
+                holderOf: (key) => store.leaseHolder(key),
+                sinkFor: (platform, address) => adapters.find((adapter) => adapter.platform === platform)?.replySink?.(address) ?? null,
+                load: () => ({slots, resident: scheduler.residentConversations, queueDepth: scheduler.queueDepth.waitingTurns}),
+            });
+        }
+        const handler = cluster?.handler ?? router;
         log.info(`model ${info.path} (${info.modelId.slice(0, 12)}…) on ${info.backend}, ${slots} slots; database ${database.kind} ${database.description}`);
 
         let stopping: Promise<void> | null = null;
         const stop = async (): Promise<void> => {
             // The core closes its intake first and finishes its turns while the adapters can still
             // deliver their replies; stopping an adapter aborts whatever it still has in flight.
+            // In a cluster, turns stop coming here first; once the shutdown released its conversations, they go to live processes.
+            await cluster?.leave();
             await scheduler.shutdown(options.shutdownGraceMs);
+            await cluster?.close();
             for (const adapter of adapters) await adapter.stop().catch((error: unknown) => log.warn(`stopping the ${adapter.platform} adapter failed`, error));
             await editThrottle.stop();
             await engine.dispose();
@@ -135,6 +153,8 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
             model: info, engine, store, scheduler, handler,
             start: async () => {
                 for (const adapter of adapters) await adapter.start(handler);
+                // After the adapters: turns claimed from other processes are answered through them.
+                await cluster?.start();
             },
             stop: () => (stopping ??= stop()),
         };

@@ -14,6 +14,8 @@ export interface RouterOptions {
     readonly model: ModelInfo;
     readonly sampling: SamplingOptions;
     readonly log: Logger;
+    /** This process's identity (shown by `status`: which process serves the conversation). */
+    readonly instance: string;
 }
 
 /**
@@ -49,7 +51,7 @@ export function createRouter(options: RouterOptions): TurnHandler {
             if (command.adminOnly && !turn.author.isAdmin) {
                 throw new UserFacingError("command/forbidden", `Sorry, only admins can use ${command.name} here.`);
             }
-            const context: CommandContext = {turn, args: parsed.args, scheduler, model: options.model, sampling: options.sampling};
+            const context: CommandContext = {turn, args: parsed.args, scheduler, model: options.model, sampling: options.sampling, instance: options.instance};
             const reply = await command.run(context);
             await sink.complete(reply.text, reply.file);
         } catch (error) {

@@ -13,6 +13,8 @@ export interface CommandContext {
     readonly model: ModelInfo;
     /** Sampling of conversations that set none of their own. */
     readonly sampling: SamplingOptions;
+    /** The process answering (its lease owner name). */
+    readonly instance: string;
 }
 
 /** What a command answers: text, and maybe a file. */

@@ -89,8 +89,13 @@ export interface BotConfig {
     readonly limits: LimitsConfig;
     readonly reply: ReplyConfig;
     readonly storage: StorageConfig;
-    /** `REDIS_URL`: shares the rate limits between processes. */
+    /**
+     * `REDIS_URL`: shares the rate limits between processes; with `DATABASE_URL` too, the
+     * processes route each conversation's turns to the one serving it (README § Running several processes).
+     */
     readonly redisUrl?: string;
+    /** `CLUSTER_NAME`: the prefix of the deployment's Redis keys (several deployments may share a server). Defaults to `"rwkv-bot"`. */
+    readonly clusterName: string;
     /** `CONSOLE_CONVERSATION`: the console adapter's conversation name. Defaults to `"default"`. */
     readonly consoleConversation: string;
     /** The registered platforms whose settings are set (e.g. `DISCORD_TOKEN`), in registry order. */

@@ -75,6 +75,7 @@ export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = ad
             outboxMaxConversations: read.integer("OUTBOX_MAX_CONVERSATIONS", 1000, 1),
         },
         ...optional("redisUrl", read.url("REDIS_URL", ["redis:", "rediss:"])),
+        clusterName: read.string("CLUSTER_NAME") ?? "rwkv-bot",
         consoleConversation: read.string("CONSOLE_CONVERSATION") ?? "default",
         adapters,
     };

@@ -1,5 +1,5 @@
 import type {ReplySink} from "./ReplySink.ts";
-import type {Platform, Turn} from "./Turn.ts";
+import type {Platform, ReplyAddress, Turn} from "./Turn.ts";
 
 /** What the core does with a turn; resolves when the turn is finished (answered or failed). */
 export type TurnHandler = (turn: Turn, sink: ReplySink) => Promise<void>;
@@ -9,6 +9,12 @@ export interface Adapter {
     readonly platform: Platform;
     /** Connects and starts delivering turns; resolves once ready. */
     start(onTurn: TurnHandler): Promise<void>;
+    /**
+     * A sink for a turn of this platform that reached another process: it answers through the
+     * platform's Web API at `address` (the turn's `replyAddress`). Absent: the platform's turns
+     * are answered only where they arrive. Usable once started.
+     */
+    replySink?(address: ReplyAddress): ReplySink;
     /**
      * Stops delivering turns, aborts the ones still in flight, and disconnects. The app calls it
      * only once the core has finished its turns, so that their replies are delivered first.

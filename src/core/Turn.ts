@@ -54,6 +54,13 @@ export interface TurnCommand {
     readonly args: string;
 }
 
+/**
+ * Where a reply goes, as plain strings (channel, thread, a slash command's response URL): what
+ * another process needs to answer the turn through the platform's Web API. Built by adapters'
+ * `toTurn()`, read back only by the same platform's adapter (`Adapter.replySink`).
+ */
+export type ReplyAddress = Readonly<Record<string, string>>;
+
 /** One message for the bot, normalised. */
 export interface Turn {
     /** Platform-unique id of the event, for de-duplication of redeliveries. */
@@ -69,6 +76,8 @@ export interface Turn {
     readonly text: string;
     readonly command?: TurnCommand;
     readonly attachment?: TurnAttachment;
+    /** Set by adapters that can answer from any process: a turn without it is answered only where it arrived. */
+    readonly replyAddress?: ReplyAddress;
     /** When the platform received it (ms since the epoch). */
     readonly receivedAt: number;
     /** Aborted by the adapter when the message is deleted; the core may abort it too. */

@@ -25,6 +25,12 @@ export interface SchedulerOptions {
     readonly leaseMs: number;
     /** Where the scheduler reports what users must not see. */
     readonly log: Logger;
+    /**
+     * Takes a chat turn whose conversation another live process holds (the lease was taken
+     * between the routing decision and this turn's load) and forwards it to the holder; resolves
+     * false when it cannot, and the turn is then refused with `store/busy_elsewhere`.
+     */
+    readonly elsewhere?: (turn: Turn, sink: ReplySink) => Promise<boolean>;
 }
 
 /** A job on one conversation, holding its slot: what admin commands run. */
@@ -79,6 +85,11 @@ export class Scheduler {
         return {waitingTurns: this.#options.limits.queued(), busyConversations: this.#queue.busyKeys().length};
     }
 
+    /** Conversations held in engine slots now. */
+    get residentConversations(): number {
+        return this.#live.size;
+    }
+
     /**
      * Answers a chat turn: checks the limits, waits for the conversation's earlier jobs and a
      * place in the engine, and replies through `sink`. Never rejects: every failure ends in
@@ -115,6 +126,8 @@ export class Scheduler {
                 }
             }), turn.signal);
         } catch (error) {
+            const {elsewhere} = this.#options;
+            if (elsewhere !== undefined && error instanceof BotError && error.code === "store/busy_elsewhere" && await elsewhere(turn, sink)) return;
             await sink.fail(this.#toReply(error, turn));
         }
     }

@@ -124,6 +124,13 @@ export class PrismaStateStore implements StateStore {
         });
     }
 
+    async leaseHolder(key: string): Promise<string | null> {
+        return this.guard(`lease holder of ${key}`, async () => {
+            const row = await this.prisma.conversation.findUnique({where: {key}, select: {leaseOwner: true}});
+            return row?.leaseOwner ?? null;
+        });
+    }
+
     async releaseLease(key: string): Promise<void> {
         return this.guard(`lease release of ${key}`, async () => {
             const id = this.held.get(key);

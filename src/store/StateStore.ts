@@ -102,6 +102,8 @@ export interface StateStore {
     updateSettings(key: string, update: SettingsUpdate): Promise<ConversationRecord>;
     /** Takes or renews the lease; `store/busy_elsewhere` when another live process holds it. */
     acquireLease(key: string): Promise<void>;
+    /** Who holds the lease now, as the conversation's row says (null: no one, or no such conversation); the holder may have died since. */
+    leaseHolder(key: string): Promise<string | null>;
     /** Gives the lease up (on eviction or shutdown, after the last checkpoint). */
     releaseLease(key: string): Promise<void>;
     /** Logs a turn in its own transaction; resolves once it is durable. */

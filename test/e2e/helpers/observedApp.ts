@@ -73,6 +73,8 @@ export class TurnObserver {
                 this.finished.add(turn.id);
             }),
             stop: () => adapter.stop(),
+            // Turns another process received are answered through the adapter, unobserved.
+            ...(adapter.replySink === undefined ? {} : {replySink: (address) => adapter.replySink!(address)}),
         };
     }
 }

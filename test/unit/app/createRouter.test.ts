@@ -52,7 +52,7 @@ describe("parseCommandText", () => {
 describe("the router", () => {
     it("sends chat to the scheduler and commands to their handlers", async () => {
         const {scheduler, calls} = fakeScheduler();
-        const route = createRouter({scheduler, model, sampling: chatSamplingDefaults, log});
+        const route = createRouter({scheduler, model, sampling: chatSamplingDefaults, log, instance: "test"});
         await route(turn("hello", false), sink().replySink);
         const {replySink, ended} = sink();
         await route(turn("/stop", true), replySink);
@@ -62,7 +62,7 @@ describe("the router", () => {
 
     it("refuses admin commands to non-admins politely and runs nothing", async () => {
         const {scheduler, calls} = fakeScheduler();
-        const route = createRouter({scheduler, model, sampling: chatSamplingDefaults, log});
+        const route = createRouter({scheduler, model, sampling: chatSamplingDefaults, log, instance: "test"});
         for (const [text, command] of [["/reset", undefined], ["", {name: "import", args: ""}]] as const) {
             const {replySink, ended} = sink();
             await route(turn(text, false, command), replySink);
@@ -74,7 +74,7 @@ describe("the router", () => {
     it("answers an unknown platform command with the help", async () => {
         const {scheduler} = fakeScheduler();
         const {replySink, ended} = sink();
-        await createRouter({scheduler, model, sampling: chatSamplingDefaults, log})(turn("", true, {name: "frobnicate", args: ""}), replySink);
+        await createRouter({scheduler, model, sampling: chatSamplingDefaults, log, instance: "test"})(turn("", true, {name: "frobnicate", args: ""}), replySink);
         expect(ended[0]).toMatchObject({kind: "fail", code: "command/unknown", text: expect.stringContaining("Commands:")});
     });
 
@@ -82,7 +82,7 @@ describe("the router", () => {
         const reads: boolean[] = [];
         const attachment = {name: "s.rwkvconv", size: 3, read: async () => (reads.push(true), new Uint8Array([1, 2, 3]))};
         const {scheduler, calls} = fakeScheduler();
-        const route = createRouter({scheduler, model, sampling: chatSamplingDefaults, log});
+        const route = createRouter({scheduler, model, sampling: chatSamplingDefaults, log, instance: "test"});
         const refused = sink();
         await route({...turn("/import", false), attachment}, refused.replySink);
         expect(refused.ended[0]).toMatchObject({kind: "fail", code: "command/forbidden"});

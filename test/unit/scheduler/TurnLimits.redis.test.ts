@@ -1,25 +1,11 @@
 import {randomUUID} from "node:crypto";
-import {createConnection} from "node:net";
 import {describe, expect, it} from "vitest";
 import {TurnLimits} from "../../../src/scheduler/TurnLimits.ts";
 import {requiredInCi} from "../../helpers/requiredInCi.ts";
+import {redisMissing, testRedisUrl} from "../../helpers/testRedis.ts";
 
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-
-async function reachable(url: string): Promise<boolean> {
-    const {hostname, port} = new URL(url);
-    return new Promise((resolve) => {
-        const socket = createConnection({host: hostname, port: Number(port || 6379)});
-        const done = (ok: boolean) => {
-            socket.destroy();
-            resolve(ok);
-        };
-        socket.setTimeout(1000);
-        socket.once("connect", () => done(true)).once("error", () => done(false)).once("timeout", () => done(false));
-    });
-}
-
-const missing = (await reachable(redisUrl)) ? undefined : `the clustered limits need Redis, and there is none at ${redisUrl} (start redis-server or set REDIS_URL)`;
+const redisUrl = testRedisUrl;
+const missing = await redisMissing("the clustered limits need Redis");
 
 describe.runIf(requiredInCi(missing))("TurnLimits clustered over Redis", () => {
     it("shares a user's cooldown between two processes", async () => {

@@ -16,12 +16,13 @@ describe("toTurn (Slack)", () => {
         expect(toTurn(mention({text: "<@UBOT> what is   RWKV?"}), context)).toEqual({
             id: "Ev1", platform: "slack", conversation: "slack:T1:C1", platformIds: {team: "T1", channel: "C1"},
             author: context.author, text: "what is RWKV?", receivedAt: 1234, signal: context.signal,
+            replyAddress: {channel: "C1", thread: "10.1"},
         });
     });
 
     it("gives a thread its own key with the channel as parent", () => {
         const turn = toTurn(mention({ts: "10.2", thread_ts: "10.1"}), context);
-        expect(turn).toMatchObject({conversation: "slack:T1:C1:10.1", parent: "slack:T1:C1", platformIds: {thread: "10.1"}});
+        expect(turn).toMatchObject({conversation: "slack:T1:C1:10.1", parent: "slack:T1:C1", platformIds: {thread: "10.1"}, replyAddress: {channel: "C1", thread: "10.1"}});
         expect(toTurn(mention({ts: "10.1", thread_ts: "10.1"}), context)?.conversation).toBe("slack:T1:C1");
     });
 
@@ -47,6 +48,9 @@ describe("toTurn (Slack)", () => {
         expect(toTurn(command("ask  how are you"), context)).toMatchObject({
             id: "trig1", conversation: "slack:T1:C9", text: "how are you", platformIds: {team: "T1", channel: "C9"},
         });
+        // A command's answer goes to its channel, its private notes to its response_url.
+        expect(toTurn({kind: "command", command: {team_id: "T1", channel_id: "C9", user_id: "UALICE", text: "status", trigger_id: "t", response_url: "https://hooks/r"}}, context)?.replyAddress)
+            .toEqual({channel: "C9", responseUrl: "https://hooks/r"});
         expect(toTurn(command("ask x"), context)?.command).toBeUndefined();
         expect(toTurn(command("Reset"), context)?.command).toEqual({name: "reset", args: ""});
         expect(toTurn(command("settings temperature 0.7"), context)).toMatchObject({
