@@ -1,6 +1,6 @@
 import type {Server} from "node:http";
 import type {AddressInfo} from "node:net";
-import {App, LogLevel} from "@slack/bolt";
+import {App, LogLevel, SocketModeReceiver} from "@slack/bolt";
 import type {AllMiddlewareArgs, SlackCommandMiddlewareArgs, SlackEventMiddlewareArgs, webApi} from "@slack/bolt";
 import type {Adapter, TurnHandler} from "../../src/core/Adapter.ts";
 import type {Logger} from "../../src/core/Logger.ts";
@@ -60,6 +60,7 @@ export class SlackAdapter implements Adapter {
     readonly #inFlight = new InFlightTurns();
     #app: App | null = null;
     #server: Server | null = null;
+    #socketOpen = false;
 
     constructor(options: SlackAdapterOptions) {
         this.#config = options.config;
@@ -72,9 +73,18 @@ export class SlackAdapter implements Adapter {
         this.#users = new SlackUsers(this.#config.adminUserIds, (error) => this.#logger.warn("slack: users.info failed", error));
     }
 
-    /** Started and not stopped: in HTTP mode its server listens; in Socket Mode Bolt's client reconnects by itself. */
+    /** HTTP mode: started and not stopped (its server listens). Socket Mode: the socket is open now. */
     get connected(): boolean {
-        return this.#app !== null;
+        return this.#app !== null && (this.#config.mode.kind === "http" || this.#socketOpen);
+    }
+
+    // Made here rather than by Bolt, to follow the socket: Bolt's client reconnects by itself, and says so.
+    #socketReceiver(appToken: string, clientOptions: webApi.WebClientOptions, logger: ReturnType<typeof boltLogger>): SocketModeReceiver {
+        // The Socket Mode client has its own WebClient: App.clientOptions does not reach it.
+        const receiver = new SocketModeReceiver({appToken, logger, logLevel: this.#boltLogLevel, installerOptions: {clientOptions}});
+        receiver.client.on("connected", () => (this.#socketOpen = true));
+        for (const lost of ["reconnecting", "disconnected"]) receiver.client.on(lost, () => (this.#socketOpen = false));
+        return receiver;
     }
 
     /** The bound HTTP port in HTTP mode once started (useful with port 0). */
@@ -97,11 +107,7 @@ export class SlackAdapter implements Adapter {
         const logger = boltLogger(this.#logger, this.#boltLogLevel);
         const app = config.mode.kind === "http"
             ? new App({token: config.botToken, signingSecret: config.mode.signingSecret, clientOptions, logger, logLevel: this.#boltLogLevel, ...ids})
-            : new App({
-                token: config.botToken, socketMode: true, appToken: config.mode.appToken, clientOptions, logger, logLevel: this.#boltLogLevel, ...ids,
-                // The Socket Mode client has its own WebClient: App.clientOptions does not reach it.
-                installerOptions: {clientOptions},
-            });
+            : new App({token: config.botToken, receiver: this.#socketReceiver(config.mode.appToken, clientOptions, logger), clientOptions, logger, logLevel: this.#boltLogLevel, ...ids});
         app.event("app_mention", (args) => this.#onMention(args, onTurn));
         app.command(config.command, (args) => this.#onCommand(args, onTurn));
         app.error(async (error) => {

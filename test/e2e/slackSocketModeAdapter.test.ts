@@ -33,6 +33,7 @@ afterAll(async () => {
 
 it("connects with the app token, acks a slash command and answers it", async () => {
     expect(fake.callsOf("apps.connections.open")[0]?.token).toBe("xapp-test");
+    expect(adapter.connected).toBe(true);
     const ack = await fake.sendEnvelope("slash_commands", slashCommandFields({text: "ask hi", responseUrl: fake.responseUrl("s1")}));
     expect(ack).toEqual({});
     await fake.waitFor(() => fake.thread("C1", undefined).find((message) => message.text === "echo: hi"));
