@@ -128,7 +128,10 @@ export async function createApp(config: BotConfig, options: AppOptions): Promise
         // What a killed run left waiting is logged before anything new.
         await scheduler.deliverOutbox();
         const router = createRouter({scheduler, model: info, sampling: config.reply.sampling, log, instance: owner});
-        const editThrottle = new EditThrottle({minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond});
+        const editThrottle = new EditThrottle({
+            minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond,
+            onError: (error) => log.warn("a streamed edit failed; the next edit carries the newest text", error),
+        });
         const adapters = options.adapters?.({editThrottle, log, metrics}) ?? [];
         options.metrics?.setModel(info, slots);
         options.metrics?.observe({load: () => scheduler.load, countConversations: () => store.countConversations()});
