@@ -1,13 +1,14 @@
 import {loadEnvFile} from "../src/config/loadEnvFile.ts";
 import type {Bench} from "./Bench.ts";
 import {engineBench} from "./engineBench.ts";
+import {metricsBench} from "./metricsBench.ts";
 import {runtimeBench} from "./runtimeBench.ts";
 import {samplerBench} from "./samplerBench.ts";
 import {storeBench} from "./storeBench.ts";
 import {tokenizerBench} from "./tokenizerBench.ts";
 
 /** Every benchmark, in the order a plain `npm run bench` runs them. */
-const benches: readonly Bench[] = [engineBench, tokenizerBench, samplerBench, storeBench, runtimeBench];
+const benches: readonly Bench[] = [engineBench, tokenizerBench, samplerBench, storeBench, runtimeBench, metricsBench];
 
 loadEnvFile();
 const names = process.argv.slice(2);

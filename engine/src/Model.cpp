@@ -221,32 +221,34 @@ private:
             prefault(t);
             return cpu::MatView{t.data, want, rows, cols, cols};
         }
-        const bool packed = pack_ && rows % cpu::kPackRows == 0 && cols % cpu::kPackCols == 0;
-        const size_t esize = cpu::weight_type_size(want);
-        AlignedBuffer buf(size_t(rows) * size_t(cols) * esize);
+        const bool packed = pack_ && cpu::packable(want, rows, cols);
+        const size_t esize = cpu::weight_type_size(want), row_bytes = size_t(cols) * esize;
+        AlignedBuffer buf(size_t(rows) * row_bytes);
         uint8_t *dst = buf.as<uint8_t>();
-        auto at = [&](int64_t r, int64_t c) { return packed ? cpu::packed_index(r, c, cols) : r * cols + c; };
-        if (same) {
-            // Runs of kPackCols columns are contiguous in both layouts.
-            const int64_t run = packed ? cpu::kPackCols : cols;
-            convert_rows(t, rows, [&](int64_t r) {
-                for (int64_t c = 0; c < cols; c += run)
-                    std::memcpy(dst + size_t(at(r, c)) * esize, t.data + size_t(r * cols + c) * esize, size_t(run) * esize);
-            });
-        } else {
-            convert_rows(t, rows, [&](int64_t r) {
+        convert_rows(t, rows, [&](int64_t r) {
+            const uint8_t *src = t.data + size_t(r) * row_bytes;
+            std::vector<uint8_t> converted;
+            if (!same) {
+                // The row in the wanted type, written in place when the matrix stays row-major.
+                converted.resize(packed ? row_bytes : 0);
+                uint8_t *out = packed ? converted.data() : dst + size_t(r) * row_bytes;
                 for (int64_t c = 0; c < cols; ++c) {
                     const float v = element(t, uint64_t(r * cols + c));
-                    const size_t i = size_t(at(r, c));
                     switch (want) {
-                        case cpu::WeightType::F32: reinterpret_cast<float *>(dst)[i] = v; break;
-                        case cpu::WeightType::BF16: reinterpret_cast<uint16_t *>(dst)[i] = f32_to_bf16(v); break;
-                        case cpu::WeightType::F16: reinterpret_cast<uint16_t *>(dst)[i] = f32_to_f16(v); break;
+                        case cpu::WeightType::F32: reinterpret_cast<float *>(out)[c] = v; break;
+                        case cpu::WeightType::BF16: reinterpret_cast<uint16_t *>(out)[c] = f32_to_bf16(v); break;
+                        case cpu::WeightType::F16: reinterpret_cast<uint16_t *>(out)[c] = f32_to_f16(v); break;
                         case cpu::WeightType::I8: break;  // never: weight_type_of() is never I8
                     }
                 }
-            });
-        }
+                src = out;
+            }
+            if (packed) {
+                cpu::pack_row(src, want, r, cols, dst);
+            } else if (same) {
+                std::memcpy(dst + size_t(r) * row_bytes, src, row_bytes);
+            }
+        });
         m_.owned_.push_back(std::move(buf));
         return cpu::MatView{m_.owned_.back().data(), want, rows, cols, cols, packed};
     }
@@ -254,7 +256,7 @@ private:
     // The int8 copy of a matrix (cpu/quantize.h), packed like the 16-bit
     // path's when the kernels take it; the scales stay row-major.
     cpu::MatView quantized(const TensorRef &t, int64_t rows, int64_t cols) {
-        const bool packed = pack_ && rows % cpu::kPackRows == 0 && cols % cpu::kPackCols == 0;
+        const bool packed = pack_ && cpu::packable(cpu::WeightType::I8, rows, cols);
         const int64_t blocks = cpu::quant_blocks(cols);
         AlignedBuffer q(size_t(rows) * size_t(cols));
         AlignedBuffer scales(size_t(rows) * size_t(blocks) * 4);
@@ -266,9 +268,7 @@ private:
             if (!packed) return cpu::quantize_row(row.data(), cols, dst + r * cols, sc + r * blocks);
             std::vector<int8_t> qrow(static_cast<size_t>(cols));
             cpu::quantize_row(row.data(), cols, qrow.data(), sc + r * blocks);
-            // Runs of kPackCols columns are contiguous in the packed layout.
-            for (int64_t c = 0; c < cols; c += cpu::kPackCols)
-                std::memcpy(dst + cpu::packed_index(r, c, cols), qrow.data() + c, size_t(cpu::kPackCols));
+            cpu::pack_row(qrow.data(), cpu::WeightType::I8, r, cols, dst);
         });
         m_.owned_.push_back(std::move(q));
         const void *data = m_.owned_.back().data();

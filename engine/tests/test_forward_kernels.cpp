@@ -64,9 +64,33 @@ void check_against_scalar(const Kernels &k, WeightType type, int64_t rows, int64
     k.matmul(m.view, x.data(), cols, T, got.data(), rows, 0, rows);
     // fp32 reassociation error bound: a few ulps of sum |w x|.
     const double tol = 1e-5 * std::sqrt(double(cols)) * 4;
-    CHECK_MSG(fx::max_abs_diff(ref.data(), got.data(), ref.size()) <= tol,
-              fx::fmt("%s type %d %lldx%lld T=%lld: max diff %g", k.name, int(type), (long long)rows,
-                      (long long)cols, (long long)T, fx::max_abs_diff(ref.data(), got.data(), ref.size())));
+    // The VNNI table rounds each token's activations to int16 per block (q =
+    // round(x * 32767 / max|x|), step max|x| / 32767): it must equal the
+    // product with those activations, within the fp32 bound.
+    if (type == WeightType::I8 && std::strcmp(k.name, "avx512vnni") == 0) {
+        const int64_t blocks = rwkv5::cpu::quant_blocks(cols);
+        for (int64_t t = 0; t < T; ++t) {
+            std::vector<float> xq(static_cast<size_t>(cols));
+            for (int64_t c0 = 0; c0 < cols; c0 += rwkv5::cpu::kQuantBlock) {
+                const int64_t c1 = std::min(cols, c0 + rwkv5::cpu::kQuantBlock);
+                float amax = 0;
+                for (int64_t c = c0; c < c1; ++c) amax = std::max(amax, std::fabs(x[size_t(t * cols + c)]));
+                const float inv = amax > 0 ? 32767.0f / amax : 0.0f;
+                for (int64_t c = c0; c < c1; ++c)
+                    xq[size_t(c)] = std::nearbyint(x[size_t(t * cols + c)] * inv) * (amax / 32767.0f);
+            }
+            for (int64_t r = 0; r < rows; ++r) {
+                double sum = 0;
+                for (int64_t c = 0; c < cols; ++c)
+                    sum += double(int8_t(m.bytes[size_t(r * cols + c)])) *
+                           m.scales[size_t(r * blocks + c / rwkv5::cpu::kQuantBlock)] * xq[size_t(c)];
+                ref[size_t(t * rows + r)] = float(sum);
+            }
+        }
+    }
+    const double worst = fx::max_abs_diff(ref.data(), got.data(), ref.size()) / tol;
+    CHECK_MSG(worst <= 1.0, fx::fmt("%s type %d %lldx%lld T=%lld: max diff %g of the bound", k.name, int(type),
+                                    (long long)rows, (long long)cols, (long long)T, worst));
     // Batch invariance: each token alone, and odd row ranges, give the same bits.
     bool same = true;
     for (int64_t t = 0; t < T; ++t) {
@@ -81,12 +105,12 @@ void check_against_scalar(const Kernels &k, WeightType type, int64_t rows, int64
 // A table that takes packed matrices gives the same bits from the packed and
 // the row-major copy of a matrix, for any T and row range.
 void check_packed(const Kernels &k, WeightType type, int64_t T, std::mt19937 &rng) {
-    const int64_t rows = 40, cols = 96, es = int64_t(rwkv5::cpu::weight_type_size(type));
+    const int64_t rows = 40, cols = 192, es = int64_t(rwkv5::cpu::weight_type_size(type));
     const Case m = make_matrix(type, rows, cols, rng);
     std::vector<uint8_t> packed(m.bytes.size());
     for (int64_t r = 0; r < rows; ++r)
         for (int64_t c = 0; c < cols; ++c)
-            std::memcpy(&packed[size_t(rwkv5::cpu::packed_index(r, c, cols) * es)], &m.bytes[size_t((r * cols + c) * es)],
+            std::memcpy(&packed[size_t(rwkv5::cpu::packed_index(r, c, cols, type) * es)], &m.bytes[size_t((r * cols + c) * es)],
                         size_t(es));
     const MatView pv{packed.data(), type, rows, cols, cols, true, m.view.scales};
     std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -177,6 +201,7 @@ int main() {
     std::vector<const Kernels *> tables;
     if (rwkv5::cpu::host_has_avx2()) tables.push_back(&rwkv5::cpu::avx2_kernels());
     if (rwkv5::cpu::host_has_avx512()) tables.push_back(&rwkv5::cpu::avx512_kernels());
+    if (rwkv5::cpu::host_has_avx512_vnni()) tables.push_back(&rwkv5::cpu::avx512_vnni_kernels());
     std::printf("host kernel: %s (%s)\n", rwkv5_cpu_kernel(), rwkv5_system_info());
     for (const Kernels *k : tables)
         for (WeightType type : kAllTypes)

@@ -29,18 +29,34 @@ constexpr int64_t kQuantBlock = 64;
 inline int64_t quant_blocks(int64_t cols) { return (cols + kQuantBlock - 1) / kQuantBlock; }
 
 // The packed layout: rows in groups of kPackRows, and inside a group the
-// kPackCols-wide column chunks of its rows interleaved, so a one-token product
-// over a group reads its weights in address order: one sequential stream per
-// thread, like a plain memory read, instead of kPackRows short row streams
-// that the hardware prefetchers pick up late. Needs rows % kPackRows == 0 and
-// cols % kPackCols == 0.
-constexpr int64_t kPackRows = 8, kPackCols = 16;
+// pack_cols()-wide column chunks of its rows interleaved, so a one-token
+// product over a group reads its weights in address order: one sequential
+// stream per thread, like a plain memory read, instead of kPackRows short row
+// streams that the hardware prefetchers pick up late. A bf16 chunk is 32
+// columns (64 bytes) with columns j and j + 16 in the low and high half of
+// one 32-bit word: a shift and a mask then give the two fp32 vectors of the
+// chunk, where widening 16 columns at a time costs a shuffle each. An int8
+// chunk is one quantization block (64 columns, a cache line per row).
+constexpr int64_t kPackRows = 8;
 
-// Element index of (r, c) in a packed [rows, cols] matrix.
-inline int64_t packed_index(int64_t r, int64_t c, int64_t cols) {
-    return (r / kPackRows) * kPackRows * cols + (c / kPackCols) * kPackRows * kPackCols + (r % kPackRows) * kPackCols +
-           c % kPackCols;
+constexpr int64_t pack_cols(WeightType type) {
+    return type == WeightType::BF16 ? 32 : type == WeightType::I8 ? kQuantBlock : 16;
 }
+
+// Whether a [rows, cols] matrix of `type` can be packed.
+inline bool packable(WeightType type, int64_t rows, int64_t cols) {
+    return rows % kPackRows == 0 && cols % pack_cols(type) == 0;
+}
+
+// Element index of (r, c) in a packed [rows, cols] matrix of `type`.
+inline int64_t packed_index(int64_t r, int64_t c, int64_t cols, WeightType type) {
+    const int64_t pc = pack_cols(type), j = c % pc;
+    const int64_t in_chunk = type == WeightType::BF16 ? (j < 16 ? 2 * j : 2 * (j - 16) + 1) : j;
+    return (r / kPackRows) * kPackRows * cols + (c / pc) * kPackRows * pc + (r % kPackRows) * pc + in_chunk;
+}
+
+// Writes row r ([cols] elements of `type`, row-major) into the packed matrix at `packed`.
+void pack_row(const void *row, WeightType type, int64_t r, int64_t cols, void *packed);
 
 // A weight matrix as stored: [rows = out, cols = in], row-major with `stride`
 // elements between rows, or packed (then stride == cols).
@@ -84,12 +100,14 @@ void wkv_reference(const float *r, const float *k, const float *v, const float *
 const Kernels &scalar_kernels();
 const Kernels &avx2_kernels();    // only call when the host has AVX2+FMA+F16C
 const Kernels &avx512_kernels();  // only call when the host has AVX-512 F/BW/VL/DQ
+const Kernels &avx512_vnni_kernels();  // only call when the host has those and AVX-512 VNNI
 
 bool host_has_avx2();
 bool host_has_avx512();
+bool host_has_avx512_vnni();
 
-// The table for this host; env RWKV5_CPU_KERNEL=scalar|avx2|avx512 forces a
-// lower one (tests use it to compare against the scalar reference).
+// The table for this host; env RWKV5_CPU_KERNEL=scalar|avx2|avx512|avx512vnni
+// forces a lower one (tests use it to compare against the scalar reference).
 const Kernels &host_kernels();
 
 }  // namespace rwkv5::cpu

@@ -16,6 +16,12 @@ namespace {
 
 constexpr int64_t kPrefetchBytes = 1024;
 
+// A tile dimension as a type, for the generic lambda that instantiates tiles.
+template <int N>
+struct Count {
+    static constexpr int value = N;
+};
+
 template <WeightType WT>
 inline __m512 load_w(const uint8_t *row, int64_t k) {
     if constexpr (WT == WeightType::F32) {
@@ -57,15 +63,21 @@ inline __m512 scaled(__m512 wv, const float *scales, int64_t k) {
 
 // R weight rows x TB tokens, one accumulator per (row, token) over the whole
 // row: the per-output operation sequence is the same for every R, TB and
-// layout. Column chunk j (16 columns) of row i is at w + i * rstep + j * kstep;
-// row i's int8 scales at s + i * sstep.
-template <WeightType WT, int R, int TB>
+// layout. Column chunk j (PC columns: 16 row-major, pack_cols() packed) of row
+// i is at w + i * rstep + j * kstep; row i's int8 scales at s + i * sstep.
+// Pairs: packed bf16, whose 32-column chunk holds columns j and j + 16 in one
+// 32-bit word: the low halves shifted up are columns 0-15, the words masked
+// are 16-31, multiplied in that order, so the same operations as two
+// 16-column steps of the row-major matrix.
+template <WeightType WT, int PC, int R, int TB>
 inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const float *x,
-                 int64_t ldx, float *y, int64_t ldy, int64_t cols) {
-    // Few tokens make the loop a stream over the weights; prefetching ahead
-    // keeps more lines in flight than the hardware prefetchers do: along each
-    // row, or along the chunk when the R rows of a chunk are contiguous (packed).
-    constexpr bool kStream = TB <= 2;
+                 int64_t ldx, float *y, int64_t ldy, int64_t cols, bool stream) {
+    // A pass that reads its rows from memory (the first over them: the next
+    // token tiles find them in cache) is a stream; prefetching ahead keeps
+    // more lines in flight than the hardware prefetchers do: along each row,
+    // or along the chunk when the R rows of a chunk are contiguous (packed).
+    constexpr bool Pairs = WT == WeightType::BF16 && PC == 32;
+    constexpr size_t esize = kWeightSize<WT>;
     const bool contiguous = size_t(R) * rstep == kstep;
     __m512 acc[R][TB];
 #pragma GCC unroll 8
@@ -74,29 +86,56 @@ inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *s, i
         for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_setzero_ps();
     int64_t k = 0;
     const uint8_t *c = w;
-    for (; k + 16 <= cols; k += 16, c += kstep) {
-        __m512 xv[TB];
+    if constexpr (Pairs) {
+        const __m512i high = _mm512_set1_epi32(int(0xffff0000u));
+        // cols is a multiple of 32 (packable()).
+        for (; k < cols; k += 32, c += kstep) {
+            __m512 xlo[TB], xhi[TB];
 #pragma GCC unroll 8
-        for (int t = 0; t < TB; ++t) xv[t] = _mm512_loadu_ps(x + t * ldx + k);
+            for (int t = 0; t < TB; ++t) {
+                xlo[t] = _mm512_loadu_ps(x + t * ldx + k);
+                xhi[t] = _mm512_loadu_ps(x + t * ldx + k + 16);
+            }
 #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-            if (kStream && (!contiguous || (r * rstep) % 64 == 0))
-                _mm_prefetch(reinterpret_cast<const char *>(c + r * rstep) + kPrefetchBytes, _MM_HINT_T0);
-            __m512 wv = scaled<WT>(load_w<WT>(c + r * rstep, 0), s + r * sstep, k);
+            for (int r = 0; r < R; ++r) {
+                if (stream) _mm_prefetch(reinterpret_cast<const char *>(c + r * rstep) + kPrefetchBytes, _MM_HINT_T0);
+                const __m512i wv = _mm512_loadu_si512(c + r * rstep);
+                const __m512 lo = _mm512_castsi512_ps(_mm512_slli_epi32(wv, 16));
+                const __m512 hi = _mm512_castsi512_ps(_mm512_and_si512(wv, high));
 #pragma GCC unroll 8
-            for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
+                for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(lo, xlo[t], acc[r][t]);
+#pragma GCC unroll 8
+                for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(hi, xhi[t], acc[r][t]);
+            }
         }
-    }
-    if (k < cols) {
-        __mmask16 m = __mmask16((1u << (cols - k)) - 1u);
-        __m512 xv[TB];
+    } else {
+        for (; k + 16 <= cols; k += 16) {
+            // The 16 columns at k, inside their PC-column chunk.
+            const uint8_t *ck = c + size_t(k % PC) * esize;
+            if ((k + 16) % PC == 0) c += kstep;
+            __m512 xv[TB];
 #pragma GCC unroll 8
-        for (int t = 0; t < TB; ++t) xv[t] = _mm512_maskz_loadu_ps(m, x + t * ldx + k);
+            for (int t = 0; t < TB; ++t) xv[t] = _mm512_loadu_ps(x + t * ldx + k);
 #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-            __m512 wv = scaled<WT>(load_w_tail<WT>(c + r * rstep, 0, m), s + r * sstep, k);
+            for (int r = 0; r < R; ++r) {
+                if (stream && (k % PC == 0 || PC * esize > 64) && (!contiguous || (r * rstep) % 64 == 0))
+                    _mm_prefetch(reinterpret_cast<const char *>(ck + r * rstep) + kPrefetchBytes, _MM_HINT_T0);
+                __m512 wv = scaled<WT>(load_w<WT>(ck + r * rstep, 0), s + r * sstep, k);
 #pragma GCC unroll 8
-            for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
+                for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
+            }
+        }
+        if (k < cols) {
+            __mmask16 m = __mmask16((1u << (cols - k)) - 1u);
+            __m512 xv[TB];
+#pragma GCC unroll 8
+            for (int t = 0; t < TB; ++t) xv[t] = _mm512_maskz_loadu_ps(m, x + t * ldx + k);
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) {
+                __m512 wv = scaled<WT>(load_w_tail<WT>(c + size_t(k % PC) * esize + r * rstep, 0, m), s + r * sstep, k);
+#pragma GCC unroll 8
+                for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
+            }
         }
     }
 #pragma GCC unroll 8
@@ -105,32 +144,43 @@ inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *s, i
         for (int t = 0; t < TB; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-template <WeightType WT, int R>
-inline void row_block(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const float *x,
-                      int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t cols) {
-    int64_t t = 0;
-    for (; t + 4 <= n_tokens; t += 4) tile<WT, R, 4>(w, rstep, kstep, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols);
-    switch (n_tokens - t) {
-        case 3: tile<WT, R, 3>(w, rstep, kstep, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
-        case 2: tile<WT, R, 2>(w, rstep, kstep, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
-        case 1: tile<WT, R, 1>(w, rstep, kstep, s, sstep, x + t * ldx, ldx, y + t * ldy, ldy, cols); break;
-        default: break;
-    }
-}
+// Tokens up to which a product is a decode: its rows are streamed once from
+// memory, 8 rows x 2 tokens per pass (the later passes read them from
+// cache), instead of the 4 x 4 tiles that suit many tokens.
+constexpr int64_t kStreamTokens = 16;
 
 // n_rows rows, row i at w + i * rstep (scales at s + i * sstep), outputs y[t * ldy + i].
-template <WeightType WT>
+template <WeightType WT, int PC>
 inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const float *x,
                     int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t n_rows, int64_t cols) {
+    // R rows over all tokens: TB-token tiles, the last one shorter.
+    auto rows = [&](auto r_tag, auto tb_tag, int64_t r, bool stream) {
+        constexpr int R = decltype(r_tag)::value, TB = decltype(tb_tag)::value;
+        const uint8_t *wr = w + r * rstep;
+        const float *sr = s + r * sstep;
+        int64_t t = 0;
+        for (; t + TB <= n_tokens; t += TB)
+            tile<WT, PC, R, TB>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, stream && t == 0);
+        const bool first = stream && t == 0;
+        switch (n_tokens - t) {
+            case 3: tile<WT, PC, R, 3>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, first); break;
+            case 2: tile<WT, PC, R, 2>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, first); break;
+            case 1: tile<WT, PC, R, 1>(wr, rstep, kstep, sr, sstep, x + t * ldx, ldx, y + t * ldy + r, ldy, cols, first); break;
+            default: break;
+        }
+    };
+    using One = Count<1>;
+    using Two = Count<2>;
+    using Four = Count<4>;
     int64_t r = 0;
-    // Decode: 8 rows x 1 token; more tokens: 4 rows x 4 tokens.
-    if (n_tokens == 1)
-        for (; r + 8 <= n_rows; r += 8)
-            tile<WT, 8, 1>(w + r * rstep, rstep, kstep, s + r * sstep, sstep, x, ldx, y + r, ldy, cols);
-    for (; r + 4 <= n_rows; r += 4)
-        row_block<WT, 4>(w + r * rstep, rstep, kstep, s + r * sstep, sstep, x, ldx, n_tokens, y + r, ldy, cols);
-    for (; r < n_rows; ++r)
-        row_block<WT, 1>(w + r * rstep, rstep, kstep, s + r * sstep, sstep, x, ldx, n_tokens, y + r, ldy, cols);
+    if (n_tokens <= kStreamTokens) {
+        for (; r + 8 <= n_rows; r += 8) rows(Count<8>{}, Two{}, r, true);
+        for (; r + 4 <= n_rows; r += 4) rows(Four{}, Two{}, r, true);
+        for (; r < n_rows; ++r) rows(One{}, Two{}, r, true);
+        return;
+    }
+    for (; r + 4 <= n_rows; r += 4) rows(Four{}, Four{}, r, false);
+    for (; r < n_rows; ++r) rows(One{}, Four{}, r, false);
 }
 
 template <WeightType WT>
@@ -147,16 +197,18 @@ void matmul_t(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, f
         float *yb = y + t0 * ldy;
         if (!w.packed) {
             const size_t rstep = size_t(w.stride) * esize;
-            rows_of<WT>(base + r0 * rstep, rstep, 16 * esize, scales + r0 * sstep, sstep, xb, ldx, tn, yb + r0, ldy,
-                        r1 - r0, w.cols);
+            rows_of<WT, 16>(base + r0 * rstep, rstep, 16 * esize, scales + r0 * sstep, sstep, xb, ldx, tn, yb + r0,
+                               ldy, r1 - r0, w.cols);
             continue;
         }
         // Packed: rows are uniformly addressed within one group only.
-        const size_t rstep = kPackCols * esize, kstep = kPackRows * kPackCols * esize;
+        const int64_t pc = pack_cols(WT);
+        const size_t rstep = size_t(pc) * esize, kstep = size_t(kPackRows * pc) * esize;
         for (int64_t g0 = r0 - r0 % kPackRows; g0 < r1; g0 += kPackRows) {
             const int64_t lo = r0 > g0 ? r0 : g0, hi = r1 < g0 + kPackRows ? r1 : g0 + kPackRows;
             const uint8_t *gw = base + size_t(g0 * w.cols) * esize + size_t(lo - g0) * rstep;
-            rows_of<WT>(gw, rstep, kstep, scales + lo * sstep, sstep, xb, ldx, tn, yb + lo, ldy, hi - lo, w.cols);
+            rows_of<WT, pack_cols(WT)>(gw, rstep, kstep, scales + lo * sstep, sstep, xb, ldx, tn, yb + lo, ldy,
+                                                hi - lo, w.cols);
         }
     }
 }
@@ -189,7 +241,7 @@ void matmul_i8_panels(const MatView &w, const float *x, int64_t ldx, int64_t n_t
             for (int64_t i = 0; i < n; ++i) {
                 const float *sc = w.scales + (r + i) * blocks;
                 for (int64_t k = 0; k < cols; k += 16) {
-                    const int64_t at = w.packed ? packed_index(r + i, k, cols) : (r + i) * w.stride + k;
+                    const int64_t at = w.packed ? packed_index(r + i, k, cols, WeightType::I8) : (r + i) * w.stride + k;
                     const uint8_t *src = reinterpret_cast<const uint8_t *>(base + at);
                     if (k + 16 <= cols) {
                         _mm512_store_ps(panel + i * pstride + k, scaled<WeightType::I8>(load_w<WeightType::I8>(src, 0), sc, k));
@@ -200,7 +252,7 @@ void matmul_i8_panels(const MatView &w, const float *x, int64_t ldx, int64_t n_t
                     }
                 }
             }
-            rows_of<WeightType::F32>(reinterpret_cast<const uint8_t *>(panel), size_t(pstride) * 4, 64, &kNoScales, 0,
+            rows_of<WeightType::F32, 16>(reinterpret_cast<const uint8_t *>(panel), size_t(pstride) * 4, 64, &kNoScales, 0,
                                      x + t0 * ldx, ldx, tn, y + t0 * ldy + r, ldy, n, cols);
         }
     }

@@ -1,0 +1,195 @@
+// AVX-512 VNNI kernels for int8 weights (compiled with -mavx512vnni on top of
+// the AVX-512 flags; only reached through host_kernels() on a host that has
+// it). Every other weight type and the WKV are the AVX-512 table's.
+//
+// An int8 product here is integer: each token's activations are quantized per
+// kQuantBlock columns to int16 (scale = max|x| / 32767, round to nearest; the
+// rounding error is 1/65534 of the block's largest value, far below the
+// weights' 1/254), vpdpwssd sums the int16 x int16 products of a block
+// exactly in int32, and the block's sum enters the row's fp32 accumulator
+// once, times weight scale x activation scale. A block then costs 5
+// instructions per token where widening, scaling and FMA-ing its 64 weights
+// in fp32 costs 16: decode is left bound by memory, as it should be.
+// Activations are quantized per token, the same way in any batch, so a row
+// still gives the same bits for any T or row range.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstdlib>
+
+#include "cpu/kernels.h"
+#include "cpu/kernels_common.h"
+
+namespace rwkv5::cpu {
+namespace {
+
+static_assert(kQuantBlock == 64, "a block is two 32-column vpdpwssd steps");
+
+constexpr int64_t kPrefetchBytes = 1024;
+// Rows x tokens of a tile: 16 accumulators, 4 activation vectors and their
+// 2 scales, 2 widened weight vectors.
+constexpr int kRows = 8, kTokens = 2;
+
+// Quantized activations of n tokens: q[t * qstride + c] int16 (zero past
+// cols), s[t * blocks + b] the scale of block b.
+struct QuantX {
+    int16_t *q;
+    float *s;
+    int64_t qstride, blocks;
+};
+
+void quantize_x(const float *x, int64_t ldx, int64_t n, int64_t cols, const QuantX &qx) {
+    for (int64_t t = 0; t < n; ++t) {
+        const float *xt = x + t * ldx;
+        for (int64_t b = 0; b < qx.blocks; ++b) {
+            const int64_t c0 = b * kQuantBlock;
+            __m512 v[4];
+            __m512 amax = _mm512_setzero_ps();
+            for (int i = 0; i < 4; ++i) {
+                const int64_t left = cols - c0 - 16 * i;
+                const __mmask16 m = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
+                v[i] = _mm512_maskz_loadu_ps(m, xt + c0 + 16 * i);
+                amax = _mm512_max_ps(amax, _mm512_abs_ps(v[i]));
+            }
+            const float mx = _mm512_reduce_max_ps(amax);
+            qx.s[t * qx.blocks + b] = mx / 32767.0f;
+            const __m512 inv = _mm512_set1_ps(mx > 0.0f ? 32767.0f / mx : 0.0f);
+            int16_t *q = qx.q + t * qx.qstride + c0;
+            for (int i = 0; i < 4; ++i)
+                _mm256_storeu_si256(reinterpret_cast<__m256i *>(q + 16 * i),
+                                    _mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(v[i], inv))));
+        }
+    }
+}
+
+// 32 int8 weights widened to int16; `m` masks the columns past the row's end.
+inline __m512i widen(const uint8_t *p, __mmask32 m) {
+    return _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, p));
+}
+
+inline __mmask32 cols_mask(int64_t left) {
+    return left >= 32 ? __mmask32(0xffffffffu) : left <= 0 ? __mmask32(0) : __mmask32((1u << left) - 1u);
+}
+
+// R rows x TB tokens. Block b of row i is at w + i * rstep + b * kstep (64
+// bytes); its scale at s[i * sstep + b]. Per (row, token) one fp32
+// accumulator over the blocks in order, whatever R, TB or the layout.
+template <int R, int TB>
+inline void tile(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const QuantX &qx,
+                 float *y, int64_t ldy, int64_t cols, bool stream) {
+    __m512 acc[R][TB];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_setzero_ps();
+    const uint8_t *c = w;
+    for (int64_t b = 0; b < qx.blocks; ++b, c += kstep) {
+        const int64_t left = cols - b * kQuantBlock;
+        const __mmask32 m0 = cols_mask(left), m1 = cols_mask(left - 32);
+        __m512i x0[TB], x1[TB];
+        __m512 xs[TB];
+#pragma GCC unroll 8
+        for (int t = 0; t < TB; ++t) {
+            const int16_t *q = qx.q + t * qx.qstride + b * kQuantBlock;
+            x0[t] = _mm512_loadu_si512(q);
+            x1[t] = _mm512_loadu_si512(q + 32);
+            xs[t] = _mm512_set1_ps(qx.s[t * qx.blocks + b]);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const uint8_t *p = c + r * rstep;
+            if (stream) _mm_prefetch(reinterpret_cast<const char *>(p) + kPrefetchBytes, _MM_HINT_T0);
+            const __m512i w0 = widen(p, m0), w1 = widen(p + 32, m1);
+            const __m512 ws = _mm512_set1_ps(s[r * sstep + b]);
+#pragma GCC unroll 8
+            for (int t = 0; t < TB; ++t) {
+                const __m512i d = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_setzero_si512(), w0, x0[t]), w1, x1[t]);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(ws, xs[t]), acc[r][t]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int t = 0; t < TB; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+// R rows over n tokens: the first pass streams them from memory, the next
+// read them from cache.
+template <int R>
+inline void rows_over_tokens(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep,
+                             const QuantX &qx, int64_t n, float *y, int64_t ldy, int64_t cols) {
+    int64_t t = 0;
+    for (; t + kTokens <= n; t += kTokens) {
+        const QuantX at{qx.q + t * qx.qstride, qx.s + t * qx.blocks, qx.qstride, qx.blocks};
+        tile<R, kTokens>(w, rstep, kstep, s, sstep, at, y + t * ldy, ldy, cols, t == 0);
+    }
+    if (t < n) {
+        const QuantX at{qx.q + t * qx.qstride, qx.s + t * qx.blocks, qx.qstride, qx.blocks};
+        tile<R, 1>(w, rstep, kstep, s, sstep, at, y + t * ldy, ldy, cols, t == 0);
+    }
+}
+
+inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const QuantX &qx,
+                    int64_t n, float *y, int64_t ldy, int64_t n_rows, int64_t cols) {
+    int64_t r = 0;
+    for (; r + kRows <= n_rows; r += kRows)
+        rows_over_tokens<kRows>(w + r * rstep, rstep, kstep, s + r * sstep, sstep, qx, n, y + r, ldy, cols);
+    for (; r + 4 <= n_rows; r += 4)
+        rows_over_tokens<4>(w + r * rstep, rstep, kstep, s + r * sstep, sstep, qx, n, y + r, ldy, cols);
+    for (; r < n_rows; ++r)
+        rows_over_tokens<1>(w + r * rstep, rstep, kstep, s + r * sstep, sstep, qx, n, y + r, ldy, cols);
+}
+
+void matmul_i8(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
+               int64_t r1) {
+    const int64_t cols = w.cols, blocks = quant_blocks(cols), qstride = blocks * kQuantBlock;
+    const int64_t block = token_block(cols);
+    const int64_t n_max = n_tokens < block ? n_tokens : block;
+    int16_t *q = static_cast<int16_t *>(std::aligned_alloc(64, size_t(n_max * qstride) * 2));
+    float *s = static_cast<float *>(std::aligned_alloc(64, size_t(n_max * blocks + 16) * 4));
+    if (!q || !s) {
+        // Out of memory for a few rows of scratch: the fp32 path needs none.
+        std::free(q);
+        std::free(s);
+        return avx512_kernels().matmul(w, x, ldx, n_tokens, y, ldy, r0, r1);
+    }
+    const uint8_t *base = static_cast<const uint8_t *>(w.data);
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
+        const int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
+        const QuantX qx{q, s, qstride, blocks};
+        quantize_x(x + t0 * ldx, ldx, tn, cols, qx);
+        float *yb = y + t0 * ldy;
+        if (!w.packed) {
+            const size_t rstep = size_t(w.stride);
+            rows_of(base + r0 * rstep, rstep, kQuantBlock, w.scales + r0 * blocks, blocks, qx, tn, yb + r0, ldy, r1 - r0,
+                    cols);
+            continue;
+        }
+        // Packed (64-column chunks, pack_cols()): rows are uniformly addressed within one group only.
+        const size_t rstep = kQuantBlock, kstep = kPackRows * kQuantBlock;
+        for (int64_t g0 = r0 - r0 % kPackRows; g0 < r1; g0 += kPackRows) {
+            const int64_t lo = r0 > g0 ? r0 : g0, hi = r1 < g0 + kPackRows ? r1 : g0 + kPackRows;
+            const uint8_t *gw = base + size_t(g0 * cols) + size_t(lo - g0) * rstep;
+            rows_of(gw, rstep, kstep, w.scales + lo * blocks, blocks, qx, tn, yb + lo, ldy, hi - lo, cols);
+        }
+    }
+    std::free(q);
+    std::free(s);
+}
+
+void matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
+            int64_t r1) {
+    if (w.type == WeightType::I8) return matmul_i8(w, x, ldx, n_tokens, y, ldy, r0, r1);
+    avx512_kernels().matmul(w, x, ldx, n_tokens, y, ldy, r0, r1);
+}
+
+}  // namespace
+
+const Kernels &avx512_vnni_kernels() {
+    static const Kernels k{"avx512vnni", true, matmul, avx512_kernels().wkv, avx512_kernels().read_sum};
+    return k;
+}
+
+}  // namespace rwkv5::cpu
