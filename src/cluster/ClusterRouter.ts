@@ -260,7 +260,7 @@ export class ClusterRouter {
             decoded = decodeTurn(payload ?? "", new AbortController().signal);
         } catch (error) {
             this.#options.log.warn(`dropping entry ${id} of ${stream}`, error);
-            void this.#redis.xack(stream, GROUP, id).catch(() => undefined);
+            void this.#settle(stream, id).catch(() => undefined);
             return;
         }
         const {turn: received, hops} = decoded;
@@ -281,7 +281,7 @@ export class ClusterRouter {
         const done = this.#key(`done:${received.id}`);
         try {
             if (own === undefined && await this.#redis.exists(done) === 1) {
-                await this.#redis.xack(stream, GROUP, id);
+                await this.#settle(stream, id);
                 return;
             }
             const turn = own?.turn ?? received;
@@ -293,10 +293,15 @@ export class ClusterRouter {
                 await this.#options.local(turn, sink);
             }
             await this.#redis.set(done, "1", "PX", DONE_TTL_MS);
-            await this.#redis.xack(stream, GROUP, id);
+            await this.#settle(stream, id);
         } finally {
             own?.answered();
         }
+    }
+
+    // Acknowledged entries are deleted too: the streams hold only turns still to answer.
+    async #settle(stream: string, id: string): Promise<void> {
+        await this.#redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
     }
 
     // Renews the presence, and takes over the streams of processes that died.

@@ -42,16 +42,16 @@ function botEnv(databaseUrl: string): Record<string, string> {
     };
 }
 
-/** A fresh database and Redis namespace, and `count` processes on them. */
-async function startDeployment(count: number, settings: Record<string, string>, tokens: string[] = []): Promise<{url: string; bots: SlackBotProcess[]}> {
+/** A fresh database and Redis namespace, and `count` processes on them (`own[i]`: settings of the i-th only). */
+async function startDeployment(count: number, settings: Record<string, string>, own: Record<string, string>[] = []): Promise<{url: string; name: string; bots: SlackBotProcess[]}> {
     const database = await createThrowawayDatabase();
     databases.push(database);
     const clusterName = `rwkv-test-${randomBytes(4).toString("hex")}`;
     clusterNames.push(clusterName);
     const env = {...botEnv(database.url), REDIS_URL: testRedisUrl, CLUSTER_NAME: clusterName, ...settings};
-    const started = await Promise.all(Array.from({length: count}, (_, i) => SlackBotProcess.start({...env, ...(tokens[i] === undefined ? {} : {SLACK_BOT_TOKEN: tokens[i]})})));
+    const started = await Promise.all(Array.from({length: count}, (_, i) => SlackBotProcess.start({...env, ...own[i]})));
     bots.push(...started);
-    return {url: database.url, bots: started};
+    return {url: database.url, name: clusterName, bots: started};
 }
 
 /** Mentions the bot in `channel` through the endpoint `eventsUrl`; the thread is the event's `ts`. */
@@ -81,6 +81,21 @@ async function answered(round: number, threads: string[]): Promise<void> {
         const got = channels.map((channel, c) => `${channel}: ${JSON.stringify(threadTexts(channel, threads[c]!))} vs ${JSON.stringify(expected[round]![c])}`);
         throw new Error(`round ${round}: ${String(error)}\n${got.join("\n")}\n${bots.map((bot) => bot.stderr).join("\n")}`);
     });
+}
+
+/** Whether every turn of `eventIds` reached Redis: in one of the deployment's streams (journaled by its receiver, or forwarded), or answered. */
+async function journaled(clusterName: string, eventIds: string[]): Promise<boolean> {
+    const redis = new Redis(testRedisUrl);
+    try {
+        const ids = new Set<string>();
+        for (const stream of await redis.keys(`${clusterName}:turns:*`)) {
+            for (const [, fields] of await redis.xrange(stream, "-", "+")) ids.add((JSON.parse(fields[1]!) as {id: string}).id);
+        }
+        for (const id of eventIds) if (await redis.exists(`${clusterName}:done:${id}`) === 1) ids.add(id);
+        return eventIds.every((id) => ids.has(id));
+    } finally {
+        redis.disconnect();
+    }
 }
 
 /** Every conversation's logged turns (role and text, in order) in the database at `url`. */
@@ -156,13 +171,20 @@ describe.runIf(requiredInCi(missing))("three bot processes on one Postgres and o
 
     it("lose nothing when one is killed in the middle of replies: the others answer what it had taken, once, after LEASE_MS", async () => {
         // A short LEASE_MS (the presence's TTL), with a margin for heartbeats of processes sharing two cores.
-        const deployment = await startDeployment(3, {LEASE_MS: "3000"}, ["xoxb-victim"]);
+        // The victim has one slot: turns wait in its queue when it dies.
+        const deployment = await startDeployment(3, {LEASE_MS: "3000"}, [{SLACK_BOT_TOKEN: "xoxb-victim", ENGINE_SLOTS: "1"}]);
         const [victim] = deployment.bots;
         const threads = [await spray(deployment.bots, "3", 0)];
         await answered(0, threads[0]!);
         const since = Date.now();
         threads.push(await spray(deployment.bots, "3", 1));
-        // Killed as soon as it starts a reply (its placeholder): that one, and whatever else it holds or was sent, is cut.
+        // Killed once every turn of the round is in Redis (a turn killed before it got there is lost: the event was
+        // acknowledged to Slack) and the victim has started a reply: that one, and whatever else it holds or was sent, is cut.
+        const roundIds = channels.map((channel) => `Ev3-${channel}-1`);
+        for (;;) {
+            if (await journaled(deployment.name, roundIds)) break;
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
         await fake.waitFor(() => fake.calls.some((call) => call.token === "xoxb-victim" && call.method === "chat.postMessage" && call.at >= since), 60_000);
         victim!.kill();
         await victim!.exited;
