@@ -216,6 +216,15 @@ describe("operating the bot: metrics, health checks and logs, end to end", () =>
             back = await readyz();
         }
         expect(back).toEqual({status: 200, body: {ready: true, reasons: []}});
+
+        // A platform that lost its connection for good (Discord closing with 4004, a revoked token).
+        discord.dropConnection(4004);
+        let lost = await readyz();
+        for (let probe = 0; probe < 40 && lost.status === 200; probe++) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            lost = await readyz();
+        }
+        expect(lost).toEqual({status: 503, body: {ready: false, reasons: ["discord is not connected"]}});
     });
 
     it("logs one JSON line per turn with its timings and outcome, and never a secret or a message's text", async () => {
