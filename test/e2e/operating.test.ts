@@ -190,7 +190,7 @@ describe("operating the bot: metrics, health checks and logs, end to end", () =>
         expect(await replyOnDiscord(users.member, "/status")).not.toContain("engine:");
     });
 
-    it("answers /healthz always, and /readyz not ready while the database is cut, ready again after", async () => {
+    it("answers /healthz always, and /readyz not ready while the database is cut (ready again after) or a platform is gone", async () => {
         expect(await readyz()).toEqual({status: 200, body: {ready: true, reasons: []}});
         const errorsBefore = value(await scrape(), "rwkv_database_errors_total");
         await relay.down();
