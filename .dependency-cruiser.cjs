@@ -10,6 +10,8 @@ const layers = [
     {name: "session", path: "^src/session/", may: ["errors", "core", "inference", "store"]},
     {name: "scheduler", path: "^src/scheduler/", may: ["errors", "core", "inference", "store", "session"]},
     {name: "commands", path: "^src/commands/", may: ["errors", "core", "inference", "store", "session", "scheduler"]},
+    // The operator's side: the logger, the Prometheus definitions and the ops endpoint, over the core's contracts.
+    {name: "ops", path: "^src/ops/", may: ["errors", "core"]},
     // Routing between bot processes sees the contracts only: turns, sinks, and callbacks the composition gives it.
     {name: "cluster", path: "^src/cluster/", may: ["errors", "core"]},
     // Adapters see the contracts only: the core never sees a platform type, and no platform another's.
@@ -17,8 +19,8 @@ const layers = [
     {name: "adapter", path: "^adapters/(?!shared/)[^/]+/", may: ["errors", "core", "adapters-shared"]},
     {name: "adapter-registry", path: "^adapters/[^/]+\\.ts$", may: ["errors", "core", "adapters-shared", "adapter"]},
     // The composition: config and app build everything below from the environment.
-    {name: "compose", path: "^src/(app|config)/", may: ["errors", "core", "bindings", "inference", "store", "session", "scheduler", "commands", "cluster", "adapters-shared", "adapter", "adapter-registry"]},
-    {name: "entry", path: "^src/(cli/|main\\.ts$)", may: ["errors", "core", "bindings", "inference", "store", "session", "scheduler", "commands", "cluster", "adapters-shared", "adapter", "adapter-registry", "compose"]},
+    {name: "compose", path: "^src/(app|config)/", may: ["errors", "core", "bindings", "inference", "store", "session", "scheduler", "commands", "cluster", "ops", "adapters-shared", "adapter", "adapter-registry"]},
+    {name: "entry", path: "^src/(cli/|main\\.ts$)", may: ["errors", "core", "bindings", "inference", "store", "session", "scheduler", "commands", "cluster", "ops", "adapters-shared", "adapter", "adapter-registry", "compose"]},
     // Test and benchmark tools (the .pth writer): only the error classes.
     {name: "tools", path: "^tools/", may: ["errors"]},
 ];

@@ -2,13 +2,14 @@ import {loadEnvFile} from "../src/config/loadEnvFile.ts";
 import type {Bench} from "./Bench.ts";
 import {engine12bBench} from "./engine12bBench.ts";
 import {engineBench} from "./engineBench.ts";
+import {metricsBench} from "./metricsBench.ts";
 import {runtimeBench} from "./runtimeBench.ts";
 import {samplerBench} from "./samplerBench.ts";
 import {storeBench} from "./storeBench.ts";
 import {tokenizerBench} from "./tokenizerBench.ts";
 
 /** Every benchmark, in the order a plain `npm run bench` runs them; engine12b only when named (it writes ~23 GB once). */
-const benches: readonly Bench[] = [engineBench, tokenizerBench, samplerBench, storeBench, runtimeBench, engine12bBench];
+const benches: readonly Bench[] = [engineBench, tokenizerBench, samplerBench, storeBench, runtimeBench, metricsBench, engine12bBench];
 const onlyNamed = new Set<Bench>([engine12bBench]);
 
 loadEnvFile();

@@ -15,6 +15,7 @@ import {chatFormats} from "../src/session/chatFormats.ts";
 import {Tokenizer} from "../src/inference/Tokenizer.ts";
 import {worldVocabPath} from "../src/inference/worldVocab.ts";
 import type {Bench} from "./Bench.ts";
+import {createLogger} from "../src/ops/createLogger.ts";
 
 // The engine bench's model (World 0.4B shape, random bf16 weights), run by the whole runtime:
 // router, scheduler, batching dispatcher, streaming, commits to an in-memory database. Chat
@@ -109,7 +110,7 @@ async function run(): Promise<void> {
     });
     const sampling = {...config.reply.sampling, bannedTokens: [0, ...newlineTokens(tokenizer)]};
     const app = await createApp({...config, reply: {...config.reply, sampling}}, {
-        log: {info: () => undefined, warn: (message, error) => console.warn(message, error), error: (message, error) => console.error(message, error)},
+        log: createLogger({level: "warn", format: "auto"}),
     });
     try {
         console.log(`host: ${cpus()[0]?.model ?? "unknown cpu"}, ${cpus().length} cpus; ${threads} engine threads; backend ${app.engine.info.backend}`);

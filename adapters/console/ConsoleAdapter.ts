@@ -39,6 +39,11 @@ export class ConsoleAdapter implements Adapter {
         this.#options = options;
     }
 
+    /** The terminal is there from start to stop. */
+    get connected(): boolean {
+        return this.#lines !== null && !this.#stopped.signal.aborted;
+    }
+
     async start(onTurn: TurnHandler): Promise<void> {
         const {input, output} = this.#options;
         const interactive = (input as {isTTY?: boolean}).isTTY === true;

@@ -1,8 +1,9 @@
-import {Client, DiscordjsErrorCodes, Events, GatewayIntentBits, MessageFlags, Partials} from "discord.js";
+import {Client, DiscordjsErrorCodes, Events, GatewayIntentBits, MessageFlags, Partials, RESTEvents} from "discord.js";
 import type {ChatInputCommandInteraction, GatewayDispatchPayload, Interaction, Message, PartialMessage} from "discord.js";
 import type {Adapter, TurnHandler} from "../../src/core/Adapter.ts";
-import {stderrLogger} from "../../src/core/Logger.ts";
 import type {Logger} from "../../src/core/Logger.ts";
+import {noMetrics} from "../../src/core/Metrics.ts";
+import type {Metrics} from "../../src/core/Metrics.ts";
 import type {ReplySink} from "../../src/core/ReplySink.ts";
 import type {Turn} from "../../src/core/Turn.ts";
 import {BotError, ConfigError, UserFacingError, asBotError} from "../../src/errors/BotError.ts";
@@ -27,8 +28,9 @@ export interface DiscordAdapterOptions {
     readonly config: DiscordConfig;
     /** The process-wide edit budget, shared with the other adapters. */
     readonly editThrottle: EditThrottle;
-    /** Defaults to {@link stderrLogger}. */
-    readonly logger?: Logger;
+    readonly logger: Logger;
+    /** Counts the REST calls, retries and 429s. Defaults to {@link noMetrics}. */
+    readonly metrics?: Metrics;
     /** How often typing is re-sent until the first text, in ms. Defaults to 8000. */
     readonly typingIntervalMs?: number;
 }
@@ -55,6 +57,8 @@ export class DiscordAdapter implements Adapter {
     readonly #config: DiscordConfig;
     readonly #throttle: EditThrottle;
     readonly #log: Logger;
+    readonly #metrics: Metrics;
+    #connected = false;
     readonly #typingIntervalMs: number | undefined;
     readonly #inFlight = new InFlightTurns();
     // Interaction payloads' channels by interaction id, for threads discord.js has not cached.
@@ -64,8 +68,13 @@ export class DiscordAdapter implements Adapter {
     constructor(options: DiscordAdapterOptions) {
         this.#config = options.config;
         this.#throttle = options.editThrottle;
-        this.#log = options.logger ?? stderrLogger;
+        this.#log = options.logger.child({platform: "discord"});
+        this.#metrics = options.metrics ?? noMetrics;
         this.#typingIntervalMs = options.typingIntervalMs;
+    }
+
+    get connected(): boolean {
+        return this.#connected;
     }
 
     /** Logs in, waits for the servers, and registers `/rwkv`; rejects with a {@link ConfigError} naming the fix for a bad token or intent. */
@@ -90,14 +99,28 @@ export class DiscordAdapter implements Adapter {
         client.on(Events.MessageCreate, (message) => this.#onMessage(message, onTurn));
         client.on(Events.InteractionCreate, (interaction) => this.#onInteraction(interaction, onTurn));
         client.on(Events.MessageDelete, (message) => this.#abort(message, "the message was deleted"));
-        client.on(Events.ShardReconnecting, () => this.#log.warn("discord: connection lost, reconnecting"));
-        client.on(Events.ShardResume, (_id, replayed) => this.#log.info(`discord: connection resumed (${replayed} events replayed)`));
+        client.on(Events.ShardReconnecting, () => {
+            this.#connected = false;
+            this.#log.warn("discord: connection lost, reconnecting");
+        });
+        client.on(Events.ShardResume, (_id, replayed) => {
+            this.#connected = true;
+            this.#log.info(`discord: connection resumed (${replayed} events replayed)`);
+        });
+        client.on(Events.ShardReady, () => (this.#connected = true));
+        // discord.js retries a 429 (after its Retry-After) and a server error by itself.
+        client.rest.on(RESTEvents.Response, (_request, response) => {
+            this.#metrics.platformCall("discord", response.status < 400 ? "ok" : "error");
+            if (response.status === 429) this.#metrics.platformRateLimited("discord");
+            if (response.status === 429 || response.status >= 500) this.#metrics.platformRetry("discord");
+        });
         client.on(Events.Error, (error) => this.#log.error(`discord: ${describeError(error)}`));
         client.on(Events.Warn, (message) => this.#log.warn(`discord: ${message}`));
 
         let fatalClose: number | null = null;
         client.on(Events.ShardDisconnect, ({code}) => {
             fatalClose = code;
+            this.#connected = false;
             this.#log.error(`discord: ${closeReason(code)}`);
         });
         const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
@@ -119,6 +142,7 @@ export class DiscordAdapter implements Adapter {
     async stop(): Promise<void> {
         const client = this.#client;
         this.#client = null;
+        this.#connected = false;
         this.#inFlight.abortAll(new UserFacingError("turn/aborted", "(cancelled: the bot is shutting down)"));
         await this.#inFlight.settled();
         await client?.destroy();
@@ -193,7 +217,7 @@ export class DiscordAdapter implements Adapter {
         return new DiscordReplySink(target, {
             throttle: this.#throttle,
             ...(this.#typingIntervalMs !== undefined && {typingIntervalMs: this.#typingIntervalMs}),
-            onDeliveryError: (what, error) => this.#log.warn(`discord: ${what}: ${describeError(error)}`),
+            log: this.#log,
         });
     }
 

@@ -2,7 +2,8 @@ import {UserFacingError} from "../../src/errors/BotError.ts";
 import type {ReplyFile} from "../../src/core/ReplySink.ts";
 import type {EditThrottle} from "../shared/EditThrottle.ts";
 import {StreamingReplySink} from "../shared/StreamingReplySink.ts";
-import type {DeliveryLog, MessageSurface} from "../shared/StreamingReplySink.ts";
+import type {MessageSurface} from "../shared/StreamingReplySink.ts";
+import type {Logger} from "../../src/core/Logger.ts";
 import type {EditMessage, ReplyPayload, ReplyTarget} from "./ReplyTarget.ts";
 
 /** Discord's limit on a message's content, in characters. */
@@ -14,7 +15,7 @@ export interface DiscordReplySinkOptions {
     readonly throttle: EditThrottle;
     /** How often typing is re-sent until the first text, in ms. Discord shows it for about 10 s. Defaults to 8000. */
     readonly typingIntervalMs?: number;
-    readonly onDeliveryError: DeliveryLog;
+    readonly log: Logger;
 }
 
 const NO_MENTIONS = {parse: []} as const satisfies ReplyPayload["allowedMentions"];
@@ -27,7 +28,7 @@ const NO_MENTIONS = {parse: []} as const satisfies ReplyPayload["allowedMentions
  */
 export class DiscordReplySink extends StreamingReplySink<EditMessage> {
     constructor(target: ReplyTarget, options: DiscordReplySinkOptions) {
-        super(discordSurface(target, options.typingIntervalMs ?? 8000), options.throttle, options.onDeliveryError);
+        super(discordSurface(target, options.typingIntervalMs ?? 8000), options.throttle, options.log);
     }
 }
 

@@ -10,5 +10,5 @@ export {parseDiscordConfig as parseConfig} from "./discordConfig.ts";
 
 /** A {@link DiscordAdapter} on the process's shared edit budget and log. */
 export function createAdapter(config: DiscordConfig, context: AdapterContext): Adapter {
-    return new DiscordAdapter({config, editThrottle: context.editThrottle, logger: context.log});
+    return new DiscordAdapter({config, editThrottle: context.editThrottle, logger: context.log, metrics: context.metrics});
 }

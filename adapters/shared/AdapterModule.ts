@@ -1,6 +1,7 @@
 import type {Adapter} from "../../src/core/Adapter.ts";
 import type {Env} from "../../src/core/EnvReader.ts";
 import type {Logger} from "../../src/core/Logger.ts";
+import type {Metrics} from "../../src/core/Metrics.ts";
 import type {EditThrottle} from "./EditThrottle.ts";
 
 /** What every adapter is built with besides its own settings; shared by all platforms of the process. */
@@ -8,6 +9,8 @@ export interface AdapterContext {
     /** The process-wide edit budget. */
     readonly editThrottle: EditThrottle;
     readonly log: Logger;
+    /** Where platform API calls, retries and 429s are counted. */
+    readonly metrics: Metrics;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type {Logger} from "../../src/core/Logger.ts";
 import type {BotError} from "../../src/errors/BotError.ts";
 import type {ReplyFile, ReplySink} from "../../src/core/ReplySink.ts";
 import type {EditThrottle, ThrottledEditor} from "./EditThrottle.ts";
@@ -39,9 +40,6 @@ export interface MessageSurface<Message> {
     readonly notice?: (text: string) => Promise<void>;
 }
 
-/** Where the sink reports its own delivery failures (never shown as is). */
-export type DeliveryLog = (message: string, error: unknown) => void;
-
 interface PostedMessage<Message> {
     readonly message: Message;
     readonly editor: ThrottledEditor;
@@ -60,7 +58,7 @@ interface PostedMessage<Message> {
 export class StreamingReplySink<Message> implements ReplySink {
     readonly #surface: MessageSurface<Message>;
     readonly #throttle: EditThrottle;
-    readonly #onDeliveryError: DeliveryLog;
+    readonly #log: Logger;
     readonly #messages: PostedMessage<Message>[] = [];
     /** The raw text streamed so far. */
     #latest = "";
@@ -71,10 +69,11 @@ export class StreamingReplySink<Message> implements ReplySink {
     #done = false;
     #postFailed = false;
 
-    constructor(surface: MessageSurface<Message>, throttle: EditThrottle, onDeliveryError: DeliveryLog) {
+    /** `log` gets the sink's own delivery failures (never shown as is). */
+    constructor(surface: MessageSurface<Message>, throttle: EditThrottle, log: Logger) {
         this.#surface = surface;
         this.#throttle = throttle;
-        this.#onDeliveryError = onDeliveryError;
+        this.#log = log;
     }
 
     async typing(): Promise<void> {
@@ -114,7 +113,7 @@ export class StreamingReplySink<Message> implements ReplySink {
         try {
             await this.#surface.sendFile(file);
         } catch (error) {
-            this.#onDeliveryError(`could not send the file ${file.name}`, error);
+            this.#log.warn(`could not send the file ${file.name}`, error);
         }
     }
 
@@ -164,7 +163,7 @@ export class StreamingReplySink<Message> implements ReplySink {
         try {
             await typing();
         } catch (error) {
-            this.#onDeliveryError("could not send typing", error);
+            this.#log.warn("could not send typing", error);
         }
     }
 
@@ -200,7 +199,7 @@ export class StreamingReplySink<Message> implements ReplySink {
         } catch (error) {
             // Streaming stops: the final delivery tries once more.
             this.#postFailed = true;
-            this.#onDeliveryError("could not post a reply", error);
+            this.#log.warn("could not post a reply", error);
             return false;
         }
     }
@@ -221,9 +220,9 @@ export class StreamingReplySink<Message> implements ReplySink {
                 posted.editor.update(part);
             }
             await posted.editor.flush().catch(async (error: unknown) => {
-                this.#onDeliveryError("the final edit failed; retrying it", error);
+                this.#log.warn("the final edit failed; retrying it", error);
                 await this.#surface.edit(posted.message, part).catch(async (retryError: unknown) => {
-                    this.#onDeliveryError("the final edit failed again; posting the text instead", retryError);
+                    this.#log.warn("the final edit failed again; posting the text instead", retryError);
                     await this.#say(part);
                 });
             });
@@ -231,18 +230,18 @@ export class StreamingReplySink<Message> implements ReplySink {
         }
         for (const surplus of this.#messages.splice(parts.length)) {
             surplus.editor.cancel();
-            await this.#surface.remove?.(surplus.message).catch((error: unknown) => this.#onDeliveryError("could not remove a message", error));
+            await this.#surface.remove?.(surplus.message).catch((error: unknown) => this.#log.warn("could not remove a message", error));
         }
     }
 
     /** A short line of the sink's own: privately to the requester when possible, else as a new message. */
     async #say(text: string): Promise<void> {
         if (this.#surface.notice !== undefined) return this.#notice(text);
-        await this.#surface.post(text, this.#messages.length === 0).catch((error: unknown) => this.#onDeliveryError("could not post a notice", error));
+        await this.#surface.post(text, this.#messages.length === 0).catch((error: unknown) => this.#log.warn("could not post a notice", error));
     }
 
     async #notice(text: string): Promise<void> {
-        await this.#surface.notice?.(text).catch((error: unknown) => this.#onDeliveryError("could not send a private notice", error));
+        await this.#surface.notice?.(text).catch((error: unknown) => this.#log.warn("could not send a private notice", error));
     }
 }
 

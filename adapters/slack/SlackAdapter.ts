@@ -1,16 +1,18 @@
 import type {Server} from "node:http";
 import type {AddressInfo} from "node:net";
-import {App, LogLevel} from "@slack/bolt";
+import {App, LogLevel, SocketModeReceiver} from "@slack/bolt";
 import type {AllMiddlewareArgs, SlackCommandMiddlewareArgs, SlackEventMiddlewareArgs, webApi} from "@slack/bolt";
 import type {Adapter, TurnHandler} from "../../src/core/Adapter.ts";
-import {stderrLogger} from "../../src/core/Logger.ts";
 import type {Logger} from "../../src/core/Logger.ts";
+import {noMetrics} from "../../src/core/Metrics.ts";
+import type {Metrics} from "../../src/core/Metrics.ts";
 import type {ReplySink} from "../../src/core/ReplySink.ts";
 import type {ReplyAddress, TurnAttachment} from "../../src/core/Turn.ts";
 import {asBotError, UserFacingError} from "../../src/errors/BotError.ts";
 import {EditThrottle} from "../shared/EditThrottle.ts";
 import {InFlightTurns} from "../shared/InFlightTurns.ts";
 import {remoteAttachment} from "../shared/remoteAttachment.ts";
+import {boltLogger} from "./boltLogger.ts";
 import {RecentIds} from "./RecentIds.ts";
 import {slackClientOptions} from "./slackClientOptions.ts";
 import type {SlackConfig} from "./slackConfig.ts";
@@ -25,7 +27,9 @@ export interface SlackAdapterOptions {
     readonly config: SlackConfig;
     /** Shared edit budget of the process; the adapter makes (and stops) its own when absent. */
     readonly throttle?: EditThrottle;
-    readonly logger?: Logger;
+    readonly logger: Logger;
+    /** Counts the Web API calls, retries and 429s. Defaults to {@link noMetrics}. */
+    readonly metrics?: Metrics;
     /** Bolt's own log level (default warn). */
     readonly boltLogLevel?: LogLevel;
     /** Largest attached file an `import` downloads (default 256 MiB, a 12B state is ~43 MB). */
@@ -46,6 +50,7 @@ export class SlackAdapter implements Adapter {
     readonly platform = "slack" as const;
     readonly #config: SlackConfig;
     readonly #logger: Logger;
+    readonly #metrics: Metrics;
     readonly #throttle: EditThrottle;
     readonly #ownsThrottle: boolean;
     readonly #boltLogLevel: LogLevel;
@@ -55,15 +60,31 @@ export class SlackAdapter implements Adapter {
     readonly #inFlight = new InFlightTurns();
     #app: App | null = null;
     #server: Server | null = null;
+    #socketOpen = false;
 
     constructor(options: SlackAdapterOptions) {
         this.#config = options.config;
-        this.#logger = options.logger ?? stderrLogger;
+        this.#logger = options.logger.child({platform: "slack"});
+        this.#metrics = options.metrics ?? noMetrics;
         this.#ownsThrottle = options.throttle === undefined;
         this.#throttle = options.throttle ?? new EditThrottle();
         this.#boltLogLevel = options.boltLogLevel ?? LogLevel.WARN;
         this.#maxAttachmentBytes = options.maxAttachmentBytes ?? 256 * 1024 * 1024;
         this.#users = new SlackUsers(this.#config.adminUserIds, (error) => this.#logger.warn("slack: users.info failed", error));
+    }
+
+    /** HTTP mode: started and not stopped (its server listens). Socket Mode: the socket is open now. */
+    get connected(): boolean {
+        return this.#app !== null && (this.#config.mode.kind === "http" || this.#socketOpen);
+    }
+
+    // Made here rather than by Bolt, to follow the socket: Bolt's client reconnects by itself, and says so.
+    #socketReceiver(appToken: string, clientOptions: webApi.WebClientOptions, logger: ReturnType<typeof boltLogger>): SocketModeReceiver {
+        // The Socket Mode client has its own WebClient: App.clientOptions does not reach it.
+        const receiver = new SocketModeReceiver({appToken, logger, logLevel: this.#boltLogLevel, installerOptions: {clientOptions}});
+        receiver.client.on("connected", () => (this.#socketOpen = true));
+        for (const lost of ["reconnecting", "disconnected"]) receiver.client.on(lost, () => (this.#socketOpen = false));
+        return receiver;
     }
 
     /** The bound HTTP port in HTTP mode once started (useful with port 0). */
@@ -75,18 +96,18 @@ export class SlackAdapter implements Adapter {
     async start(onTurn: TurnHandler): Promise<void> {
         if (this.#app !== null) throw new Error("SlackAdapter.start: already started");
         const config = this.#config;
-        const clientOptions = slackClientOptions(config.apiUrl);
+        const clientOptions = slackClientOptions(config.apiUrl, () => {
+            this.#metrics.platformRateLimited("slack");
+            this.#metrics.platformRetry("slack");
+        });
         const ids = {
             ...(config.botUserId === undefined ? {} : {botUserId: config.botUserId}),
             ...(config.botId === undefined ? {} : {botId: config.botId}),
         };
+        const logger = boltLogger(this.#logger, this.#boltLogLevel);
         const app = config.mode.kind === "http"
-            ? new App({token: config.botToken, signingSecret: config.mode.signingSecret, clientOptions, logLevel: this.#boltLogLevel, ...ids})
-            : new App({
-                token: config.botToken, socketMode: true, appToken: config.mode.appToken, clientOptions, logLevel: this.#boltLogLevel, ...ids,
-                // The Socket Mode client has its own WebClient: App.clientOptions does not reach it.
-                installerOptions: {clientOptions},
-            });
+            ? new App({token: config.botToken, signingSecret: config.mode.signingSecret, clientOptions, logger, logLevel: this.#boltLogLevel, ...ids})
+            : new App({token: config.botToken, receiver: this.#socketReceiver(config.mode.appToken, clientOptions, logger), clientOptions, logger, logLevel: this.#boltLogLevel, ...ids});
         app.event("app_mention", (args) => this.#onMention(args, onTurn));
         app.command(config.command, (args) => this.#onCommand(args, onTurn));
         app.error(async (error) => {
@@ -151,7 +172,7 @@ export class SlackAdapter implements Adapter {
         return new SlackReplySink({...this.#messaging(client, channel, thread), ...notice}, this.#throttle, {
             // A slash command's reply is not awaited in a thread: no placeholder.
             ...(responseUrl === undefined ? {} : {placeholder: null}),
-            onError: (message, error) => this.#logger.warn(`slack: ${message}`, error),
+            log: this.#logger,
         });
     }
 
@@ -188,7 +209,7 @@ export class SlackAdapter implements Adapter {
 
     #messaging(client: webApi.WebClient, channel: string, threadTs: string | undefined): SlackMessaging {
         const thread = threadTs === undefined ? {} : {thread_ts: threadTs};
-        return {
+        return countCalls(this.#metrics, {
             post: async (text) => {
                 const response = await client.chat.postMessage({channel, text, ...thread, unfurl_links: false, unfurl_media: false});
                 if (response.ts === undefined) throw new Error("chat.postMessage returned no ts");
@@ -204,7 +225,7 @@ export class SlackAdapter implements Adapter {
             upload: async (file) => {
                 await client.filesUploadV2({channel_id: channel, ...thread, file: Buffer.from(file.bytes), filename: file.name});
             },
-        };
+        });
     }
 
     /** A file shared with the mention (e.g. a state to import), fetched with the bot token only if a command reads it. */
@@ -214,4 +235,19 @@ export class SlackAdapter implements Adapter {
             {maxBytes: this.#maxAttachmentBytes, signal, timeoutMs: 120_000, platform: "Slack"},
         );
     }
+}
+
+// Each Web API call of a reply, counted once whatever WebClient retried inside it.
+function countCalls(metrics: Metrics, messaging: SlackMessaging): SlackMessaging {
+    const counted = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+        try {
+            const result = await call(...args);
+            metrics.platformCall("slack", "ok");
+            return result;
+        } catch (error) {
+            metrics.platformCall("slack", "error");
+            throw error;
+        }
+    };
+    return {post: counted(messaging.post), edit: counted(messaging.edit), remove: counted(messaging.remove), upload: counted(messaging.upload)};
 }

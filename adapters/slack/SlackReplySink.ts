@@ -2,7 +2,8 @@ import {UserFacingError} from "../../src/errors/BotError.ts";
 import type {ReplyFile} from "../../src/core/ReplySink.ts";
 import type {EditThrottle} from "../shared/EditThrottle.ts";
 import {StreamingReplySink} from "../shared/StreamingReplySink.ts";
-import type {DeliveryLog, MessageSurface} from "../shared/StreamingReplySink.ts";
+import type {MessageSurface} from "../shared/StreamingReplySink.ts";
+import type {Logger} from "../../src/core/Logger.ts";
 
 /** The Slack calls one reply needs, bound to its channel (and thread). */
 export interface SlackMessaging {
@@ -25,7 +26,7 @@ export interface SlackReplySinkOptions {
     /** Text of the placeholder posted by `typing()`; null posts none (slash commands). */
     readonly placeholder?: string | null;
     /** Delivery failures, for the log (never shown as is). */
-    readonly onError: DeliveryLog;
+    readonly log: Logger;
 }
 
 /**
@@ -37,7 +38,7 @@ export interface SlackReplySinkOptions {
  */
 export class SlackReplySink extends StreamingReplySink<string> {
     constructor(messaging: SlackMessaging, throttle: EditThrottle, options: SlackReplySinkOptions) {
-        super(slackSurface(messaging, options), throttle, options.onError);
+        super(slackSurface(messaging, options), throttle, options.log);
     }
 }
 
@@ -60,7 +61,7 @@ function slackSurface(messaging: SlackMessaging, options: SlackReplySinkOptions)
             try {
                 await messaging.upload(file);
             } catch (error) {
-                options.onError(`file upload of ${file.name} failed`, error);
+                options.log.warn(`file upload of ${file.name} failed`, error);
                 await say("I couldn't upload the file here.");
             }
         },

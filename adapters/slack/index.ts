@@ -10,5 +10,5 @@ export {parseSlackConfig as parseConfig} from "./slackConfig.ts";
 
 /** A {@link SlackAdapter} on the process's shared edit budget and log. */
 export function createAdapter(config: SlackConfig, context: AdapterContext): Adapter {
-    return new SlackAdapter({config, throttle: context.editThrottle, logger: context.log});
+    return new SlackAdapter({config, throttle: context.editThrottle, logger: context.log, metrics: context.metrics});
 }

@@ -4,12 +4,12 @@ import {webApi} from "@slack/bolt";
 const rateLimitRetries = 5;
 
 /**
- * Web API options: the (possibly proxied or faked) base URL, and retries for 429 only. WebClient
+ * Web API options (`onRateLimited` hears each 429 about to be retried): the (possibly proxied or faked) base URL, and retries for 429 only. WebClient
  * already waits out a 429's `Retry-After` and then fails the attempt, so retrying just those
  * loses no reply; anything else (a dead server, a bad request) fails at once instead of
  * WebClient's default of ten retries over half an hour, which could re-post a message.
  */
-export function slackClientOptions(apiUrl: string): webApi.WebClientOptions {
+export function slackClientOptions(apiUrl: string, onRateLimited: () => void = () => {}): webApi.WebClientOptions {
     const retryConfig: webApi.RetryOptions & {onFailedAttempt(error: unknown): void} = {
         retries: rateLimitRetries,
         factor: 1,
@@ -17,6 +17,7 @@ export function slackClientOptions(apiUrl: string): webApi.WebClientOptions {
         maxTimeout: 0,
         onFailedAttempt(error) {
             if (!isRateLimitAttempt(error)) throw error;
+            onRateLimited();
         },
     };
     return {slackApiUrl: apiUrl, retryConfig, rejectRateLimitedCalls: false, timeout: 30_000};

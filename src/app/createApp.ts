@@ -2,7 +2,7 @@ import {randomBytes} from "node:crypto";
 import {hostname, tmpdir} from "node:os";
 import path from "node:path";
 import type {BotConfig} from "../config/BotConfig.ts";
-import {ConfigError} from "../errors/BotError.ts";
+import {asBotError, ConfigError} from "../errors/BotError.ts";
 import type {RwkvEngine} from "../inference/RwkvEngine.ts";
 import {RwkvModel} from "../inference/RwkvModel.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
@@ -23,12 +23,15 @@ import type {Adapter, TurnHandler} from "../core/Adapter.ts";
 import {ClusterRouter} from "../cluster/ClusterRouter.ts";
 import {createRouter} from "./createRouter.ts";
 import type {Logger} from "../core/Logger.ts";
-import {stderrLogger} from "../core/Logger.ts";
+import {noMetrics} from "../core/Metrics.ts";
+import type {BotMetrics} from "../ops/BotMetrics.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
-    /** Defaults to {@link stderrLogger}. */
-    readonly log?: Logger;
+    /** The process's one logger (`createLogger`). */
+    readonly log: Logger;
+    /** The Prometheus metrics, when `METRICS_PORT` serves them; none are recorded without. */
+    readonly metrics?: BotMetrics;
     /** Model-load progress (0..1). */
     readonly onLoadProgress?: (fraction: number) => void;
     /** Aborts the model load (`engine/aborted`), e.g. on a stop signal during start-up. */
@@ -47,6 +50,8 @@ export interface App {
     readonly scheduler: Scheduler;
     /** The router: what adapters deliver turns to. */
     readonly handler: TurnHandler;
+    /** Why the bot is not ready to serve (the database unreachable, a platform not connected); empty when it is. */
+    notReady(): Promise<string[]>;
     /** Starts every adapter. */
     start(): Promise<void>;
     /**
@@ -58,8 +63,9 @@ export interface App {
 }
 
 /** The composition root: builds everything from a validated config; undoes what it built if a step fails. */
-export async function createApp(config: BotConfig, options: AppOptions = {}): Promise<App> {
-    const log = options.log ?? stderrLogger;
+export async function createApp(config: BotConfig, options: AppOptions): Promise<App> {
+    const {log} = options;
+    const metrics = options.metrics ?? noMetrics;
     const undo: (() => Promise<void>)[] = [];
     try {
         // The database first: loading a large model takes minutes, a missing database seconds to report.
@@ -97,7 +103,7 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         const engine: RwkvEngine = await model.createEngine({slots, threads: config.model.threads, maxBatchTokens});
         // Who this process is, in leases and in the cluster's streams.
         const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-        const store = new PrismaStateStore(database, {owner});
+        const store = new PrismaStateStore(database, {owner, metrics});
         const outbox = new TurnOutbox(config.storage.outboxDir ?? defaultOutboxDir(config.storage.dataDir), config.storage.outboxMaxConversations);
         const {info} = model;
         const limits = new TurnLimits({
@@ -107,13 +113,13 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         });
         // Set below when the processes share Redis and Postgres; the scheduler hands it turns another process took meanwhile.
         let cluster: ClusterRouter | null = null;
-        const dispatcher = new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy]});
+        const dispatcher = new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy], metrics});
         const scheduler = new Scheduler({
             dispatcher,
             services: {
                 engine, stepper: dispatcher, tokenizer, store, outbox,
                 sampling: config.reply.sampling, maxTokens: config.reply.maxTokens, prefillChunkTokens,
-                checkpointPolicy: config.storage.checkpoint,
+                checkpointPolicy: config.storage.checkpoint, metrics,
             },
             limits, slotCount: slots, maxMessageChars: config.limits.maxMessageChars, leaseMs: config.storage.leaseMs, log,
             newConversation: {chatFormat: config.reply.chatFormat, sampling: {}, persona: config.reply.persona},
@@ -122,8 +128,13 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         // What a killed run left waiting is logged before anything new.
         await scheduler.deliverOutbox();
         const router = createRouter({scheduler, model: info, sampling: config.reply.sampling, log, instance: owner});
-        const editThrottle = new EditThrottle({minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond});
-        const adapters = options.adapters?.({editThrottle, log}) ?? [];
+        const editThrottle = new EditThrottle({
+            minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond,
+            onError: (error) => log.warn("a streamed edit failed; the next edit carries the newest text", error),
+        });
+        const adapters = options.adapters?.({editThrottle, log, metrics}) ?? [];
+        options.metrics?.setModel(info, slots);
+        options.metrics?.observe({load: () => scheduler.load, countConversations: () => store.countConversations()});
         if (config.redisUrl !== undefined && config.storage.databaseUrl !== undefined) {
             cluster = new ClusterRouter({
                 redisUrl: config.redisUrl, name: config.clusterName, self: owner, leaseMs: config.storage.leaseMs, local: router, log,
@@ -151,6 +162,12 @@ export async function createApp(config: BotConfig, options: AppOptions = {}): Pr
         };
         return {
             model: info, engine, store, scheduler, handler,
+            notReady: async () => {
+                if (stopping !== null) return ["shutting down"];
+                const reasons = adapters.filter((adapter) => !adapter.connected).map((adapter) => `${adapter.platform} is not connected`);
+                await store.ping().catch((error: unknown) => reasons.unshift(`the database is unreachable (${asBotError(error).code})`));
+                return reasons;
+            },
             start: async () => {
                 for (const adapter of adapters) await adapter.start(handler);
                 // After the adapters: turns claimed from other processes are answered through them.

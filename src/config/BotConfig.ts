@@ -1,5 +1,6 @@
 import type {EnabledAdapter} from "../../adapters/shared/AdapterModule.ts";
 import type {Precision} from "../core/Precision.ts";
+import type {LogFormat, LogLevel} from "../ops/createLogger.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {BatchStrategyName} from "../scheduler/strategies/batchStrategies.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
@@ -82,6 +83,18 @@ export interface StorageConfig {
     readonly outboxMaxConversations: number;
 }
 
+/** What the operator sees: logs, metrics and health checks. */
+export interface OpsConfig {
+    /** `LOG_LEVEL`. Defaults to `"info"`. */
+    readonly logLevel: LogLevel;
+    /** `LOG_FORMAT`: `json`, `pretty`, or `auto` (default: readable on a terminal, JSON lines otherwise). */
+    readonly logFormat: LogFormat;
+    /** `METRICS_PORT`: where `/metrics`, `/healthz` and `/readyz` are served; unset = off. */
+    readonly metricsPort?: number;
+    /** `METRICS_HOST`. Defaults to `127.0.0.1`. */
+    readonly metricsHost: string;
+}
+
 /** Everything the bot reads from its environment, validated. */
 export interface BotConfig {
     readonly model: ModelConfig;
@@ -89,6 +102,7 @@ export interface BotConfig {
     readonly limits: LimitsConfig;
     readonly reply: ReplyConfig;
     readonly storage: StorageConfig;
+    readonly ops: OpsConfig;
     /**
      * `REDIS_URL`: shares the rate limits between processes; with `DATABASE_URL` too, the
      * processes route each conversation's turns to the one serving it (README § Running several processes).

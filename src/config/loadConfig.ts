@@ -8,6 +8,7 @@ import {worldVocabPath} from "../inference/worldVocab.ts";
 import {batchStrategyNames} from "../scheduler/strategies/batchStrategies.ts";
 import {chatFormats} from "../session/chatFormats.ts";
 import type {ChatFormatName} from "../session/chatFormats.ts";
+import {logFormats, logLevels} from "../ops/createLogger.ts";
 import {defaultCheckpointPolicy} from "../store/checkpointDue.ts";
 import type {BotConfig} from "./BotConfig.ts";
 import {EnvReader} from "../core/EnvReader.ts";
@@ -73,6 +74,12 @@ export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = ad
             leaseMs: read.integer("LEASE_MS", 30_000, 1000),
             ...optional("outboxDir", read.string("BOT_OUTBOX_DIR")),
             outboxMaxConversations: read.integer("OUTBOX_MAX_CONVERSATIONS", 1000, 1),
+        },
+        ops: {
+            logLevel: read.oneOf("LOG_LEVEL", logLevels, "info"),
+            logFormat: read.oneOf("LOG_FORMAT", logFormats, "auto"),
+            ...(read.string("METRICS_PORT") === undefined ? {} : {metricsPort: read.integer("METRICS_PORT", 0, 0, 65535)}),
+            metricsHost: read.string("METRICS_HOST") ?? "127.0.0.1",
         },
         ...optional("redisUrl", read.url("REDIS_URL", ["redis:", "rediss:"])),
         clusterName: read.string("CLUSTER_NAME") ?? "rwkv-bot",

@@ -7,6 +7,8 @@ export type TurnHandler = (turn: Turn, sink: ReplySink) => Promise<void>;
 /** A platform edge (Discord, Slack, console): client lifecycle, `toTurn()`, reply sinks. */
 export interface Adapter {
     readonly platform: Platform;
+    /** Whether it is connected to its platform now (started, and not lost since): what `/readyz` checks. */
+    readonly connected: boolean;
     /** Connects and starts delivering turns; resolves once ready. */
     start(onTurn: TurnHandler): Promise<void>;
     /**

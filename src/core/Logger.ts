@@ -1,21 +1,15 @@
-import {BotError} from "../errors/BotError.ts";
+/** Structured fields of a log line: ids, counts and timings; never message text, tokens or secrets. */
+export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
-/** Where the runtime logs: operators read it; it never holds message text, tokens or secrets. */
+/**
+ * Where the runtime logs: operators read it. One logger is made at start-up (`src/ops/createLogger.ts`)
+ * and passed everywhere, adapters included; `child` adds fields every line of a part carries.
+ * It never holds message text, tokens or secrets at info level or above.
+ */
 export interface Logger {
-    info(message: string): void;
-    warn(message: string, error?: unknown): void;
-    error(message: string, error?: unknown): void;
-}
-
-/** One line per event on stderr: expected failures by code and message, anything else with its stack. */
-export const stderrLogger: Logger = {
-    info: (message) => console.error(`[info] ${message}`),
-    warn: (message, error) => console.error(`[warn] ${message}${describe(error)}`),
-    error: (message, error) => console.error(`[error] ${message}${describe(error)}`),
-};
-
-function describe(error: unknown): string {
-    if (error === undefined) return "";
-    if (error instanceof BotError) return `: ${error.code}: ${error.message}`;
-    return `: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
+    debug(message: string, fields?: LogFields): void;
+    info(message: string, fields?: LogFields): void;
+    warn(message: string, error?: unknown, fields?: LogFields): void;
+    error(message: string, error?: unknown, fields?: LogFields): void;
+    child(fields: LogFields): Logger;
 }

@@ -1,7 +1,10 @@
 import {asBotError} from "../errors/BotError.ts";
+import {noMetrics} from "../core/Metrics.ts";
+import type {Metrics} from "../core/Metrics.ts";
 import type {StepItem, StepOutput, Stepper} from "../core/Stepper.ts";
 import type {BatchStrategy} from "./BatchStrategy.ts";
 import {fairRoundRobin} from "./strategies/fairRoundRobin.ts";
+import {TokenRate} from "./TokenRate.ts";
 
 /** Options of {@link BatchDispatcher}. */
 export interface BatchDispatcherOptions {
@@ -16,6 +19,10 @@ export interface BatchDispatcherOptions {
      * batch would stay split until they end. Defaults to 50.
      */
     readonly gatherMs?: number;
+    /** Where each step's duration and size are recorded. Defaults to {@link noMetrics}. */
+    readonly metrics?: Metrics;
+    /** Measures the recent token rate. Defaults to one over the last minute. */
+    readonly tokenRate?: TokenRate;
 }
 
 /** Counters of a {@link BatchDispatcher}, for status and benchmarks. */
@@ -52,6 +59,8 @@ interface Request {
 export class BatchDispatcher {
     /** Running totals. */
     readonly stats: DispatcherStats = {steps: 0, tokens: 0, stepMs: 0};
+    readonly #metrics: Metrics;
+    readonly #tokenRate: TokenRate;
     readonly #engine: Stepper;
     readonly #budget: number;
     readonly #strategy: BatchStrategy;
@@ -71,6 +80,13 @@ export class BatchDispatcher {
         this.#budget = options.maxBatchTokens;
         this.#strategy = options.strategy ?? fairRoundRobin;
         this.#gatherMs = options.gatherMs ?? 50;
+        this.#metrics = options.metrics ?? noMetrics;
+        this.#tokenRate = options.tokenRate ?? new TokenRate();
+    }
+
+    /** Tokens fed per second over the recent window (the last minute by default). */
+    get tokensPerSecond(): number {
+        return this.#tokenRate.perSecond();
     }
 
     /** Requests waiting to be fed (in whole or in part). */
@@ -176,8 +192,10 @@ export class BatchDispatcher {
         });
         const started = performance.now();
         const outputs = await this.#run(batch.map((entry) => entry.item));
+        const stepMs = performance.now() - started;
         this.stats.steps++;
-        this.stats.stepMs += performance.now() - started;
+        this.stats.stepMs += stepMs;
+        this.#metrics.engineStep(stepMs / 1000, batch.length);
         batch.forEach(({request, item}, i) => {
             const output = outputs[i]!;
             if (output instanceof Error) {
@@ -186,6 +204,7 @@ export class BatchDispatcher {
                 return;
             }
             this.stats.tokens += item.tokens.length;
+            this.#tokenRate.add(item.tokens.length);
             request.fed += item.tokens.length;
             if (output.logits !== null) request.rows.push(output);
             if (request.fed < request.tokens.length) return;

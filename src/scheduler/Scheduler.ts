@@ -9,6 +9,8 @@ import type {BatchDispatcher} from "./BatchDispatcher.ts";
 import {ConversationQueue} from "./ConversationQueue.ts";
 import {SlotTable} from "./SlotTable.ts";
 import type {TurnLimits} from "./TurnLimits.ts";
+import {TurnTiming} from "./TurnTiming.ts";
+import {limitReasons, turnOutcome} from "./turnOutcome.ts";
 
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions {
@@ -80,6 +82,11 @@ export class Scheduler {
         return this.#options.dispatcher;
     }
 
+    /** What this process carries now: conversations held in slots (of `slots`), and its queue. */
+    get load(): {residentConversations: number; slots: number; waitingTurns: number; busyConversations: number} {
+        return {residentConversations: this.residentConversations, slots: this.#options.slotCount, ...this.queueDepth};
+    }
+
     /** Chat turns admitted and waiting for a place, plus conversations with work queued. */
     get queueDepth(): {waitingTurns: number; busyConversations: number} {
         return {waitingTurns: this.#options.limits.queued(), busyConversations: this.#queue.busyKeys().length};
@@ -96,6 +103,8 @@ export class Scheduler {
      * `sink.fail` (a UserFacingError's text, or the sink's generic line).
      */
     async chat(turn: Turn, sink: ReplySink): Promise<void> {
+        const timing = new TurnTiming(sink);
+        let failure: BotError | null = null;
         try {
             if (this.#stopping) throw shuttingDown();
             if (turn.text.length > this.#options.maxMessageChars) {
@@ -114,7 +123,7 @@ export class Scheduler {
                 const stepper = this.dispatcher.stepper(signal);
                 try {
                     await this.#withSlot(turn, signal, async (conversation, slot) => {
-                        await conversation.reply(slot, turn.text, sink, stepper, signal);
+                        await conversation.reply(slot, turn.text, timing.sink, stepper, signal);
                         const due = conversation.dueCheckpoint;
                         // The reply is delivered: a failed checkpoint is for the log only (the turn log restores the state).
                         if (due !== null) {
@@ -127,9 +136,30 @@ export class Scheduler {
             }), turn.signal);
         } catch (error) {
             const {elsewhere} = this.#options;
+            // Answered, and counted, by the process that holds the conversation.
             if (elsewhere !== undefined && error instanceof BotError && error.code === "store/busy_elsewhere" && await elsewhere(turn, sink)) return;
-            await sink.fail(this.#toReply(error, turn));
+            failure = this.#toReply(error, turn);
+            await sink.fail(failure);
         }
+        this.#account(turn, timing, failure);
+    }
+
+    // One log line and the metrics of a finished chat turn.
+    #account(turn: Turn, timing: TurnTiming, failure: BotError | null): void {
+        const {metrics} = this.#options.services;
+        const outcome = turnOutcome(failure);
+        metrics.turn(turn.platform, outcome);
+        const limit = failure === null ? undefined : limitReasons[failure.code];
+        if (limit !== undefined) metrics.rateLimited(limit);
+        if (outcome === "answered" && timing.replyMs !== null) {
+            metrics.reply(timing.replyMs / 1000);
+            if (timing.firstTextMs !== null) metrics.firstReplyToken(timing.firstTextMs / 1000);
+        }
+        this.#options.log.info("turn", {
+            turn: turn.id, conversation: turn.conversation, platform: turn.platform, outcome,
+            ...(failure === null ? {} : {code: failure.code}),
+            firstTextMs: round(timing.firstTextMs), replyMs: round(timing.replyMs ?? timing.elapsedMs()),
+        });
     }
 
     /**
@@ -318,4 +348,8 @@ export class Scheduler {
         this.#options.log.warn(`${turn.id} in ${turn.conversation} refused (${error.code})`, error);
         return new UserFacingError(error.code, reply, {cause: error});
     }
+}
+
+function round(ms: number | null): number | null {
+    return ms === null ? null : Math.round(ms);
 }

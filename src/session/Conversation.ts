@@ -1,4 +1,5 @@
 import {randomUUID} from "node:crypto";
+import type {Metrics} from "../core/Metrics.ts";
 import type {ReplySink} from "../core/ReplySink.ts";
 import type {SlotStates} from "../core/SlotStates.ts";
 import type {Stepper} from "../core/Stepper.ts";
@@ -36,6 +37,8 @@ export interface ConversationServices {
     /** Prompt tokens per engine step. */
     readonly prefillChunkTokens: number;
     readonly checkpointPolicy: CheckpointPolicy;
+    /** Where tokens fed and generated, checkpoint writes and restores are counted. */
+    readonly metrics: Metrics;
 }
 
 /** The last checkpoint this process knows of. */
@@ -105,7 +108,10 @@ export class Conversation {
         const {engine, stepper, prefillChunkTokens, store} = this.#services;
         // The replay goes through the shared stepper: a restore shares steps with the other conversations.
         const batched = {info: engine.info, importState: engine.importState.bind(engine), step: stepper.step.bind(stepper)};
+        const started = performance.now();
         const outcome = await restoreConversation(store, this.key, new EngineSlotReplayer(batched, slot, prefillChunkTokens));
+        this.#services.metrics.checkpoint("restore", (performance.now() - started) / 1000);
+        this.#services.metrics.tokens("prefilled", outcome.replayedTokens);
         this.#record = {...this.#record, epoch: outcome.epoch, logLength: outcome.logLength};
         this.#tokensSinceCheckpoint = outcome.replayedTokens;
         this.#lastCheckpoint = outcome.fromLogSeq > 0 ? {logSeq: outcome.fromLogSeq, at: null} : null;
@@ -143,6 +149,8 @@ export class Conversation {
             signal.throwIfAborted();
             replyText = reply.text;
             replyTokens = [...reply.tokens, ...closingTokens];
+            this.#services.metrics.tokens("prefilled", prompt.length + closingTokens.length);
+            this.#services.metrics.tokens("generated", reply.tokens.length);
         } catch (error) {
             await engine.importState(slot, before);
             throw error;
@@ -184,9 +192,11 @@ export class Conversation {
     /** Saves the slot's state as a checkpoint at the current log position; skipped when nothing is unsaved, or while the log lags behind the slot. */
     async checkpoint(slot: number, reason: CheckpointReason): Promise<void> {
         if (!this.dirty || this.#ahead) return;
+        const started = performance.now();
         const state = await this.#services.engine.exportState(slot);
         const {epoch, logLength} = this.#record;
         await this.#services.store.checkpoint(this.key, {epoch, logSeq: logLength, state, descriptor: this.#services.engine.info, reason});
+        this.#services.metrics.checkpoint("write", (performance.now() - started) / 1000);
         this.#tokensSinceCheckpoint = 0;
         this.#lastCheckpoint = {logSeq: logLength, at: new Date()};
     }

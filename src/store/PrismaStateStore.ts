@@ -2,6 +2,8 @@ import {randomUUID} from "node:crypto";
 import {setTimeout as sleep} from "node:timers/promises";
 import type {Prisma} from "../../generated/prisma/client.ts";
 import {StoreError} from "../errors/BotError.ts";
+import {noMetrics} from "../core/Metrics.ts";
+import type {Metrics} from "../core/Metrics.ts";
 import {asStoreError} from "./asStoreError.ts";
 import type {StoreClient} from "./db/createStoreClient.ts";
 import type {LeaseClaims} from "./db/LeaseClaims.ts";
@@ -28,6 +30,8 @@ export interface PrismaStateStoreOptions {
     readonly appendAttempts?: number;
     /** First wait between append tries (ms), doubled each time. Defaults to 200. */
     readonly retryDelayMs?: number;
+    /** Counts the database's failures. Defaults to {@link noMetrics}. */
+    readonly metrics?: Metrics;
 }
 
 type Tx = Prisma.TransactionClient;
@@ -41,6 +45,7 @@ export class PrismaStateStore implements StateStore {
     private readonly dtype: SnapshotDtype;
     private readonly appendAttempts: number;
     private readonly retryDelayMs: number;
+    private readonly metrics: Metrics;
     /** Keys whose lease this store took and has not given up, with their conversation ids: acquiring one again is a renewal. */
     private readonly held = new Map<string, number>();
 
@@ -52,6 +57,7 @@ export class PrismaStateStore implements StateStore {
         this.dtype = options.dtype ?? "fp32";
         this.appendAttempts = options.appendAttempts ?? 5;
         this.retryDelayMs = options.retryDelayMs ?? 200;
+        this.metrics = options.metrics ?? noMetrics;
     }
 
     async openConversation(key: string, settings: ConversationSettings): Promise<ConversationRecord> {
@@ -179,6 +185,7 @@ export class PrismaStateStore implements StateStore {
                     return logged;
                 });
             } catch (error) {
+                if (!(error instanceof StoreError)) this.metrics.databaseError();
                 // Only a lost connection may pass on a later try; a refused write would fail the same way again.
                 if (!isConnectionError(error)) throw asStoreError(error, `logging a turn of ${key}`);
                 if (attempt >= this.appendAttempts) {
@@ -305,8 +312,18 @@ export class PrismaStateStore implements StateStore {
         try {
             return await work();
         } catch (error) {
+            // A StoreError is the store's own refusal (not found, busy elsewhere), not the database failing.
+            if (!(error instanceof StoreError)) this.metrics.databaseError();
             throw asStoreError(error, doing);
         }
+    }
+
+    async ping(): Promise<void> {
+        await this.guard("checking the database", () => this.prisma.$queryRaw`SELECT 1`);
+    }
+
+    async countConversations(): Promise<number> {
+        return this.guard("counting conversations", () => this.prisma.conversation.count());
     }
 
     // Locks the conversation row for the rest of the transaction: appends,

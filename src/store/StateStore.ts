@@ -122,4 +122,8 @@ export interface StateStore {
     exportConversation(key: string, descriptor: StateDescriptor): Promise<Buffer>;
     /** Verifies an exported file and makes it the conversation's new epoch; returns the epoch. */
     importConversation(key: string, file: Uint8Array, descriptor: StateDescriptor): Promise<number>;
+    /** Resolves when the database answers a trivial query (readiness); `store/unavailable` when it does not. */
+    ping(): Promise<void>;
+    /** How many conversations the database holds (for the operator's figures). */
+    countConversations(): Promise<number>;
 }

@@ -58,10 +58,15 @@ describe("npm start with no platform configured: the console", () => {
 
     it("answers every line of a script: the console's operator has no cooldown", async () => {
         const {USER_COOLDOWN_MS: _, ...withCooldown} = env;
-        const result = await runBot(dir, {...withCooldown, CONSOLE_CONVERSATION: "cooldown"}, "one\ntwo\nthree\nfour\n");
+        // With the ops endpoint on (a free port): served in console mode too, and closed at the end.
+        const result = await runBot(dir, {...withCooldown, CONSOLE_CONVERSATION: "cooldown", METRICS_PORT: "0"}, "one\ntwo\nthree\nfour\n");
         expect(result.code).toBe(0);
         expect(result.stdout).not.toContain("too fast");
         expect(result.stdout.split("\n").filter((line) => line.startsWith("bot: "))).toHaveLength(4);
+        // Off a terminal the log is JSON lines: the endpoint, then one line per turn.
+        const logged = result.stderr.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as {msg: string; outcome?: string});
+        expect(logged.map((line) => line.msg)).toContainEqual(expect.stringMatching(/^metrics and health checks on http:\/\/127\.0\.0\.1:\d+\/metrics/));
+        expect(logged.filter((line) => line.msg === "turn").map((line) => line.outcome)).toEqual(["answered", "answered", "answered", "answered"]);
     }, 180_000);
 
     it("lists every configuration problem and exits non-zero without a model", async () => {

@@ -248,6 +248,8 @@ describe("DiscordAdapter against the fake gateway and REST", () => {
         fake.dispatch("MESSAGE_CREATE", guildMessage(users.member, "whoami after resume"));
         await waitForMessage(ids.channel, (content) => content.endsWith("whoami after resume"), "the reply after resuming");
         expect(log.lines.some((line) => line.includes("resumed"))).toBe(true);
+        // What /readyz reports for the platform.
+        expect(adapter.connected).toBe(true);
     });
 });
 

@@ -14,12 +14,13 @@ import {loadConfig} from "../../src/config/loadConfig.ts";
 import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
 import * as loopback from "./fakes/loopback/index.ts";
 import {LoopbackAdapter} from "./fakes/loopback/LoopbackAdapter.ts";
+import {silentLog} from "../helpers/testLoggers.ts";
 
 // A platform added the way docs/adding-an-adapter.md says: its own folder (fakes/loopback) and
 // one registry entry. Config loading and start-up find it through the registry alone.
 const registry = [...adapterRegistry, registerAdapter(loopback)];
 const modelPath = fileURLToPath(new URL("../fixtures/models/tiny-L3-C128-V1024.fp32.pth", import.meta.url));
-const quiet = {info: () => {}, warn: () => {}, error: () => {}};
+const quiet = silentLog;
 
 describe("a platform registered like the built-in ones", () => {
     let dir: string;

@@ -8,6 +8,7 @@ import type {Turn} from "../../src/core/Turn.ts";
 import {UserFacingError} from "../../src/errors/BotError.ts";
 import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
 import {appMentionEnvelope, FakeSlack, signedPost, slashCommandFields} from "./fakes/FakeSlack.ts";
+import {silentLog} from "../helpers/testLoggers.ts";
 
 // The real Bolt (HTTP receiver, WebClient) against a loopback Slack; the core is a scripted
 // TurnHandler, so this file proves the adapter alone.
@@ -30,7 +31,7 @@ beforeAll(async () => {
     };
     adapter = new SlackAdapter({
         config, boltLogLevel: LogLevel.ERROR, throttle: new EditThrottle({minIntervalMs: editIntervalMs, globalEditsPerSecond: 50}),
-        logger: {info: () => {}, warn: () => {}, error: () => {}},
+        logger: silentLog,
     });
     const onTurn: TurnHandler = async (turn, sink) => {
         turns.push(turn);
@@ -266,7 +267,7 @@ describe("SlackAdapter over HTTP against a fake Slack", () => {
         const adapterWithLimit = new SlackAdapter({
             config: {botToken: "xoxb-test", mode: {kind: "http", signingSecret: secret, port: 0, host: "127.0.0.1"}, apiUrl: fake.apiUrl,
                 adminUserIds: new Set(), command: "/rwkv", botUserId: "UBOT", botId: "BBOT"},
-            boltLogLevel: LogLevel.ERROR, maxAttachmentBytes: 1024 * 1024, logger: {info: () => {}, warn: () => {}, error: () => {}},
+            boltLogLevel: LogLevel.ERROR, maxAttachmentBytes: 1024 * 1024, logger: silentLog,
         });
         const seen: Turn[] = [];
         await adapterWithLimit.start(async (turn, sink) => {

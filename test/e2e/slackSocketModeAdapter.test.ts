@@ -4,6 +4,7 @@ import {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
 import type {Turn} from "../../src/core/Turn.ts";
 import {EditThrottle} from "../../adapters/shared/EditThrottle.ts";
 import {appMentionEnvelope, FakeSlack, slashCommandFields} from "./fakes/FakeSlack.ts";
+import {silentLog} from "../helpers/testLoggers.ts";
 
 // The adapter alone (a scripted core): the real Bolt in Socket Mode; the fake hands out a loopback WebSocket from
 // apps.connections.open and pushes envelopes through it.
@@ -17,7 +18,7 @@ beforeAll(async () => {
     adapter = new SlackAdapter({
         config: {botToken: "xoxb-test", mode: {kind: "socket", appToken: "xapp-test"}, apiUrl: fake.apiUrl, adminUserIds: new Set(), command: "/rwkv"},
         boltLogLevel: LogLevel.ERROR, throttle: new EditThrottle({minIntervalMs: 100}),
-        logger: {info: () => {}, warn: () => {}, error: () => {}},
+        logger: silentLog,
     });
     await adapter.start(async (turn, sink) => {
         turns.push(turn);
@@ -32,6 +33,7 @@ afterAll(async () => {
 
 it("connects with the app token, acks a slash command and answers it", async () => {
     expect(fake.callsOf("apps.connections.open")[0]?.token).toBe("xapp-test");
+    expect(adapter.connected).toBe(true);
     const ack = await fake.sendEnvelope("slash_commands", slashCommandFields({text: "ask hi", responseUrl: fake.responseUrl("s1")}));
     expect(ack).toEqual({});
     await fake.waitFor(() => fake.thread("C1", undefined).find((message) => message.text === "echo: hi"));

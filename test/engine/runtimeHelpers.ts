@@ -9,6 +9,7 @@ import {createApp} from "../../src/app/createApp.ts";
 import type {App, AppOptions} from "../../src/app/createApp.ts";
 import type {Logger} from "../../src/core/Logger.ts";
 import {loadConfig} from "../../src/config/loadConfig.ts";
+import {createLogger} from "../../src/ops/createLogger.ts";
 import type {BotError} from "../../src/errors/BotError.ts";
 import {smallVocabText} from "../unit/tokenizer/smallVocab.ts";
 import {modelPath} from "./engineFixtures.ts";
@@ -21,7 +22,8 @@ export function scratchDir(): string {
 }
 
 /** Logs only failures (kept for the test output). */
-export const quietLog: Logger = {info: () => undefined, warn: (m, e) => console.warn(m, e), error: (m, e) => console.error(m, e)};
+/** Warnings and errors only, so that a failing test shows why. */
+export const quietLog: Logger = createLogger({level: "warn", format: "auto"});
 
 /** The app on tiny-L3-C128-V1024 in fp32 with greedy sampling and an in-memory database, unless `env` says otherwise. */
 export function startApp(dir: string, env: Record<string, string> = {}, options: Pick<AppOptions, "shutdownGraceMs" | "adapters"> = {}): Promise<App> {

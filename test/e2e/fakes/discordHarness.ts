@@ -1,6 +1,7 @@
 import type {DiscordConfig} from "../../../adapters/discord/discordConfig.ts";
 import type {Logger} from "../../../src/core/Logger.ts";
 import {FakeDiscord} from "./FakeDiscord.ts";
+import {recordingLog} from "../../helpers/testLoggers.ts";
 import type {FakeDiscordOptions} from "./FakeDiscord.ts";
 import {botUser, guildCreate, ids, threadCreate} from "./discordPayloads.ts";
 
@@ -26,13 +27,14 @@ export function fakeDiscordConfig(fake: FakeDiscord, overrides: Partial<DiscordC
     };
 }
 
-/** A logger that keeps its lines, for assertions and for quiet test output. */
-export function recordingLogger(): Logger & {lines: string[]} {
-    const lines: string[] = [];
+/** A logger that keeps its lines (`level message`), for assertions and for quiet test output. */
+export function recordingLogger(): Logger & {readonly lines: string[]} {
+    const log = recordingLog();
     return {
-        lines,
-        info: (line) => lines.push(`info ${line}`),
-        warn: (line) => lines.push(`warn ${line}`),
-        error: (line) => lines.push(`error ${line}`),
+        ...log,
+        // Read when asked: the adapter's child loggers add to the same entries.
+        get lines() {
+            return log.entries.map((entry) => `${entry.level} ${entry.message}${entry.error === undefined ? "" : `: ${String(entry.error)}`}`);
+        },
     };
 }

@@ -14,6 +14,7 @@ const send = (event: ChildEvent) => process.send?.(event);
 let handler: TurnHandler | null = null;
 const adapter: Adapter = {
     platform: "console",
+    connected: true,
     start: async (onTurn) => void (handler = onTurn),
     stop: async () => void (handler = null),
 };

@@ -6,14 +6,18 @@ import {fileURLToPath} from "node:url";
 import type {Adapter} from "../../../src/core/Adapter.ts";
 import {createAdapters} from "../../../src/app/createAdapters.ts";
 import {createApp} from "../../../src/app/createApp.ts";
+import {serveOps} from "../../../src/app/serveOps.ts";
+import type {ServedOps} from "../../../src/app/serveOps.ts";
+import type {Logger} from "../../../src/core/Logger.ts";
 import type {App} from "../../../src/app/createApp.ts";
 import {loadConfig} from "../../../src/config/loadConfig.ts";
 import {smallVocabText} from "../../unit/tokenizer/smallVocab.ts";
+import {silentLog} from "../../helpers/testLoggers.ts";
 
 /** The tiny fp32 fixture model: greedy replies are a pure function of the conversation's history. */
 export const tinyModelPath = fileURLToPath(new URL("../../fixtures/models/tiny-L3-C128-V1024.fp32.pth", import.meta.url));
 
-export const quietLog = {info: () => {}, warn: () => {}, error: () => {}};
+export const quietLog = silentLog;
 
 /** A fresh temporary directory holding the tiny model's byte-level `vocab.txt`, for {@link tinyBotEnv}. */
 export function tinyBotDir(prefix: string): string {
@@ -53,6 +57,9 @@ export class TurnObserver {
     wrap(adapter: Adapter): Adapter {
         return {
             platform: adapter.platform,
+            get connected() {
+                return adapter.connected;
+            },
             start: (handler) => adapter.start(async (turn, sink) => {
                 const streamed: string[] = [];
                 this.updates.set(turn.id, streamed);
@@ -79,18 +86,25 @@ export class TurnObserver {
     }
 }
 
-/** The whole bot as `npm start` composes it (config → createApp → createAdapters), each adapter observed. */
-export async function startObservedApp(env: Record<string, string>, observer: TurnObserver): Promise<{app: App; adapters: Adapter[]}> {
+/** The whole bot as `npm start` composes it (config → ops endpoint → createApp → createAdapters), each adapter observed. */
+export async function startObservedApp(env: Record<string, string>, observer: TurnObserver, log: Logger = quietLog): Promise<{app: App; adapters: Adapter[]; ops: ServedOps | null}> {
     const config = loadConfig(env);
     const adapters: Adapter[] = [];
-    const app = await createApp(config, {
-        log: quietLog,
-        adapters: (context) => createAdapters(config, {...context, log: quietLog, console: {input: new PassThrough(), output: new PassThrough()}})
-            .map((adapter) => {
-                adapters.push(adapter);
-                return observer.wrap(adapter);
-            }),
-    });
-    await app.start();
-    return {app, adapters};
+    let app: App | null = null;
+    const ops = await serveOps(config.ops, log, () => app);
+    try {
+        app = await createApp(config, {
+            log, ...(ops === null ? {} : {metrics: ops.metrics}),
+            adapters: (context) => createAdapters(config, {...context, console: {input: new PassThrough(), output: new PassThrough()}})
+                .map((adapter) => {
+                    adapters.push(adapter);
+                    return observer.wrap(adapter);
+                }),
+        });
+        await app.start();
+    } catch (error) {
+        await ops?.server.close();
+        throw error;
+    }
+    return {app, adapters, ops};
 }

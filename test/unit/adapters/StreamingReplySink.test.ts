@@ -6,6 +6,7 @@ import {DiscordReplySink} from "../../../adapters/discord/DiscordReplySink.ts";
 import {SlackReplySink} from "../../../adapters/slack/SlackReplySink.ts";
 import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
 import type {ReplySink} from "../../../src/core/ReplySink.ts";
+import {warningsTo} from "../../helpers/testLoggers.ts";
 
 // A controlled clock (fake timers and Date): typing resends and the throttle's waits happen
 // exactly when a test advances time, whatever the machine's load.
@@ -58,7 +59,7 @@ function recordingSurface(overrides: Partial<MessageSurface<number>> = {}) {
 
 function sinkOn(surface: MessageSurface<number>) {
     const errors: string[] = [];
-    const sink = new StreamingReplySink(surface, throttle, (message) => errors.push(message));
+    const sink = new StreamingReplySink(surface, throttle, warningsTo((message) => errors.push(message)));
     return {sink, errors};
 }
 
@@ -254,7 +255,7 @@ describe("the final-edit retry on each platform", () => {
                             };
                         },
                     },
-                    {throttle, onDeliveryError: (_, error) => errors.push(error)},
+                    {throttle, log: warningsTo((_, error) => errors.push(error))},
                 );
                 return {sink, shown: () => shown, errors};
             },
@@ -279,7 +280,7 @@ describe("the final-edit retry on each platform", () => {
                         upload: async () => {},
                     },
                     throttle,
-                    {onError: (_, error) => errors.push(error)},
+                    {log: warningsTo((_, error) => errors.push(error))},
                 );
                 return {sink, shown: () => [...shown.values()], errors};
             },

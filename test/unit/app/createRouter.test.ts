@@ -7,6 +7,7 @@ import type {BotError} from "../../../src/errors/BotError.ts";
 import type {ModelInfo} from "../../../src/core/ModelInfo.ts";
 import {chatSamplingDefaults} from "../../../src/inference/SamplingOptions.ts";
 import type {Scheduler} from "../../../src/scheduler/Scheduler.ts";
+import {silentLog} from "../../helpers/testLoggers.ts";
 
 function turn(text: string, isAdmin: boolean, command?: Turn["command"]): Turn {
     return {
@@ -37,7 +38,7 @@ function sink() {
 }
 
 const model = {path: "m.pth"} as ModelInfo;
-const log = {info: () => undefined, warn: () => undefined, error: () => undefined};
+const log = silentLog;
 
 describe("parseCommandText", () => {
     it("reads /name args for known commands only", () => {

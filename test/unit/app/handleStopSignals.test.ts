@@ -2,12 +2,14 @@ import {EventEmitter} from "node:events";
 import {describe, expect, it} from "vitest";
 import {handleStopSignals} from "../../../src/app/handleStopSignals.ts";
 import type {Logger} from "../../../src/core/Logger.ts";
+import {recordingLog} from "../../helpers/testLoggers.ts";
 
 function harness(): {emit(signal: "SIGINT" | "SIGTERM", atMs: number): void; stops: number; exits: number[]; lines: string[]; remove: () => void} {
     const target = new EventEmitter();
     let clock = 0;
     const lines: string[] = [];
-    const log: Logger = {info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`)};
+    const recorded = recordingLog();
+    const log: Logger = {...recorded, info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`)};
     const state = {
         stops: 0,
         exits: [] as number[],

@@ -94,4 +94,13 @@ describe("loadConfig", () => {
         expect(config.reply.persona).toBe("User: hi\n\nAssistant: Hello.\n\n");
         expect(config.reply.sampling).toMatchObject({temperature: 0, seed: 7, topP: 0.3});
     });
+
+    it("serves no metrics unless METRICS_PORT is set, on 127.0.0.1 unless told, and logs at info", () => {
+        expect(loadConfig({RWKV_MODEL_PATH: "m.pth"}).ops).toEqual({logLevel: "info", logFormat: "auto", metricsHost: "127.0.0.1"});
+        expect(loadConfig({RWKV_MODEL_PATH: "m.pth", METRICS_PORT: "9464", METRICS_HOST: "0.0.0.0", LOG_LEVEL: "debug", LOG_FORMAT: "json"}).ops)
+            .toEqual({logLevel: "debug", logFormat: "json", metricsPort: 9464, metricsHost: "0.0.0.0"});
+        expect(problemsOf({RWKV_MODEL_PATH: "m.pth", METRICS_PORT: "http", LOG_LEVEL: "loud", LOG_FORMAT: "xml"})).toEqual([
+            expect.stringContaining("LOG_LEVEL"), expect.stringContaining("LOG_FORMAT"), 'METRICS_PORT must be an integer in [0, 65535], got "http"',
+        ]);
+    });
 });

@@ -3,6 +3,7 @@ import {DiscordReplySink} from "../../../adapters/discord/DiscordReplySink.ts";
 import type {ReplyPayload, ReplyTarget} from "../../../adapters/discord/ReplyTarget.ts";
 import {BotError, UserFacingError} from "../../../src/errors/BotError.ts";
 import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
+import {warningsTo} from "../../helpers/testLoggers.ts";
 
 type Sent = {kind: "typing"} | {kind: "post", index: number, first: boolean, payload: ReplyPayload} | {kind: "edit", index: number, payload: ReplyPayload};
 
@@ -25,7 +26,7 @@ function recordingTarget(): ReplyTarget & {sent: Sent[]} {
 // waits happen exactly when the test advances time, whatever the machine's load.
 let throttle: EditThrottle;
 const deliveryErrors: unknown[] = [];
-const sink = (target: ReplyTarget, typingIntervalMs = 1000) => new DiscordReplySink(target, {throttle, typingIntervalMs, onDeliveryError: (_, error) => deliveryErrors.push(error)});
+const sink = (target: ReplyTarget, typingIntervalMs = 1000) => new DiscordReplySink(target, {throttle, typingIntervalMs, log: warningsTo((_, error) => deliveryErrors.push(error))});
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 /** Lets the sink's pending sends run (posts go out from its pump, edits after the throttle's waits). */
 async function settled<T>(work: Promise<T>): Promise<T> {

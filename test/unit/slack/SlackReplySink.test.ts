@@ -3,6 +3,7 @@ import {SlackReplySink} from "../../../adapters/slack/SlackReplySink.ts";
 import type {SlackMessaging} from "../../../adapters/slack/SlackReplySink.ts";
 import {StoreError, UserFacingError} from "../../../src/errors/BotError.ts";
 import {EditThrottle} from "../../../adapters/shared/EditThrottle.ts";
+import {silentLog} from "../../helpers/testLoggers.ts";
 
 const throttle = new EditThrottle({minIntervalMs: 1, globalEditsPerSecond: 1000});
 
@@ -28,7 +29,7 @@ function fakeMessaging(withNotice = false) {
     return {messaging, messages, log};
 }
 const sink = (messaging: SlackMessaging, placeholder?: string | null) =>
-    new SlackReplySink(messaging, throttle, {splitAt: 10, onError: () => {}, ...(placeholder === undefined ? {} : {placeholder})});
+    new SlackReplySink(messaging, throttle, {splitAt: 10, log: silentLog, ...(placeholder === undefined ? {} : {placeholder})});
 
 describe("SlackReplySink", () => {
     it("replaces the placeholder, continues past the split, removes surplus messages, escapes", async () => {

@@ -21,6 +21,10 @@ export class LoopbackAdapter implements Adapter {
         this.#config = config;
     }
 
+    get connected(): boolean {
+        return this.#onTurn !== null;
+    }
+
     async start(onTurn: TurnHandler): Promise<void> {
         this.#onTurn = onTurn;
     }
