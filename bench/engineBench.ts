@@ -8,6 +8,7 @@ import type {Precision} from "../src/core/Precision.ts";
 import {RwkvModel} from "../src/inference/RwkvModel.ts";
 import {writeRandomModel} from "../tools/modelfile/randomModel.ts";
 import type {Bench} from "./Bench.ts";
+import {median, randomTokens, seconds} from "./timing.ts";
 
 // RWKV-5 World 0.4B's shape with random bf16 weights: speed depends on the
 // shape, not the values. Generated once and cached.
@@ -21,16 +22,6 @@ const warmupSteps = 2;
 const samples = 7;
 const stepsPerSample = 3;
 const GiB = 1024 ** 3;
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-function randomTokens(count: number, nVocab: number): number[] {
-    return Array.from({length: count}, () => Math.floor(Math.random() * nVocab));
-}
 
 /** One decode figure of one precision: tokens/s and its ratio to the roof, each the median of paired samples. */
 interface DecodeFigure {
@@ -72,12 +63,6 @@ async function decodeFigures(engines: PerPrecision<RwkvEngine>, slots: number): 
         ratio: median(samplesOf[precision].map((s) => s.ratio)),
     });
     return {"16bit": figure("16bit"), "int8": figure("int8"), versus16bit: median(versus)};
-}
-
-async function seconds(run: () => Promise<unknown>): Promise<number> {
-    const start = performance.now();
-    await run();
-    return (performance.now() - start) / 1000;
 }
 
 /** Prefill tokens/s of each engine, alternating the timed runs so both see the same machine. */

@@ -249,6 +249,7 @@ private:
                 std::memcpy(dst + size_t(r) * row_bytes, src, row_bytes);
             }
         });
+        m_.archive_->release(t);
         m_.owned_.push_back(std::move(buf));
         return cpu::MatView{m_.owned_.back().data(), want, rows, cols, cols, packed};
     }
@@ -270,6 +271,7 @@ private:
             cpu::quantize_row(row.data(), cols, qrow.data(), sc + r * blocks);
             cpu::pack_row(qrow.data(), cpu::WeightType::I8, r, cols, dst);
         });
+        m_.archive_->release(t);
         m_.owned_.push_back(std::move(q));
         const void *data = m_.owned_.back().data();
         m_.owned_.push_back(std::move(scales));
@@ -315,6 +317,7 @@ private:
                 }
             }
         });
+        m_.archive_->release(t);
         m_.owned_.push_back(std::move(buf));
         m_.emb_ = cpu::MatView{m_.owned_.back().data(), want, V, C, C};
     }

@@ -190,7 +190,7 @@ describe("operating the bot: metrics, health checks and logs, end to end", () =>
         expect(await replyOnDiscord(users.member, "/status")).not.toContain("engine:");
     });
 
-    it("answers /healthz always, and /readyz not ready while the database is cut, ready again after", async () => {
+    it("answers /healthz always, and /readyz not ready while the database is cut (ready again after) or a platform is gone", async () => {
         expect(await readyz()).toEqual({status: 200, body: {ready: true, reasons: []}});
         const errorsBefore = value(await scrape(), "rwkv_database_errors_total");
         await relay.down();
@@ -216,6 +216,29 @@ describe("operating the bot: metrics, health checks and logs, end to end", () =>
             back = await readyz();
         }
         expect(back).toEqual({status: 200, body: {ready: true, reasons: []}});
+
+        // A database that does not answer at all: the probe still answers, after its own 2 s.
+        relay.stall();
+        try {
+            expect(await readyz()).toEqual({status: 503, body: {ready: false, reasons: ["the database does not answer (2 s)"]}});
+        } finally {
+            relay.unstall();
+        }
+        back = await readyz();
+        for (let probe = 0; probe < 40 && back.status !== 200; probe++) {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            back = await readyz();
+        }
+        expect(back.status).toBe(200);
+
+        // A platform that lost its connection for good (Discord closing with 4004, a revoked token).
+        discord.dropConnection(4004);
+        let lost = await readyz();
+        for (let probe = 0; probe < 40 && lost.status === 200; probe++) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            lost = await readyz();
+        }
+        expect(lost).toEqual({status: 503, body: {ready: false, reasons: ["discord is not connected"]}});
     });
 
     it("logs one JSON line per turn with its timings and outcome, and never a secret or a message's text", async () => {

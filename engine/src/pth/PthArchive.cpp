@@ -232,6 +232,13 @@ PthArchive::~PthArchive() {
     if (base_) munmap(const_cast<uint8_t *>(base_), size_);
 }
 
+void PthArchive::release(const TensorRef &t) const {
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = uintptr_t(t.data) & ~(page - 1), end = uintptr_t(t.data) + t.nbytes();
+    // Advice only: a failure leaves the pages resident, which costs memory, not correctness.
+    if (end > begin) madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
+
 const TensorRef *PthArchive::find(const std::string &name) const {
     const auto it = index_.find(name);
     return it == index_.end() ? nullptr : &tensors_[it->second];

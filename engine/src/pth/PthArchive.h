@@ -47,6 +47,11 @@ public:
     // Every record of the ZIP archive, in central-directory order.
     const std::vector<ZipEntry> &entries() const { return entries_; }
     const uint8_t *data(const ZipEntry &entry) const { return base_ + entry.data_offset; }
+    // Drops this process's pages of a tensor it has copied elsewhere: they
+    // leave the resident set (the page cache may keep them), so a file larger
+    // than half the memory is never resident next to its converted copy.
+    // Reading the tensor again is still valid (the pages fault in anew).
+    void release(const TensorRef &t) const;
 
     PthArchive(const PthArchive &) = delete;
     PthArchive &operator=(const PthArchive &) = delete;
