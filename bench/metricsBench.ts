@@ -5,12 +5,11 @@ import {RwkvModel} from "../src/inference/RwkvModel.ts";
 import {BotMetrics} from "../src/ops/BotMetrics.ts";
 import {modelPath} from "../test/engine/engineFixtures.ts";
 import type {Bench} from "./Bench.ts";
+import {median} from "./timing.ts";
 
 const runs = 7;
 const callsPerRun = 100_000;
 const decodeSteps = 200;
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 // What the runtime records per engine step: the step's time and size, and (per turn, amortised here) tokens.
 function nsPerStep(metrics: Metrics): number {

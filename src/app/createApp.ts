@@ -1,4 +1,5 @@
 import {randomBytes} from "node:crypto";
+import {setTimeout as sleep} from "node:timers/promises";
 import {hostname, tmpdir} from "node:os";
 import path from "node:path";
 import type {BotConfig} from "../config/BotConfig.ts";
@@ -25,6 +26,9 @@ import {createRouter} from "./createRouter.ts";
 import type {Logger} from "../core/Logger.ts";
 import {noMetrics} from "../core/Metrics.ts";
 import type {BotMetrics} from "../ops/BotMetrics.ts";
+
+/** How long `/readyz` waits for the database's answer. */
+const readinessTimeoutMs = 2000;
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -165,7 +169,12 @@ export async function createApp(config: BotConfig, options: AppOptions): Promise
             notReady: async () => {
                 if (stopping !== null) return ["shutting down"];
                 const reasons = adapters.filter((adapter) => !adapter.connected).map((adapter) => `${adapter.platform} is not connected`);
-                await store.ping().catch((error: unknown) => reasons.unshift(`the database is unreachable (${asBotError(error).code})`));
+                // A database that does not answer at all (a dropped route) must not hold the probe past its own timeout.
+                const answered = await Promise.race([
+                    store.ping().then(() => null, (error: unknown) => `the database is unreachable (${asBotError(error).code})`),
+                    sleep(readinessTimeoutMs, `the database does not answer (${readinessTimeoutMs / 1000} s)`, {ref: false}),
+                ]);
+                if (answered !== null) reasons.unshift(answered);
                 return reasons;
             },
             start: async () => {

@@ -1,4 +1,5 @@
 import {basename} from "node:path";
+import {setTimeout as sleep} from "node:timers/promises";
 import {collectDefaultMetrics, Counter, Gauge, Histogram, Registry} from "prom-client";
 import type {Metrics, TurnOutcome} from "../core/Metrics.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
@@ -17,6 +18,9 @@ function batchBucket(items: number): string {
     if (items < 16) return "8-15";
     return "16+";
 }
+
+// A scrape does not wait longer than this for the database's count (Prometheus times out at 10 s by default).
+const collectTimeoutMs = 2000;
 
 const latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const stepBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -113,7 +117,7 @@ export class BotMetrics implements Metrics {
             name: "rwkv_conversations_total", help: "Conversations the database holds (the last count read while it is unreachable).", registers: [this.registry],
             async collect() {
                 // An unreachable database shows in /readyz and rwkv_database_errors_total; the scrape keeps the last count.
-                const count = await source.countConversations().catch(() => null);
+                const count = await Promise.race([source.countConversations().catch(() => null), sleep(collectTimeoutMs, null, {ref: false})]);
                 if (count !== null) this.set(count);
             },
         });

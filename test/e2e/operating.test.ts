@@ -217,6 +217,20 @@ describe("operating the bot: metrics, health checks and logs, end to end", () =>
         }
         expect(back).toEqual({status: 200, body: {ready: true, reasons: []}});
 
+        // A database that does not answer at all: the probe still answers, after its own 2 s.
+        relay.stall();
+        try {
+            expect(await readyz()).toEqual({status: 503, body: {ready: false, reasons: ["the database does not answer (2 s)"]}});
+        } finally {
+            relay.unstall();
+        }
+        back = await readyz();
+        for (let probe = 0; probe < 40 && back.status !== 200; probe++) {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            back = await readyz();
+        }
+        expect(back.status).toBe(200);
+
         // A platform that lost its connection for good (Discord closing with 4004, a revoked token).
         discord.dropConnection(4004);
         let lost = await readyz();

@@ -4,6 +4,7 @@ import net from "node:net";
 export class CuttableRelay {
     private server: net.Server | undefined;
     private readonly sockets = new Set<net.Socket>();
+    private stalled = false;
     /** The relay's port: the system's choice on the first `up`, kept across cuts. */
     port = 0;
     constructor(private readonly target: {host: string, port: number}) {}
@@ -27,6 +28,7 @@ export class CuttableRelay {
                 s.on("close", () => this.sockets.delete(s));
             }
             client.pipe(upstream).pipe(client);
+            if (this.stalled) for (const s of [client, upstream]) s.pause();
         });
         await new Promise<void>((resolve, reject) => {
             server.once("error", reject);
@@ -34,6 +36,17 @@ export class CuttableRelay {
         });
         this.server = server;
         this.port = (server.address() as net.AddressInfo).port;
+    }
+
+    /** Holds every byte both ways, connections staying open (a route that drops packets): queries hang until {@link unstall}. */
+    stall(): void {
+        this.stalled = true;
+        for (const s of this.sockets) s.pause();
+    }
+
+    unstall(): void {
+        this.stalled = false;
+        for (const s of this.sockets) s.resume();
     }
 
     async down(): Promise<void> {
