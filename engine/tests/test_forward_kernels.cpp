@@ -64,10 +64,10 @@ void check_against_scalar(const Kernels &k, WeightType type, int64_t rows, int64
     k.matmul(m.view, x.data(), cols, T, got.data(), rows, 0, rows);
     // fp32 reassociation error bound: a few ulps of sum |w x|.
     const double tol = 1e-5 * std::sqrt(double(cols)) * 4;
-    // The VNNI table rounds each token's activations to int16 per block (q =
+    // The VNNI tables round each token's activations to int16 per block (q =
     // round(x * 32767 / max|x|), step max|x| / 32767): it must equal the
     // product with those activations, within the fp32 bound.
-    if (type == WeightType::I8 && std::strcmp(k.name, "avx512vnni") == 0) {
+    if (type == WeightType::I8 && std::strstr(k.name, "vnni") != nullptr) {
         const int64_t blocks = rwkv5::cpu::quant_blocks(cols);
         for (int64_t t = 0; t < T; ++t) {
             std::vector<float> xq(static_cast<size_t>(cols));
@@ -200,6 +200,7 @@ int main() {
     check_quantize(rng);
     std::vector<const Kernels *> tables;
     if (rwkv5::cpu::host_has_avx2()) tables.push_back(&rwkv5::cpu::avx2_kernels());
+    if (rwkv5::cpu::host_has_avx2_vnni()) tables.push_back(&rwkv5::cpu::avx2_vnni_kernels());
     if (rwkv5::cpu::host_has_avx512()) tables.push_back(&rwkv5::cpu::avx512_kernels());
     if (rwkv5::cpu::host_has_avx512_vnni()) tables.push_back(&rwkv5::cpu::avx512_vnni_kernels());
     std::printf("host kernel: %s (%s)\n", rwkv5_cpu_kernel(), rwkv5_system_info());

@@ -2,7 +2,7 @@ import {getAddon} from "../bindings/getAddon.ts";
 
 /** What this build of the engine can do on this host. */
 export interface EngineCapabilities {
-    /** The SIMD level the CPU kernels dispatch to: `"avx512vnni"`, `"avx512"`, `"avx2"` or `"scalar"`. */
+    /** The SIMD level the CPU kernels dispatch to: `"avx512vnni"`, `"avx512"`, `"avx2vnni"`, `"avx2"` or `"scalar"`. */
     cpuKernel: string;
     /** Whether the build has the CUDA backend. */
     supportsCuda: boolean;

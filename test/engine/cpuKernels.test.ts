@@ -6,7 +6,7 @@ import {describe, expect, it} from "vitest";
 import {fastTolerance, fp32Tolerance} from "./engineFixtures.ts";
 import type {KernelDeviation} from "./helpers/kernelGoldens.ts";
 
-// Every kernel table the engine can pick in production (engine/src/cpu: scalar, AVX2, AVX-512, AVX-512 VNNI)
+// Every kernel table the engine can pick in production (engine/src/cpu: scalar, AVX2, AVX-VNNI, AVX-512, AVX-512 VNNI)
 // against the goldens, each in its own process forced with RWKV5_CPU_KERNEL. A table this CPU
 // cannot run is named in one line of the output, and the engine is checked not to pick it.
 const helper = path.join(import.meta.dirname, "helpers/kernelGoldens.ts");
@@ -16,6 +16,7 @@ const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
 const tables = [
     {kernel: "scalar", needs: []},
     {kernel: "avx2", needs: ["avx2", "fma", "f16c"]},
+    {kernel: "avx2vnni", needs: ["avx2", "fma", "f16c", "avx_vnni"]},
     {kernel: "avx512", needs: ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq"]},
     {kernel: "avx512vnni", needs: ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni"]},
 ] as const;

@@ -39,6 +39,11 @@ bool host_has_avx2() {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
 
+bool host_has_avx2_vnni() {
+    __builtin_cpu_init();
+    return host_has_avx2() && __builtin_cpu_supports("avxvnni");
+}
+
 bool host_has_avx512() {
     __builtin_cpu_init();
     return host_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -54,9 +59,11 @@ static const Kernels &select_kernels() {
     const char *forced = std::getenv("RWKV5_CPU_KERNEL");
     const bool allow_vnni = !forced || std::strcmp(forced, "avx512vnni") == 0;
     const bool allow512 = allow_vnni || std::strcmp(forced, "avx512") == 0;
-    const bool allow2 = allow512 || std::strcmp(forced, "avx2") == 0;
+    const bool allow2_vnni = allow512 || std::strcmp(forced, "avx2vnni") == 0;
+    const bool allow2 = allow2_vnni || std::strcmp(forced, "avx2") == 0;
     if (allow_vnni && host_has_avx512_vnni()) return avx512_vnni_kernels();
     if (allow512 && host_has_avx512()) return avx512_kernels();
+    if (allow2_vnni && host_has_avx2_vnni()) return avx2_vnni_kernels();
     if (allow2 && host_has_avx2()) return avx2_kernels();
     return scalar_kernels();
 }

@@ -99,14 +99,16 @@ void wkv_reference(const float *r, const float *k, const float *v, const float *
 
 const Kernels &scalar_kernels();
 const Kernels &avx2_kernels();    // only call when the host has AVX2+FMA+F16C
+const Kernels &avx2_vnni_kernels();  // only call when the host has those and AVX-VNNI
 const Kernels &avx512_kernels();  // only call when the host has AVX-512 F/BW/VL/DQ
 const Kernels &avx512_vnni_kernels();  // only call when the host has those and AVX-512 VNNI
 
 bool host_has_avx2();
+bool host_has_avx2_vnni();
 bool host_has_avx512();
 bool host_has_avx512_vnni();
 
-// The table for this host; env RWKV5_CPU_KERNEL=scalar|avx2|avx512|avx512vnni
+// The table for this host; env RWKV5_CPU_KERNEL=scalar|avx2|avx2vnni|avx512|avx512vnni
 // forces a lower one (tests use it to compare against the scalar reference).
 const Kernels &host_kernels();
 

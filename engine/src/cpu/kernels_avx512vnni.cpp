@@ -31,14 +31,6 @@ constexpr int64_t kPrefetchBytes = 1024;
 // 2 scales, 2 widened weight vectors.
 constexpr int kRows = 8, kTokens = 2;
 
-// Quantized activations of n tokens: q[t * qstride + c] int16 (zero past
-// cols), s[t * blocks + b] the scale of block b.
-struct QuantX {
-    int16_t *q;
-    float *s;
-    int64_t qstride, blocks;
-};
-
 void quantize_x(const float *x, int64_t ldx, int64_t n, int64_t cols, const QuantX &qx) {
     for (int64_t t = 0; t < n; ++t) {
         const float *xt = x + t * ldx;
@@ -121,14 +113,8 @@ template <int R>
 inline void rows_over_tokens(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep,
                              const QuantX &qx, int64_t n, float *y, int64_t ldy, int64_t cols) {
     int64_t t = 0;
-    for (; t + kTokens <= n; t += kTokens) {
-        const QuantX at{qx.q + t * qx.qstride, qx.s + t * qx.blocks, qx.qstride, qx.blocks};
-        tile<R, kTokens>(w, rstep, kstep, s, sstep, at, y + t * ldy, ldy, cols, t == 0);
-    }
-    if (t < n) {
-        const QuantX at{qx.q + t * qx.qstride, qx.s + t * qx.blocks, qx.qstride, qx.blocks};
-        tile<R, 1>(w, rstep, kstep, s, sstep, at, y + t * ldy, ldy, cols, t == 0);
-    }
+    for (; t + kTokens <= n; t += kTokens) tile<R, kTokens>(w, rstep, kstep, s, sstep, qx.from(t), y + t * ldy, ldy, cols, t == 0);
+    if (t < n) tile<R, 1>(w, rstep, kstep, s, sstep, qx.from(t), y + t * ldy, ldy, cols, t == 0);
 }
 
 inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *s, int64_t sstep, const QuantX &qx,
@@ -144,28 +130,14 @@ inline void rows_of(const uint8_t *w, size_t rstep, size_t kstep, const float *s
 
 void matmul_i8(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,
                int64_t r1) {
-    const int64_t cols = w.cols, blocks = quant_blocks(cols), qstride = blocks * kQuantBlock;
-    const int64_t block = token_block(cols);
-    const int64_t n_max = n_tokens < block ? n_tokens : block;
-    int16_t *q = static_cast<int16_t *>(std::aligned_alloc(64, size_t(n_max * qstride) * 2));
-    float *s = static_cast<float *>(std::aligned_alloc(64, size_t(n_max * blocks + 16) * 4));
-    if (!q || !s) {
-        // Out of memory for a few rows of scratch: the fp32 path needs none.
-        std::free(q);
-        std::free(s);
-        return avx512_kernels().matmul(w, x, ldx, n_tokens, y, ldy, r0, r1);
-    }
     const uint8_t *base = static_cast<const uint8_t *>(w.data);
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
-        const int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
-        const QuantX qx{q, s, qstride, blocks};
-        quantize_x(x + t0 * ldx, ldx, tn, cols, qx);
-        float *yb = y + t0 * ldy;
+    const int64_t cols = w.cols, blocks = quant_blocks(cols);
+    vnni_matmul(w, x, ldx, n_tokens, y, ldy, r0, r1, avx512_kernels(), quantize_x, [&](const QuantX &qx, int64_t tn, float *yb) {
         if (!w.packed) {
             const size_t rstep = size_t(w.stride);
             rows_of(base + r0 * rstep, rstep, kQuantBlock, w.scales + r0 * blocks, blocks, qx, tn, yb + r0, ldy, r1 - r0,
                     cols);
-            continue;
+            return;
         }
         // Packed (64-column chunks, pack_cols()): rows are uniformly addressed within one group only.
         const size_t rstep = kQuantBlock, kstep = kPackRows * kQuantBlock;
@@ -174,9 +146,7 @@ void matmul_i8(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, 
             const uint8_t *gw = base + size_t(g0 * cols) + size_t(lo - g0) * rstep;
             rows_of(gw, rstep, kstep, w.scales + lo * blocks, blocks, qx, tn, yb + lo, ldy, hi - lo, cols);
         }
-    }
-    std::free(q);
-    std::free(s);
+    });
 }
 
 void matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, int64_t r0,

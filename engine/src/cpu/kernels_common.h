@@ -6,6 +6,8 @@
 // for the same reason.
 #pragma once
 
+#include <cstdlib>
+
 #include "cpu/kernels.h"
 
 namespace rwkv5::cpu {
@@ -44,6 +46,43 @@ inline int64_t token_block(int64_t cols) {
     constexpr int64_t kBlockBytes = 1 << 20;
     const int64_t block = kBlockBytes / (cols * 4 + 1);
     return block < 8 ? 8 : (block > 64 ? 64 : block & ~int64_t(3));
+}
+
+// A VNNI table's int8 activations for a block of tokens: q[t * qstride + c]
+// int16 (zero past cols), s[t * blocks + b] the scale of block b.
+struct QuantX {
+    int16_t *q;
+    float *s;
+    int64_t qstride, blocks;
+    // The same from token t on.
+    QuantX from(int64_t t) const { return {q + t * qstride, s + t * blocks, qstride, blocks}; }
+};
+
+// A VNNI table's int8 product: per cache block of tokens, quantize(x, ldx,
+// n, cols, qx) rounds the activations, then rows(qx, n, y) multiplies rows
+// [r0, r1) into y. Without memory for the scratch, `fallback` (the fp32
+// table) computes it.
+template <class Quantize, class Rows>
+inline void vnni_matmul(const MatView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,
+                        int64_t r0, int64_t r1, const Kernels &fallback, const Quantize &quantize, const Rows &rows) {
+    const int64_t cols = w.cols, blocks = quant_blocks(cols), qstride = blocks * kQuantBlock;
+    const int64_t block = token_block(cols);
+    const int64_t n_max = n_tokens < block ? n_tokens : block;
+    int16_t *q = static_cast<int16_t *>(std::aligned_alloc(64, size_t(n_max * qstride) * 2));
+    float *s = static_cast<float *>(std::aligned_alloc(64, size_t(n_max * blocks + 16) * 4));
+    if (!q || !s) {
+        std::free(q);
+        std::free(s);
+        return fallback.matmul(w, x, ldx, n_tokens, y, ldy, r0, r1);
+    }
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
+        const int64_t tn = n_tokens - t0 < block ? n_tokens - t0 : block;
+        const QuantX qx{q, s, qstride, blocks};
+        quantize(x + t0 * ldx, ldx, tn, cols, qx);
+        rows(qx, tn, y + t0 * ldy);
+    }
+    std::free(q);
+    std::free(s);
 }
 
 }  // namespace
