@@ -1,5 +1,6 @@
 import {loadEnvFile} from "../src/config/loadEnvFile.ts";
 import type {Bench} from "./Bench.ts";
+import {clusterBench} from "./clusterBench.ts";
 import {engine12bBench} from "./engine12bBench.ts";
 import {engineBench} from "./engineBench.ts";
 import {metricsBench} from "./metricsBench.ts";
@@ -9,7 +10,7 @@ import {storeBench} from "./storeBench.ts";
 import {tokenizerBench} from "./tokenizerBench.ts";
 
 /** Every benchmark, in the order a plain `npm run bench` runs them; engine12b only when named (it writes ~23 GB once). */
-const benches: readonly Bench[] = [engineBench, tokenizerBench, samplerBench, storeBench, runtimeBench, metricsBench, engine12bBench];
+const benches: readonly Bench[] = [engineBench, tokenizerBench, samplerBench, storeBench, runtimeBench, metricsBench, clusterBench, engine12bBench];
 const onlyNamed = new Set<Bench>([engine12bBench]);
 
 loadEnvFile();

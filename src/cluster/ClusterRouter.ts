@@ -79,6 +79,8 @@ export class ClusterRouter {
     readonly #routing = new Set<Promise<void>>();
     // Keys are prefixed by hand: ioredis's `keyPrefix` misplaces itself in XGROUP.
     readonly #key: (name: string) => string;
+    // Dead processes whose streams were found empty on the last beat.
+    readonly #drained = new Set<string>();
     #state: "serving" | "leaving" | "closed" = "serving";
     #consumer: Promise<void> | null = null;
     #heartbeat: NodeJS.Timeout | null = null;
@@ -121,7 +123,6 @@ export class ClusterRouter {
         await this.#redis.connect();
         await this.#reader.connect();
         await this.#ensureGroup(this.#options.self);
-        await this.#redis.sadd(this.#key("members"), this.#options.self);
         await this.#publish();
         this.#heartbeat = setInterval(() => void this.#tick(), Math.max(50, Math.floor(this.#options.leaseMs / 3)));
         this.#heartbeat.unref();
@@ -259,7 +260,7 @@ export class ClusterRouter {
             decoded = decodeTurn(payload ?? "", new AbortController().signal);
         } catch (error) {
             this.#options.log.warn(`dropping entry ${id} of ${stream}`, error);
-            void this.#redis.xack(stream, GROUP, id).catch(() => undefined);
+            void this.#settle(stream, id).catch(() => undefined);
             return;
         }
         const {turn: received, hops} = decoded;
@@ -280,7 +281,7 @@ export class ClusterRouter {
         const done = this.#key(`done:${received.id}`);
         try {
             if (own === undefined && await this.#redis.exists(done) === 1) {
-                await this.#redis.xack(stream, GROUP, id);
+                await this.#settle(stream, id);
                 return;
             }
             const turn = own?.turn ?? received;
@@ -292,10 +293,15 @@ export class ClusterRouter {
                 await this.#options.local(turn, sink);
             }
             await this.#redis.set(done, "1", "PX", DONE_TTL_MS);
-            await this.#redis.xack(stream, GROUP, id);
+            await this.#settle(stream, id);
         } finally {
             own?.answered();
         }
+    }
+
+    // Acknowledged entries are deleted too: the streams hold only turns still to answer.
+    async #settle(stream: string, id: string): Promise<void> {
+        await this.#redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
     }
 
     // Renews the presence, and takes over the streams of processes that died.
@@ -330,16 +336,23 @@ export class ClusterRouter {
         const read = await this.#redis.xreadgroup("GROUP", GROUP, self, "COUNT", BATCH, "STREAMS", stream, ">").catch(() => null);
         const fresh = entriesOf(read);
         for (const [id, fields] of fresh) this.#accept(stream, id, fields);
-        if (pending.length === 0 && fresh.length === 0 && claimed === 0) {
-            // Nothing left: forget the dead process (a sender checks presence before it appends, so none is on its way).
+        if (pending.length > 0 || fresh.length > 0 || claimed > 0) {
+            this.#drained.delete(member);
+        } else if (this.#drained.has(member)) {
+            // Found empty on two beats in a row: forget the dead process (a sender checks presence before it appends, so none is on its way).
+            this.#drained.delete(member);
             await this.#redis.srem(this.#key("members"), member);
             await this.#redis.del(stream);
+        } else {
+            this.#drained.add(member);
         }
     }
 
+    // The presence first, then the membership: a member without a presence is taken for dead. Both renewed every beat.
     async #publish(): Promise<void> {
         const presence: Presence = {state: this.#state === "serving" ? "serving" : "leaving", load: this.#options.load()};
         await this.#redis.set(this.#key(`live:${this.#options.self}`), JSON.stringify(presence), "PX", this.#options.leaseMs);
+        await this.#redis.sadd(this.#key("members"), this.#options.self);
     }
 
     async #ensureGroup(member: string): Promise<void> {

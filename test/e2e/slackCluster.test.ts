@@ -1,6 +1,7 @@
 import {randomBytes} from "node:crypto";
 import {rmSync} from "node:fs";
 import {Redis} from "ioredis";
+import pg from "pg";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
 import {requiredInCi} from "../helpers/requiredInCi.ts";
@@ -15,26 +16,42 @@ import {SlackBotProcess} from "./helpers/SlackBotProcess.ts";
 // README § Running several processes: three bot processes share one Postgres and one Redis, each
 // with its own engine (the tiny fixture model, greedy) and its own Slack HTTP endpoint, as behind a
 // load balancer that spreads events over them. Every conversation's turns reach whichever process,
-// and are answered by the one serving it, exactly once, with the replies a single process gives.
+// and are answered by the one serving it, exactly once, with the replies a single process gives —
+// also when one of them stops, gracefully or killed.
 const secret = "cluster-signing-secret";
 const channels = Array.from({length: 12}, (_, i) => `C${i + 1}`);
-// Three rounds sprayed over three processes, a fourth over the two left after one stopped.
 const rounds = 4;
+const placeholder = "_…thinking_";
 
 const missing = await redisMissing("the processes of a deployment route turns over Redis");
 
 let fake: FakeSlack;
 let dir: string;
 const databases: {url: string; drop(): Promise<void>}[] = [];
-const clusterName = `rwkv-test-${randomBytes(4).toString("hex")}`;
+const clusterNames: string[] = [];
 const bots: SlackBotProcess[] = [];
+/** What one process answers: the thread of each round's mention in each channel. */
+const expected: string[][][] = [];
 
 function botEnv(databaseUrl: string): Record<string, string> {
     return {
-        ...tinyBotEnv(dir), DATABASE_URL: databaseUrl,
+        // Replies long enough for a kill to land while they stream.
+        ...tinyBotEnv(dir), REPLY_MAX_TOKENS: "32", DATABASE_URL: databaseUrl,
         SLACK_BOT_TOKEN: "xoxb-cluster", SLACK_SIGNING_SECRET: secret, SLACK_PORT: "0", SLACK_HOST: "127.0.0.1",
         SLACK_API_URL: fake.apiUrl, SLACK_BOT_USER_ID: "UBOT", SLACK_BOT_ID: "BBOT",
     };
+}
+
+/** A fresh database and Redis namespace, and `count` processes on them (`own[i]`: settings of the i-th only). */
+async function startDeployment(count: number, settings: Record<string, string>, own: Record<string, string>[] = []): Promise<{url: string; name: string; bots: SlackBotProcess[]}> {
+    const database = await createThrowawayDatabase();
+    databases.push(database);
+    const clusterName = `rwkv-test-${randomBytes(4).toString("hex")}`;
+    clusterNames.push(clusterName);
+    const env = {...botEnv(database.url), REDIS_URL: testRedisUrl, CLUSTER_NAME: clusterName, ...settings};
+    const started = await Promise.all(Array.from({length: count}, (_, i) => SlackBotProcess.start({...env, ...own[i]})));
+    bots.push(...started);
+    return {url: database.url, name: clusterName, bots: started};
 }
 
 /** Mentions the bot in `channel` through the endpoint `eventsUrl`; the thread is the event's `ts`. */
@@ -51,12 +68,71 @@ function threadTexts(channel: string, ts: string): string[] {
     return fake.thread(channel, ts).map((message) => message.text);
 }
 
+/** Sprays one round's mentions over `targets` (round-robin, shifted by the round) and resolves to their threads. */
+async function spray(targets: SlackBotProcess[], run: string, round: number): Promise<string[]> {
+    const sent = await Promise.all(channels.map((channel, c) => mention(targets[(c + round) % targets.length]!.eventsUrl, run, channel, round)));
+    return sent.map(({ts}) => ts);
+}
+
+/** Waits until the last message of each thread of the round is the single process's reply. */
+async function answered(round: number, threads: string[]): Promise<void> {
+    const last = (c: number) => threadTexts(channels[c]!, threads[c]!).at(-1);
+    await fake.waitFor(() => channels.every((_, c) => last(c) === expected[round]![c]![0]), 60_000).catch((error: unknown) => {
+        const got = channels.map((channel, c) => `${channel}: ${JSON.stringify(threadTexts(channel, threads[c]!))} vs ${JSON.stringify(expected[round]![c])}`);
+        throw new Error(`round ${round}: ${String(error)}\n${got.join("\n")}\n${bots.map((bot) => bot.stderr).join("\n")}`);
+    });
+}
+
+/** Whether every turn of `eventIds` reached Redis: in one of the deployment's streams (journaled by its receiver, or forwarded), or answered. */
+async function journaled(clusterName: string, eventIds: string[]): Promise<boolean> {
+    const redis = new Redis(testRedisUrl);
+    try {
+        const ids = new Set<string>();
+        for (const stream of await redis.keys(`${clusterName}:turns:*`)) {
+            for (const [, fields] of await redis.xrange(stream, "-", "+")) ids.add((JSON.parse(fields[1]!) as {id: string}).id);
+        }
+        for (const id of eventIds) if (await redis.exists(`${clusterName}:done:${id}`) === 1) ids.add(id);
+        return eventIds.every((id) => ids.has(id));
+    } finally {
+        redis.disconnect();
+    }
+}
+
+/** Every conversation's logged turns (role and text, in order) in the database at `url`. */
+async function logs(url: string): Promise<Map<string, string[]>> {
+    const client = new pg.Client({connectionString: url});
+    await client.connect();
+    try {
+        const {rows} = await client.query<{key: string; role: string; text: string}>(
+            `SELECT c.key, t.role, t.text FROM turn t JOIN conversation c ON c.id = t."conversationId" ORDER BY c.key, t.epoch, t.seq`);
+        const byKey = new Map<string, string[]>();
+        for (const row of rows) byKey.set(row.key, [...byKey.get(row.key) ?? [], `${row.role}: ${row.text}`]);
+        return byKey;
+    } finally {
+        await client.end();
+    }
+}
+
 beforeAll(async () => {
     if (missing !== undefined) return;
     dir = tinyBotDir("rwkv-slack-cluster-");
     fake = await startSlackTeam();
-    databases.push(await createThrowawayDatabase(), await createThrowawayDatabase());
-});
+    // The single-process run, in this process: the replies every round must get.
+    const database = await createThrowawayDatabase();
+    databases.push(database);
+    const observer = new TurnObserver();
+    const single = await startObservedApp(botEnv(database.url), observer);
+    try {
+        const eventsUrl = `http://127.0.0.1:${(single.adapters[0] as SlackAdapter).port}/slack/events`;
+        for (let round = 0; round < rounds; round++) {
+            const sent = await Promise.all(channels.map((channel) => mention(eventsUrl, "1", channel, round)));
+            await fake.waitFor(() => sent.every(({eventId}) => observer.finished.has(eventId)), 60_000);
+            expected.push(channels.map((channel, c) => threadTexts(channel, sent[c]!.ts)));
+        }
+    } finally {
+        await single.app.stop();
+    }
+}, 120_000);
 
 afterAll(async () => {
     for (const bot of bots) bot.kill();
@@ -65,8 +141,10 @@ afterAll(async () => {
     await fake?.close();
     if (missing === undefined) {
         const redis = new Redis(testRedisUrl);
-        const keys = await redis.keys(`${clusterName}:*`);
-        if (keys.length > 0) await redis.del(...keys);
+        for (const name of clusterNames) {
+            const keys = await redis.keys(`${name}:*`);
+            if (keys.length > 0) await redis.del(...keys);
+        }
         redis.disconnect();
     }
     if (dir !== undefined) rmSync(dir, {recursive: true, force: true});
@@ -74,42 +152,66 @@ afterAll(async () => {
 
 describe.runIf(requiredInCi(missing))("three bot processes on one Postgres and one Redis, Slack in HTTP mode", () => {
     it("answer 12 conversations sprayed round-robin over them exactly once each, as one process does, and one stopping hands its conversations over at once", async () => {
-        // The single-process run, in this process: the replies every round must get.
-        const observer = new TurnObserver();
-        const single = await startObservedApp(botEnv(databases[0]!.url), observer);
-        const expected: string[][][] = [];
-        try {
-            const eventsUrl = `http://127.0.0.1:${(single.adapters[0] as SlackAdapter).port}/slack/events`;
-            for (let round = 0; round < rounds; round++) {
-                const sent = await Promise.all(channels.map((channel) => mention(eventsUrl, "1", channel, round)));
-                await fake.waitFor(() => sent.every(({eventId}) => observer.finished.has(eventId)), 60_000);
-                expected.push(channels.map((channel, c) => threadTexts(channel, sent[c]!.ts)));
-            }
-        } finally {
-            await single.app.stop();
-        }
-        expect(expected.flat().every((thread) => thread.length === 1 && thread[0] !== "_…thinking_")).toBe(true);
-
-        // The deployment. A long LEASE_MS: a hand-off that waited for it would time the test out.
-        const clusterEnv = {...botEnv(databases[1]!.url), REDIS_URL: testRedisUrl, CLUSTER_NAME: clusterName, LEASE_MS: "120000"};
-        bots.push(...await Promise.all([0, 1, 2].map(() => SlackBotProcess.start(clusterEnv))));
-        const sentInRound: {ts: string}[][] = [];
+        expect(expected.flat().every((thread) => thread.length === 1 && thread[0] !== placeholder)).toBe(true);
+        // A long LEASE_MS: a hand-off that waited for it would time the test out.
+        const deployment = await startDeployment(3, {LEASE_MS: "120000"});
+        const threads: string[][] = [];
         for (let round = 0; round < rounds; round++) {
-            if (round === 3) await bots[0]!.stop();
-            // Round-robin over the live processes, shifted every round: most turns reach a process that does not serve them.
-            const live = round === 3 ? bots.slice(1) : bots;
-            const sent = await Promise.all(channels.map((channel, c) => mention(live[(c + round) % live.length]!.eventsUrl, "2", channel, round)));
-            sentInRound.push(sent);
-            await fake.waitFor(() => channels.every((channel, c) => threadTexts(channel, sent[c]!.ts).join("") === expected[round]![c]!.join("")), 60_000)
-                .catch((error: unknown) => {
-                    const got = channels.map((channel, c) => `${channel}: ${JSON.stringify(threadTexts(channel, sent[c]!.ts))} vs ${JSON.stringify(expected[round]![c])}`);
-                    throw new Error(`round ${round}: ${String(error)}\n${got.join("\n")}\n${bots.map((bot) => bot.stderr).join("\n")}`);
-                });
+            // Three rounds over the three processes, the last over the two left after one stopped.
+            if (round === 3) await deployment.bots[0]!.stop();
+            threads.push(await spray(round === 3 ? deployment.bots.slice(1) : deployment.bots, "2", round));
+            await answered(round, threads[round]!);
         }
         // Whatever was still on its way has landed once every process has stopped: exactly one reply each.
-        await Promise.all(bots.map((bot) => bot.stop()));
+        await Promise.all(deployment.bots.map((bot) => bot.stop()));
         for (let round = 0; round < rounds; round++) {
-            expect(channels.map((channel, c) => threadTexts(channel, sentInRound[round]![c]!.ts))).toEqual(expected[round]);
+            expect(channels.map((channel, c) => threadTexts(channel, threads[round]![c]!))).toEqual(expected[round]);
         }
+    }, 180_000);
+
+    it("lose nothing when one is killed in the middle of replies: the others answer what it had taken, once, after LEASE_MS", async () => {
+        // A short LEASE_MS (the presence's TTL), with a margin for heartbeats of processes sharing two cores.
+        // The victim has one slot: turns wait in its queue when it dies.
+        const deployment = await startDeployment(3, {LEASE_MS: "3000"}, [{SLACK_BOT_TOKEN: "xoxb-victim", ENGINE_SLOTS: "1"}]);
+        const [victim] = deployment.bots;
+        const threads = [await spray(deployment.bots, "3", 0)];
+        await answered(0, threads[0]!);
+        const since = Date.now();
+        threads.push(await spray(deployment.bots, "3", 1));
+        // Killed once every turn of the round is in Redis (a turn killed before it got there is lost: the event was
+        // acknowledged to Slack) and the victim has started a reply: that one, and whatever else it holds or was sent, is cut.
+        const roundIds = channels.map((channel) => `Ev3-${channel}-1`);
+        for (;;) {
+            if (await journaled(deployment.name, roundIds)) break;
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await fake.waitFor(() => fake.calls.some((call) => call.token === "xoxb-victim" && call.method === "chat.postMessage" && call.at >= since), 60_000);
+        victim!.kill();
+        await victim!.exited;
+        await answered(1, threads[1]!);
+        threads.push(await spray(deployment.bots.slice(1), "3", 2));
+        await answered(2, threads[2]!);
+        await Promise.all(deployment.bots.slice(1).map((bot) => bot.stop()));
+
+        // One complete reply per message; before it, at most what the kill cut (the placeholder, or a part of the reply).
+        const cut: string[] = [];
+        for (let round = 0; round < 3; round++) {
+            for (const [c, channel] of channels.entries()) {
+                const shown = threadTexts(channel, threads[round]![c]!);
+                const reply = expected[round]![c]![0]!;
+                expect(shown.at(-1)).toBe(reply);
+                expect(shown.length).toBeLessThanOrEqual(2);
+                if (shown.length === 2) {
+                    expect(shown[0] === placeholder || reply.startsWith(shown[0]!) && shown[0] !== reply).toBe(true);
+                    cut.push(channel);
+                }
+            }
+        }
+        expect(cut.length).toBeGreaterThan(0);
+        // Every reply logged once, in order: the logs are the single process's, turn for turn.
+        const single = await logs(databases[0]!.url);
+        const deployed = await logs(deployment.url);
+        for (const [key, turns] of deployed) expect({key, turns}).toEqual({key, turns: single.get(key)?.slice(0, 6)});
+        expect(deployed.size).toBe(channels.length);
     }, 180_000);
 });
