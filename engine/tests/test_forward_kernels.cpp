@@ -64,26 +64,21 @@ void check_against_scalar(const Kernels &k, WeightType type, int64_t rows, int64
     k.matmul(m.view, x.data(), cols, T, got.data(), rows, 0, rows);
     // fp32 reassociation error bound: a few ulps of sum |w x|.
     const double tol = 1e-5 * std::sqrt(double(cols)) * 4;
-    // The VNNI tables round each token's activations to int16 per block (q =
-    // round(x * 32767 / max|x|), step max|x| / 32767): it must equal the
-    // product with those activations, within the fp32 bound.
+    // The VNNI tables round each token's activations to int16 (q = round(x *
+    // 32767 / max|x|), step max|x| / 32767): they must equal the product with
+    // those activations, within the fp32 bound.
     if (type == WeightType::I8 && std::strstr(k.name, "vnni") != nullptr) {
         const int64_t blocks = rwkv5::cpu::quant_blocks(cols);
         for (int64_t t = 0; t < T; ++t) {
-            std::vector<float> xq(static_cast<size_t>(cols));
-            for (int64_t c0 = 0; c0 < cols; c0 += rwkv5::cpu::kQuantBlock) {
-                const int64_t c1 = std::min(cols, c0 + rwkv5::cpu::kQuantBlock);
-                float amax = 0;
-                for (int64_t c = c0; c < c1; ++c) amax = std::max(amax, std::fabs(x[size_t(t * cols + c)]));
-                const float inv = amax > 0 ? 32767.0f / amax : 0.0f;
-                for (int64_t c = c0; c < c1; ++c)
-                    xq[size_t(c)] = std::nearbyint(x[size_t(t * cols + c)] * inv) * (amax / 32767.0f);
-            }
+            float amax = 0;
+            for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(x[size_t(t * cols + c)]));
+            const float inv = amax > 0 ? 32767.0f / amax : 0.0f;
             for (int64_t r = 0; r < rows; ++r) {
                 double sum = 0;
                 for (int64_t c = 0; c < cols; ++c)
                     sum += double(int8_t(m.bytes[size_t(r * cols + c)])) *
-                           m.scales[size_t(r * blocks + c / rwkv5::cpu::kQuantBlock)] * xq[size_t(c)];
+                           m.scales[size_t(r * blocks + c / rwkv5::cpu::kQuantBlock)] *
+                           std::nearbyint(x[size_t(t * cols + c)] * inv) * (amax / 32767.0f);
                 ref[size_t(t * rows + r)] = float(sum);
             }
         }

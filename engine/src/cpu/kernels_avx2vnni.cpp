@@ -1,11 +1,8 @@
 // AVX-VNNI kernels for int8 weights on AVX2 hosts (compiled with -mavxvnni
 // on top of the AVX2 flags; only reached through host_kernels() on a host
-// that has it): the AVX-512 VNNI table's arithmetic with 8 lanes. Each
-// token's activations are rounded per kQuantBlock columns to int16 (scale =
-// max|x| / 32767, round to nearest even), vpdpwssd sums each block exactly in
-// int32, and the block's sum enters the row's fp32 accumulator once, times
-// weight scale x activation scale. Every other weight type and the WKV are
-// the AVX2 table's. Row-major matrices only, like the AVX2 table.
+// that has it): the AVX-512 VNNI table's arithmetic (see its file) with 8
+// lanes. Every other weight type and the WKV are the AVX2 table's. Row-major
+// matrices only, like the AVX2 table.
 #include <immintrin.h>
 
 #include <cmath>
@@ -27,15 +24,12 @@ void quantize_x(const float *x, int64_t ldx, int64_t n, int64_t cols, const Quan
     for (int64_t t = 0; t < n; ++t) {
         const float *xt = x + t * ldx;
         int16_t *q = qx.q + t * qx.qstride;
-        for (int64_t b = 0; b < qx.blocks; ++b) {
-            const int64_t c0 = b * kQuantBlock, c1 = c0 + kQuantBlock < cols ? c0 + kQuantBlock : cols;
-            float mx = 0.0f;
-            for (int64_t c = c0; c < c1; ++c) mx = std::fmax(mx, std::fabs(xt[c]));
-            qx.s[t * qx.blocks + b] = mx / 32767.0f;
-            const float inv = mx > 0.0f ? 32767.0f / mx : 0.0f;
-            for (int64_t c = c0; c < c1; ++c) q[c] = int16_t(std::nearbyint(xt[c] * inv));
-            for (int64_t c = c1; c < c0 + kQuantBlock; ++c) q[c] = 0;
-        }
+        float mx = 0.0f;
+        for (int64_t c = 0; c < cols; ++c) mx = std::fmax(mx, std::fabs(xt[c]));
+        qx.s[t] = mx / 32767.0f;
+        const float inv = mx > 0.0f ? 32767.0f / mx : 0.0f;
+        for (int64_t c = 0; c < cols; ++c) q[c] = int16_t(std::nearbyint(xt[c] * inv));
+        for (int64_t c = cols; c < qx.blocks * kQuantBlock; ++c) q[c] = 0;
     }
 }
 
@@ -56,9 +50,6 @@ inline void tile(const uint8_t *w, size_t rstep, const float *s, int64_t sstep, 
         for (int t = 0; t < TB; ++t) acc[r][t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < qx.blocks; ++b) {
         const int64_t c0 = b * kQuantBlock;
-        __m256 xs[TB];
-#pragma GCC unroll 8
-        for (int t = 0; t < TB; ++t) xs[t] = _mm256_set1_ps(qx.s[t * qx.blocks + b]);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const uint8_t *p = w + r * rstep + c0;
@@ -81,7 +72,7 @@ inline void tile(const uint8_t *w, size_t rstep, const float *s, int64_t sstep, 
 #pragma GCC unroll 4
                 for (int i = 0; i < 4; ++i)
                     d = _mm256_dpwssd_avx_epi32(d, wv[i], _mm256_loadu_si256(reinterpret_cast<const __m256i *>(q + 16 * i)));
-                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(ws, xs[t]), acc[r][t]);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), ws, acc[r][t]);
             }
         }
     }
@@ -92,7 +83,7 @@ inline void tile(const uint8_t *w, size_t rstep, const float *s, int64_t sstep, 
             __m128 v = _mm_add_ps(_mm256_castps256_ps128(acc[r][t]), _mm256_extractf128_ps(acc[r][t], 1));
             v = _mm_add_ps(v, _mm_movehl_ps(v, v));
             v = _mm_add_ss(v, _mm_movehdup_ps(v));
-            y[t * ldy + r] = _mm_cvtss_f32(v);
+            y[t * ldy + r] = _mm_cvtss_f32(v) * qx.s[t];
         }
 }
 

@@ -48,14 +48,14 @@ inline int64_t token_block(int64_t cols) {
     return block < 8 ? 8 : (block > 64 ? 64 : block & ~int64_t(3));
 }
 
-// A VNNI table's int8 activations for a block of tokens: q[t * qstride + c]
-// int16 (zero past cols), s[t * blocks + b] the scale of block b.
+// A VNNI table's int16 activations for a block of tokens: q[t * qstride + c]
+// (zero past cols, `blocks` blocks a token), s[t] token t's scale.
 struct QuantX {
     int16_t *q;
     float *s;
     int64_t qstride, blocks;
     // The same from token t on.
-    QuantX from(int64_t t) const { return {q + t * qstride, s + t * blocks, qstride, blocks}; }
+    QuantX from(int64_t t) const { return {q + t * qstride, s + t, qstride, blocks}; }
 };
 
 // A VNNI table's int8 product: per cache block of tokens, quantize(x, ldx,
@@ -69,7 +69,7 @@ inline void vnni_matmul(const MatView &w, const float *x, int64_t ldx, int64_t n
     const int64_t block = token_block(cols);
     const int64_t n_max = n_tokens < block ? n_tokens : block;
     int16_t *q = static_cast<int16_t *>(std::aligned_alloc(64, size_t(n_max * qstride) * 2));
-    float *s = static_cast<float *>(std::aligned_alloc(64, size_t(n_max * blocks + 16) * 4));
+    float *s = static_cast<float *>(std::aligned_alloc(64, size_t(n_max + 16) * 4));
     if (!q || !s) {
         std::free(q);
         std::free(s);
