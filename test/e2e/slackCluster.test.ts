@@ -240,7 +240,7 @@ describe.runIf(requiredInCi(missing))("three bot processes on one Postgres and o
 
             const marks = [a!.stderr.length, b!.stderr.length] as const;
             await relay.up();
-            await Promise.all([a!, b!].map((bot, i) => bot.logged("the message bus (Redis) is reachable again", marks[i])));
+            await Promise.all([a!, b!].map((bot, i) => bot.logged("the message bus (Redis) is reachable again", marks[i]!)));
             await a!.logged("reading forwarded turns again", marks[0]);
             expect(await ask(b!, 0, 2)).toEqual(expected[2]![0]);
             expect(await ask(a!, 1, 2)).toEqual(expected[2]![1]);
