@@ -93,6 +93,7 @@ export class DiscordAdapter implements Adapter {
             // A reply to a message deleted meanwhile is posted without the reference.
             failIfNotExists: false,
             ...(config.apiUrl !== undefined && {rest: {api: config.apiUrl}}),
+            ...(config.shards === "auto" ? {shards: "auto" as const} : config.shards !== undefined && {shards: [...config.shards.ids], shardCount: config.shards.count}),
         });
         this.#client = client;
         client.on(Events.Raw, (packet: GatewayDispatchPayload) => this.#onRaw(packet));

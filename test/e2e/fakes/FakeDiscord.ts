@@ -40,6 +40,13 @@ export interface FakeDiscordOptions {
     readonly refusedIntents?: number;
     /** Content limit the fake enforces (discord.js does not). Defaults to 2000. */
     readonly contentLimit?: number;
+    /** The shard count `/gateway/bot` recommends (what `shards: "auto"` runs). Defaults to 1. */
+    readonly shards?: number;
+}
+
+/** The gateway shard a guild's events go to, as Discord computes it. */
+export function shardOf(guildId: string, count: number): number {
+    return Number((BigInt(guildId) >> 22n) % BigInt(count));
 }
 
 /**
@@ -53,8 +60,8 @@ export class FakeDiscord {
     readonly calls: RecordedCall[] = [];
     /** Every message the bot posted or edited, by id, as last edited. */
     readonly messages = new Map<string, ApiMessage>();
-    /** IDENTIFY payloads received, in order. */
-    readonly identifies: {token: string, intents: number}[] = [];
+    /** IDENTIFY payloads received, in order (`shard`: [id, count]). */
+    readonly identifies: {token: string, intents: number, shard: [number, number]}[] = [];
     /** RESUME payloads received. */
     resumes = 0;
     /** Attachment downloads served. */
@@ -67,6 +74,9 @@ export class FakeDiscord {
     readonly #originals = new Map<string, string>();
     readonly #origin: string;
     #socket: WebSocket | null = null;
+    // With several shards: each one's socket, and how many there are.
+    readonly #shardSockets = new Map<number, WebSocket>();
+    #shardCount = 1;
     #seq = 0;
     #rateLimits: {left: number, match: (call: RecordedCall) => boolean} | null = null;
 
@@ -99,9 +109,11 @@ export class FakeDiscord {
         return {id, filename, size: bytes.byteLength, url, proxy_url: url};
     }
 
-    /** Sends a gateway dispatch (`op 0`) to the connected client. */
+    /** Sends a gateway dispatch (`op 0`) to the connected client: with several shards, to the one of the payload's guild. */
     dispatch(t: string, d: unknown): void {
-        this.#send({op: 0, s: ++this.#seq, t, d});
+        const guildId = (d as {guild_id?: unknown} | null)?.guild_id;
+        const socket = this.#shardCount > 1 && typeof guildId === "string" ? this.#shardSockets.get(shardOf(guildId, this.#shardCount)) : this.#socket;
+        socket?.send(JSON.stringify({op: 0, s: ++this.#seq, t, d}));
     }
 
     /** Resolves with the first truthy value of `pred`, polled every 10 ms; rejects after `timeoutMs`. */
@@ -137,10 +149,6 @@ export class FakeDiscord {
         await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     }
 
-    #send(payload: unknown): void {
-        this.#socket?.send(JSON.stringify(payload));
-    }
-
     #onConnection(socket: WebSocket): void {
         this.#socket = socket;
         // A long heartbeat interval keeps short tests quiet; the client still heartbeats on its own schedule.
@@ -159,21 +167,28 @@ export class FakeDiscord {
     #identify(socket: WebSocket, d: Record<string, unknown>): void {
         const token = String(d.token);
         const intents = Number(d.intents);
-        this.identifies.push({token, intents});
+        const [shard, count] = Array.isArray(d.shard) ? (d.shard as [number, number]) : [0, 1];
+        this.identifies.push({token, intents, shard: [shard, count]});
         if (token !== this.#options.token) return socket.close(4004, "Authentication failed.");
         if (((this.#options.refusedIntents ?? 0) & intents) !== 0) return socket.close(4014, "Disallowed intent(s).");
         this.#seq = 0;
+        this.#shardSockets.set(shard, socket);
+        this.#shardCount = count;
+        // Each shard is told only of its own guilds.
+        const mine = (guildId: unknown) => shardOf(String(guildId), count) === shard;
+        const send = (t: string, payload: unknown) => socket.send(JSON.stringify({op: 0, s: ++this.#seq, t, d: payload}));
         const wsUrl = `${this.#origin.replace("http:", "ws:")}/gateway`;
-        this.dispatch("READY", {
+        send("READY", {
             v: 10,
             user: {...this.#options.botUser, bot: true, discriminator: "0"},
-            guilds: this.#options.guilds.map((guild) => ({id: guild.id, unavailable: true})),
+            guilds: this.#options.guilds.filter((guild) => mine(guild.id)).map((guild) => ({id: guild.id, unavailable: true})),
             session_id: "fake-session",
             resume_gateway_url: wsUrl,
             application: {id: this.#options.applicationId, flags: 0},
+            shard: [shard, count],
         });
-        for (const guild of this.#options.guilds) this.dispatch("GUILD_CREATE", guild);
-        for (const thread of this.#options.threads ?? []) this.dispatch("THREAD_CREATE", thread);
+        for (const guild of this.#options.guilds) if (mine(guild.id)) send("GUILD_CREATE", guild);
+        for (const thread of this.#options.threads ?? []) if (mine(thread.guild_id)) send("THREAD_CREATE", thread);
     }
 
     async #onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -236,7 +251,7 @@ export class FakeDiscord {
 
         let match: RegExpMatchArray | null;
         if (method === "GET" && path === "/gateway/bot") {
-            return [200, {url: `${this.#origin.replace("http:", "ws:")}/gateway`, shards: 1, session_start_limit: {total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1}}];
+            return [200, {url: `${this.#origin.replace("http:", "ws:")}/gateway`, shards: this.#options.shards ?? 1, session_start_limit: {total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1}}];
         }
         if (method === "POST" && (match = path.match(/^\/channels\/(\d+)\/typing$/))) return [204, null];
         if (method === "POST" && (match = path.match(/^\/channels\/(\d+)\/messages$/))) return this.#create(match[1] as string, call, {});

@@ -29,6 +29,17 @@ describe("parseDiscordConfig", () => {
         });
     });
 
+    it("reads the shards this process runs", () => {
+        const shards = (env: Record<string, string>) => parseDiscordConfig({DISCORD_TOKEN: "abc", ...env});
+        expect(shards({DISCORD_SHARD_IDS: "0, 2", DISCORD_SHARD_COUNT: "4"}).config?.shards).toEqual({ids: [0, 2], count: 4});
+        expect(shards({DISCORD_SHARD_COUNT: "2"}).config?.shards).toEqual({ids: [0, 1], count: 2});
+        expect(shards({DISCORD_SHARD_IDS: "auto"}).config?.shards).toBe("auto");
+        expect(shards({DISCORD_SHARD_IDS: "1"}).problems).toEqual(["DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the number of shards of the whole bot), or is auto"]);
+        expect(shards({DISCORD_SHARD_IDS: "1,4", DISCORD_SHARD_COUNT: "4"}).problems).toEqual([
+            "DISCORD_SHARD_IDS must be auto or shard numbers below DISCORD_SHARD_COUNT (4), separated by commas, got \"1,4\"",
+        ]);
+    });
+
     it("lists every bad value without echoing the token", () => {
         const {problems} = parseDiscordConfig({
             DISCORD_TOKEN: "Bot secret-token", DISCORD_API_URL: "ftp://x", DISCORD_GUILD_ID: "general", DISCORD_ALLOW_DMS: "maybe", DISCORD_MAX_ATTACHMENT_MB: "0",
