@@ -83,6 +83,7 @@ export class ClusterRouter {
     readonly #drained = new Set<string>();
     #state: "serving" | "leaving" | "closed" = "serving";
     #consumer: Promise<void> | null = null;
+    #busDown = false;
     #heartbeat: NodeJS.Timeout | null = null;
 
     constructor(options: ClusterRouterOptions) {
@@ -92,7 +93,16 @@ export class ClusterRouter {
         const connection = {enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true};
         this.#redis = new Redis(options.redisUrl, connection);
         this.#reader = new Redis(options.redisUrl, connection);
+        // Failures are answered where they happen; the log says when the bus is back.
         for (const client of [this.#redis, this.#reader]) client.on("error", () => {});
+        this.#redis.on("close", () => {
+            if (this.#state !== "closed") this.#busDown = true;
+        });
+        this.#redis.on("ready", () => {
+            if (!this.#busDown) return;
+            this.#busDown = false;
+            options.log.info("the message bus (Redis) is reachable again");
+        });
     }
 
     /** What adapters deliver turns to. */

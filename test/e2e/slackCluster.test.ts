@@ -6,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
 import {requiredInCi} from "../helpers/requiredInCi.ts";
 import {redisMissing, testRedisUrl} from "../helpers/testRedis.ts";
+import {CuttableRelay} from "../store/helpers/CuttableRelay.ts";
 import {createThrowawayDatabase} from "../store/helpers/testDatabases.ts";
 import type {FakeSlack} from "./fakes/FakeSlack.ts";
 import {appMentionEnvelope, signedPost} from "./fakes/FakeSlack.ts";
@@ -213,5 +214,39 @@ describe.runIf(requiredInCi(missing))("three bot processes on one Postgres and o
         const deployed = await logs(deployment.url);
         for (const [key, turns] of deployed) expect({key, turns}).toEqual({key, turns: single.get(key)?.slice(0, 6)});
         expect(deployed.size).toBe(channels.length);
+    }, 180_000);
+
+    it("keep serving their own conversations while Redis is down, refuse a forward clearly, and forward again once it is back", async () => {
+        const {relay, url: relayedRedis} = await CuttableRelay.to(testRedisUrl);
+        try {
+            const {bots: [a, b]} = await startDeployment(2, {LEASE_MS: "120000", REDIS_URL: relayedRedis});
+            // C1 is a's, C2 is b's; every answer is checked against the single process's.
+            const ask = async (bot: SlackBotProcess, c: number, round: number, run = "4"): Promise<string[]> => {
+                const {ts} = await mention(bot.eventsUrl, run, channels[c]!, round);
+                const want = expected[round]![c]![0]!;
+                return fake.waitFor(() => {
+                    const shown = threadTexts(channels[c]!, ts);
+                    return shown.at(-1) !== undefined && shown.at(-1) !== placeholder && (run !== "4" || shown.at(-1) === want) && shown;
+                }, 60_000);
+            };
+            expect(await ask(a!, 0, 0)).toEqual(expected[0]![0]);
+            expect(await ask(b!, 1, 0)).toEqual(expected[0]![1]);
+
+            await relay.down();
+            expect(await ask(a!, 0, 1)).toEqual(expected[1]![0]);
+            expect(await ask(b!, 1, 1)).toEqual(expected[1]![1]);
+            // A turn for a's conversation that reaches b cannot travel: a clear reply, and nothing logged.
+            expect(await ask(b!, 0, 2, "5")).toEqual([":warning: Another instance of the bot serves this conversation and cannot be reached right now (its message bus is down); try again shortly."]);
+
+            const marks = [a!.stderr.length, b!.stderr.length] as const;
+            await relay.up();
+            await Promise.all([a!, b!].map((bot, i) => bot.logged("the message bus (Redis) is reachable again", marks[i]!)));
+            await a!.logged("reading forwarded turns again", marks[0]);
+            expect(await ask(b!, 0, 2)).toEqual(expected[2]![0]);
+            expect(await ask(a!, 1, 2)).toEqual(expected[2]![1]);
+            await Promise.all([a!, b!].map((bot) => bot.stop()));
+        } finally {
+            await relay.down();
+        }
     }, 180_000);
 });

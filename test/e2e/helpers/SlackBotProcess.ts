@@ -41,6 +41,14 @@ export class SlackBotProcess {
         await this.exited;
     }
 
+    /** Resolves once the bot has logged `text` past position `from` of its stderr (a mark taken before the event). */
+    async logged(text: string, from: number): Promise<void> {
+        while (this.#stderr.indexOf(text, from) < 0) {
+            if (this.child.exitCode !== null) throw new Error(`the bot exited before it logged "${text}":\n${this.#stderr}`);
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+    }
+
     /** What the bot wrote to stderr, for failure messages. */
     get stderr(): string {
         return this.#stderr;
