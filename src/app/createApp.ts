@@ -21,6 +21,8 @@ import {PrismaStateStore} from "../store/PrismaStateStore.ts";
 import type {StateStore} from "../store/StateStore.ts";
 import {TurnOutbox} from "../store/TurnOutbox.ts";
 import type {Adapter, TurnHandler} from "../core/Adapter.ts";
+import type {ReplySink} from "../core/ReplySink.ts";
+import type {Turn} from "../core/Turn.ts";
 import {ClusterRouter} from "../cluster/ClusterRouter.ts";
 import {createRouter} from "./createRouter.ts";
 import type {Logger} from "../core/Logger.ts";
@@ -117,6 +119,7 @@ export async function createApp(config: BotConfig, options: AppOptions): Promise
         });
         // Set below when the processes share Redis and Postgres; the scheduler hands it turns another process took meanwhile.
         let cluster: ClusterRouter | null = null;
+        const elsewhere = (turn: Turn, sink: ReplySink): Promise<boolean> => cluster?.elsewhere(turn, sink) ?? Promise.resolve(false);
         const dispatcher = new BatchDispatcher(engine, {maxBatchTokens, strategy: batchStrategies[strategy], metrics});
         const scheduler = new Scheduler({
             dispatcher,
@@ -127,11 +130,11 @@ export async function createApp(config: BotConfig, options: AppOptions): Promise
             },
             limits, slotCount: slots, maxMessageChars: config.limits.maxMessageChars, leaseMs: config.storage.leaseMs, log,
             newConversation: {chatFormat: config.reply.chatFormat, sampling: {}, persona: config.reply.persona},
-            elsewhere: (turn, sink) => cluster?.elsewhere(turn, sink) ?? Promise.resolve(false),
+            elsewhere,
         });
         // What a killed run left waiting is logged before anything new.
         await scheduler.deliverOutbox();
-        const router = createRouter({scheduler, model: info, sampling: config.reply.sampling, log, instance: owner});
+        const router = createRouter({scheduler, model: info, sampling: config.reply.sampling, log, instance: owner, elsewhere});
         const editThrottle = new EditThrottle({
             minIntervalMs: config.limits.editMinIntervalMs, globalEditsPerSecond: config.limits.editsPerSecond,
             onError: (error) => log.warn("a streamed edit failed; the next edit carries the newest text", error),

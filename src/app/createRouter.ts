@@ -6,7 +6,8 @@ import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {Scheduler} from "../scheduler/Scheduler.ts";
 import type {TurnHandler} from "../core/Adapter.ts";
 import type {Logger} from "../core/Logger.ts";
-import type {TurnCommand} from "../core/Turn.ts";
+import type {ReplySink} from "../core/ReplySink.ts";
+import type {Turn, TurnCommand} from "../core/Turn.ts";
 
 /** What the router dispatches to. */
 export interface RouterOptions {
@@ -16,6 +17,11 @@ export interface RouterOptions {
     readonly log: Logger;
     /** This process's identity (shown by `status`: which process serves the conversation). */
     readonly instance: string;
+    /**
+     * Takes a command whose conversation another live process took meanwhile (the scheduler's
+     * `elsewhere` for chat turns); resolves false when it cannot, and the command is refused.
+     */
+    readonly elsewhere?: (turn: Turn, sink: ReplySink) => Promise<boolean>;
 }
 
 /**
@@ -56,6 +62,7 @@ export function createRouter(options: RouterOptions): TurnHandler {
             await sink.complete(reply.text, reply.file);
         } catch (error) {
             const botError = asBotError(error);
+            if (botError.code === "store/busy_elsewhere" && await options.elsewhere?.(turn, sink) === true) return;
             if (!(botError instanceof UserFacingError)) log.warn(`command ${parsed.name} in ${turn.conversation} failed`, botError);
             await sink.fail(botError);
         }

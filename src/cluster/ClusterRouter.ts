@@ -72,6 +72,8 @@ export class ClusterRouter {
     // Turns this process received and journaled in its own stream, answered with their own sink.
     readonly #own = new Map<string, {turn: Turn; sink: ReplySink; answered: () => void}>();
     readonly #hops = new WeakMap<Turn, number>();
+    // Turns this process appended to another's stream: answered there, so not marked answered here.
+    readonly #passedOn = new WeakSet<Turn>();
     // Entries being answered, chained per conversation so that its turns keep their order.
     readonly #chains = new Map<string, Promise<void>>();
     readonly #running = new Set<Promise<void>>();
@@ -124,7 +126,7 @@ export class ClusterRouter {
         const hops = (this.#hops.get(turn) ?? 0) + 1;
         if (!canTravel(turn) || hops > MAX_HOPS) return false;
         this.#hops.set(turn, hops);
-        await this.#route(turn, sink);
+        await this.#route(turn, sink, true);
         return true;
     };
 
@@ -167,7 +169,8 @@ export class ClusterRouter {
         this.#redis.disconnect();
     }
 
-    async #route(turn: Turn, sink: ReplySink): Promise<void> {
+    // `answering`: the turn is an entry this process is answering already (the scheduler or the router handed it back).
+    async #route(turn: Turn, sink: ReplySink, answering = false): Promise<void> {
         const {self, local} = this.#options;
         if (!canTravel(turn) || this.#state === "closed") return local(turn, sink);
         const hops = this.#hops.get(turn) ?? 0;
@@ -191,13 +194,18 @@ export class ClusterRouter {
             if (target !== self) {
                 try {
                     await this.#redis.xadd(this.#key(`turns:${target}`), "*", "turn", encodeTurn(turn, hops));
+                    this.#passedOn.add(turn);
                 } catch (error) {
                     this.#options.log.warn(`forwarding ${turn.id} to ${target} failed`, error);
                     await sink.fail(unreachable());
                 }
                 return;
             }
-            return this.#journal(turn, sink, hops);
+            if (!answering) return this.#journal(turn, sink, hops);
+            // Journaling it again would wait behind itself. Its conversation was just taken by a process that has
+            // not recorded it yet (the lease is claimed before the row names its holder): a moment later, here again.
+            await sleep(HAND_OFF_POLL_MS);
+            return local(turn, sink);
         }
     }
 
@@ -302,7 +310,7 @@ export class ClusterRouter {
                 this.#hops.set(turn, hops);
                 await this.#options.local(turn, sink);
             }
-            await this.#redis.set(done, "1", "PX", DONE_TTL_MS);
+            if (!this.#passedOn.has(turn)) await this.#redis.set(done, "1", "PX", DONE_TTL_MS);
             await this.#settle(stream, id);
         } finally {
             own?.answered();

@@ -9,7 +9,7 @@ import {redisMissing, testRedisUrl} from "../helpers/testRedis.ts";
 import {CuttableRelay} from "../store/helpers/CuttableRelay.ts";
 import {createThrowawayDatabase} from "../store/helpers/testDatabases.ts";
 import type {FakeSlack} from "./fakes/FakeSlack.ts";
-import {appMentionEnvelope, signedPost} from "./fakes/FakeSlack.ts";
+import {appMentionEnvelope, signedPost, slashCommandFields} from "./fakes/FakeSlack.ts";
 import {startObservedApp, tinyBotDir, tinyBotEnv, TurnObserver} from "./helpers/observedApp.ts";
 import {startSlackTeam} from "./helpers/slackTeam.ts";
 import {SlackBotProcess} from "./helpers/SlackBotProcess.ts";
@@ -163,6 +163,19 @@ describe.runIf(requiredInCi(missing))("three bot processes on one Postgres and o
             threads.push(await spray(round === 3 ? deployment.bots.slice(1) : deployment.bots, "2", round));
             await answered(round, threads[round]!);
         }
+        // `/rwkv status` reaches each live process and is answered by the one serving the conversation, which it names.
+        const live = deployment.bots.slice(1);
+        for (const [i, bot] of live.entries()) {
+            const fields = slashCommandFields({text: "status", channel: "C1", user: "UADMIN", triggerId: `status-${i}`, responseUrl: fake.responseUrl(`status-${i}`)});
+            expect((await signedPost(bot.eventsUrl, new URLSearchParams(fields).toString(), {secret, contentType: "application/x-www-form-urlencoded"})).status).toBe(200);
+        }
+        const statuses = await fake.waitFor(() => {
+            const found = fake.thread("C1", undefined).map((message) => /served by: [^:\n]+:(\d+):/.exec(message.text)?.[1]).filter((pid) => pid !== undefined);
+            return found.length === live.length && found;
+        }, 60_000);
+        expect(new Set(statuses).size).toBe(1);
+        expect(live.map((bot) => String(bot.pid))).toContain(statuses[0]);
+
         // Whatever was still on its way has landed once every process has stopped: exactly one reply each.
         await Promise.all(deployment.bots.map((bot) => bot.stop()));
         for (let round = 0; round < rounds; round++) {

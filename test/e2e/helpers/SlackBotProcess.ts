@@ -30,6 +30,11 @@ export class SlackBotProcess {
         return new SlackBotProcess(child, eventsUrl, () => stderr, exited);
     }
 
+    /** The process id (which `/rwkv status` names in "served by"). */
+    get pid(): number | undefined {
+        return this.child.pid;
+    }
+
     /** Ends the process at once, as a crash or an OOM kill would. */
     kill(): void {
         this.child.kill("SIGKILL");
