@@ -5,13 +5,14 @@ import type {Logger} from "../../src/core/Logger.ts";
 import {noMetrics} from "../../src/core/Metrics.ts";
 import type {Metrics} from "../../src/core/Metrics.ts";
 import type {ReplySink} from "../../src/core/ReplySink.ts";
-import type {Turn} from "../../src/core/Turn.ts";
+import type {ReplyAddress, Turn} from "../../src/core/Turn.ts";
 import {BotError, ConfigError, UserFacingError, asBotError} from "../../src/errors/BotError.ts";
 import type {EditThrottle} from "../shared/EditThrottle.ts";
 import {InFlightTurns} from "../shared/InFlightTurns.ts";
 import {remoteAttachment} from "../shared/remoteAttachment.ts";
 import type {RemoteFile} from "../shared/remoteAttachment.ts";
 import type {DiscordConfig} from "./discordConfig.ts";
+import {addressedReplyTarget} from "./addressedReplyTarget.ts";
 import {describeError} from "./describeError.ts";
 import {DiscordReplySink} from "./DiscordReplySink.ts";
 import {interactionReplyTarget} from "./interactionReplyTarget.ts";
@@ -90,8 +91,6 @@ export class DiscordAdapter implements Adapter {
             // DM channels are not cached before their first message.
             partials: [Partials.Channel],
             allowedMentions: {parse: [], repliedUser: false},
-            // A reply to a message deleted meanwhile is posted without the reference.
-            failIfNotExists: false,
             ...(config.apiUrl !== undefined && {rest: {api: config.apiUrl}}),
             ...(config.shards === "auto" ? {shards: "auto" as const} : config.shards !== undefined && {shards: [...config.shards.ids], shardCount: config.shards.count}),
         });
@@ -167,7 +166,8 @@ export class DiscordAdapter implements Adapter {
         const controller = new AbortController();
         const turn = toTurn(readMessage(message), {botUserId, allowDms: this.#config.allowDms, signal: controller.signal});
         if (turn === null) return;
-        const sink = this.#sink(messageReplyTarget(message, message.channel));
+        const channel = message.channel;
+        const sink = this.#sink(messageReplyTarget(async () => channel, message.id));
         this.#track(turn.id, controller, this.#handle(turn, sink, onTurn, message.attachments.first()));
     }
 
@@ -202,7 +202,7 @@ export class DiscordAdapter implements Adapter {
             this.#log.warn(`discord: could not acknowledge /${RWKV_COMMAND} in channel ${interaction.channelId}: ${describeError(error)}`);
             return;
         }
-        const sink = this.#sink(interactionReplyTarget(interaction));
+        const sink = this.#sink(interactionReplyTarget(interaction.webhook));
         const file = interaction.options.getAttachment(IMPORT_FILE_OPTION) ?? undefined;
         const args = interaction.options.getString(SETTINGS_OPTION) ?? interaction.options.getString(PERSONA_OPTION) ?? interaction.options.getString(EXPORT_FORMAT_OPTION) ?? "";
         const command = {name: interaction.options.getSubcommand(), args: args.trim()};
@@ -212,6 +212,13 @@ export class DiscordAdapter implements Adapter {
             return;
         }
         await this.#handle(turn, sink, onTurn, file);
+    }
+
+    /** Answers a turn another process received, through REST only (see {@link addressedReplyTarget}). */
+    replySink(address: ReplyAddress): ReplySink {
+        const client = this.#client;
+        if (client === null || !client.isReady()) throw new BotError("adapter/not_started", "DiscordAdapter.replySink: the adapter is not started");
+        return this.#sink(addressedReplyTarget(client, address));
     }
 
     #sink(target: ReplyTarget): ReplySink {

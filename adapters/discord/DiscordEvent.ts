@@ -27,6 +27,8 @@ export interface DiscordEvent {
     readonly hasAttachment: boolean;
     /** Set for a slash command. */
     readonly command?: TurnCommand;
+    /** A slash command's interaction webhook (its token is valid 15 minutes): where its answer goes. */
+    readonly interaction?: {readonly applicationId: string, readonly token: string};
     /** When Discord created the message or interaction, in ms since the epoch. */
     readonly createdAt: number;
 }

@@ -44,6 +44,7 @@ export function readInteraction(
         mentions: new Map(),
         hasAttachment,
         command,
+        interaction: {applicationId: interaction.applicationId, token: interaction.token},
         createdAt: interaction.createdTimestamp,
     };
 }

@@ -1,5 +1,5 @@
 import {conversationKey} from "../../src/core/Turn.ts";
-import type {Turn} from "../../src/core/Turn.ts";
+import type {ReplyAddress, Turn} from "../../src/core/Turn.ts";
 import type {DiscordEvent} from "./DiscordEvent.ts";
 import {hasAdminPermission} from "./hasAdminPermission.ts";
 
@@ -14,6 +14,16 @@ export interface ToTurnContext {
 }
 
 const USER_MENTION = /<@!?(\d+)>/g;
+
+/**
+ * Where the answer to `event` goes, for any process to answer it through REST (the adapter's
+ * `replySink`): a slash command's interaction webhook (the receiver has deferred its reply
+ * already), or the channel and the message a mention's answer replies to.
+ */
+function discordReplyAddress(event: DiscordEvent): ReplyAddress {
+    if (event.interaction !== undefined) return {channel: event.channelId, application: event.interaction.applicationId, token: event.interaction.token};
+    return {channel: event.channelId, message: event.id};
+}
 
 /**
  * Turns a Discord event into a {@link Turn}, or null when it is not for the bot: bots (itself
@@ -47,6 +57,7 @@ export function toTurn(event: DiscordEvent, context: ToTurnContext): Turn | null
         author: {id: event.author.id, name: event.author.name, isAdmin: event.isDm || hasAdminPermission(event.permissions)},
         text,
         ...(event.command !== undefined && {command: event.command}),
+        replyAddress: discordReplyAddress(event),
         receivedAt: event.createdAt,
         signal: context.signal,
     };

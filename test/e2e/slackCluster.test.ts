@@ -5,7 +5,7 @@ import pg from "pg";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {SlackAdapter} from "../../adapters/slack/SlackAdapter.ts";
 import {requiredInCi} from "../helpers/requiredInCi.ts";
-import {redisMissing, testRedisUrl} from "../helpers/testRedis.ts";
+import {dropDeployments, redisMissing, testRedisUrl} from "../helpers/testRedis.ts";
 import {CuttableRelay} from "../store/helpers/CuttableRelay.ts";
 import {createThrowawayDatabase} from "../store/helpers/testDatabases.ts";
 import type {FakeSlack} from "./fakes/FakeSlack.ts";
@@ -140,14 +140,7 @@ afterAll(async () => {
     await Promise.all(bots.map((bot) => bot.exited));
     await Promise.all(databases.map((database) => database.drop()));
     await fake?.close();
-    if (missing === undefined) {
-        const redis = new Redis(testRedisUrl);
-        for (const name of clusterNames) {
-            const keys = await redis.keys(`${name}:*`);
-            if (keys.length > 0) await redis.del(...keys);
-        }
-        redis.disconnect();
-    }
+    if (missing === undefined) await dropDeployments(clusterNames);
     if (dir !== undefined) rmSync(dir, {recursive: true, force: true});
 });
 

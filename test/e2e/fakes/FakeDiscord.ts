@@ -253,6 +253,7 @@ export class FakeDiscord {
         if (method === "GET" && path === "/gateway/bot") {
             return [200, {url: `${this.#origin.replace("http:", "ws:")}/gateway`, shards: this.#options.shards ?? 1, session_start_limit: {total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1}}];
         }
+        if (method === "GET" && (match = path.match(/^\/channels\/(\d+)$/))) return this.#channel(match[1] as string);
         if (method === "POST" && (match = path.match(/^\/channels\/(\d+)\/typing$/))) return [204, null];
         if (method === "POST" && (match = path.match(/^\/channels\/(\d+)\/messages$/))) return this.#create(match[1] as string, call, {});
         if (method === "PATCH" && (match = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/))) return this.#edit(match[2] as string, body);
@@ -272,6 +273,16 @@ export class FakeDiscord {
         }
         if (method === "POST" && (match = path.match(/^\/webhooks\/(\d+)\/([^/]+)$/))) return this.#create("0", call, {webhook_id: match[1]});
         return [404, {message: "404: Not Found", code: 0}];
+    }
+
+    // A guild channel or thread of the options, as `GET /channels/:id` answers it.
+    #channel(id: string): [number, unknown] {
+        for (const guild of this.#options.guilds) {
+            const found = (guild.channels as Record<string, unknown>[] | undefined)?.find((channel) => channel.id === id);
+            if (found !== undefined) return [200, {...found, guild_id: guild.id}];
+        }
+        const thread = this.#options.threads?.find((channel) => channel.id === id);
+        return thread === undefined ? [404, {code: 10003, message: "Unknown Channel"}] : [200, thread];
     }
 
     #tooLong(content: unknown): [number, unknown] | null {

@@ -9,6 +9,8 @@ import {createApp} from "../../../src/app/createApp.ts";
 import {serveOps} from "../../../src/app/serveOps.ts";
 import type {ServedOps} from "../../../src/app/serveOps.ts";
 import type {Logger} from "../../../src/core/Logger.ts";
+import type {ReplySink} from "../../../src/core/ReplySink.ts";
+import type {ReplyAddress} from "../../../src/core/Turn.ts";
 import type {App} from "../../../src/app/createApp.ts";
 import {loadConfig} from "../../../src/config/loadConfig.ts";
 import {smallVocabText} from "../../unit/tokenizer/smallVocab.ts";
@@ -45,6 +47,8 @@ export class TurnObserver {
     readonly finished = new Set<string>();
     /** Every text a turn streamed through `update`, by turn id, in order. */
     readonly updates = new Map<string, string[]>();
+    /** The reply addresses of turns another process received that this one answered (through `replySink`), once answered. */
+    readonly answeredForOthers: ReplyAddress[] = [];
     /** Runs once, before the next reply is handed to the adapter (with that reply's text). */
     beforeComplete: ((text: string) => Promise<void>) | null = null;
 
@@ -80,8 +84,23 @@ export class TurnObserver {
                 this.finished.add(turn.id);
             }),
             stop: () => adapter.stop(),
-            // Turns another process received are answered through the adapter, unobserved.
-            ...(adapter.replySink === undefined ? {} : {replySink: (address) => adapter.replySink!(address)}),
+            // Turns another process received are answered through the adapter; only their end is recorded.
+            ...(adapter.replySink === undefined ? {} : {replySink: (address) => this.#answering(adapter.replySink!(address), address)}),
+        };
+    }
+
+    #answering(sink: ReplySink, address: ReplyAddress): ReplySink {
+        return {
+            typing: () => sink.typing(),
+            update: (text) => sink.update(text),
+            complete: async (text, file) => {
+                await sink.complete(text, file);
+                this.answeredForOthers.push(address);
+            },
+            fail: async (error) => {
+                await sink.fail(error);
+                this.answeredForOthers.push(address);
+            },
         };
     }
 }

@@ -7,7 +7,7 @@ import type {ReplySink} from "../../../src/core/ReplySink.ts";
 import {conversationKey} from "../../../src/core/Turn.ts";
 import type {Turn} from "../../../src/core/Turn.ts";
 import {requiredInCi} from "../../helpers/requiredInCi.ts";
-import {redisMissing, testRedisUrl} from "../../helpers/testRedis.ts";
+import {dropDeployments, redisMissing, testRedisUrl} from "../../helpers/testRedis.ts";
 import {silentLog} from "../../helpers/testLoggers.ts";
 
 // Placement (README § Running several processes): a conversation nobody serves goes to the process
@@ -30,10 +30,7 @@ let name = "";
 afterEach(async () => {
     for (const router of routers) await router.close();
     routers = [];
-    const redis = new Redis(testRedisUrl);
-    const keys = await redis.keys(`${name}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await dropDeployments([name]);
 });
 
 describe.runIf(requiredInCi(missing))("ClusterRouter placement over Redis", () => {

@@ -36,6 +36,13 @@ describe("toTurn", () => {
         expect(turn?.signal).toBe(signal);
     });
 
+    it("addresses a mention's answer to its channel (a thread's own) and message, a slash command's to its interaction webhook", () => {
+        expect(toTurn(event(), context)?.replyAddress).toEqual({channel: "10", message: "900"});
+        expect(toTurn(event({channelId: "11", threadParentId: "10"}), context)?.replyAddress).toEqual({channel: "11", message: "900"});
+        const command = event({content: "status", command: {name: "status", args: ""}, interaction: {applicationId: "7", token: "tok"}});
+        expect(toTurn(command, context)?.replyAddress).toEqual({channel: "10", application: "7", token: "tok"});
+    });
+
     it("strips the nickname form of the mention and names other mentioned users", () => {
         const turn = toTurn(event({content: `hey <@!${BOT}>, ask <@31> and <@32>`, mentions: new Map([[BOT, "rwkv"], ["31", "ada"]])}), context);
         expect(turn?.text).toBe("hey , ask @ada and @<@32>");
