@@ -2,6 +2,7 @@ import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {afterAll, describe, expect, it} from "vitest";
+import {engineCapabilities} from "../../src/inference/engineCapabilities.ts";
 import {runCli} from "../helpers/runCli.ts";
 import {fixturesDir} from "../helpers/fixtures.ts";
 import {fp32Tolerance, golden, goldenFloats, maxAbsDiff, modelPath, readF32, stateDiff} from "./engineFixtures.ts";
@@ -116,7 +117,9 @@ describe("cli info", () => {
         expect(lines["state floats per layer"]).toBe(String(101376 / 4 / 3));
         expect(lines["model id"]).toMatch(/^[0-9a-f]{64}$/);
         expect(lines.backend).toBe("cpu");
-        expect(lines.kernel).toMatch(/^(avx512|avx2|scalar)$/);
+        // The table this host's engine dispatches to (a VNNI one where the CPU has it).
+        expect(lines.kernel).toMatch(/^(avx512vnni|avx512|avx2vnni|avx2|scalar)$/);
+        expect(lines.kernel).toBe(engineCapabilities().cpuKernel);
     });
 
     it("--precision names the precision loaded, and int8 holds fewer weight bytes than 16bit (the default)", async () => {
