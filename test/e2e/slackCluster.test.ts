@@ -114,6 +114,18 @@ async function logs(url: string): Promise<Map<string, string[]>> {
     }
 }
 
+/** How many turns of the database at `url` are logged with the platform id `turnId`. */
+async function loggedIds(url: string, turnId: string): Promise<number> {
+    const client = new pg.Client({connectionString: url});
+    await client.connect();
+    try {
+        const {rows} = await client.query<{n: string}>(`SELECT count(*) AS n FROM turn WHERE "turnId" = $1`, [turnId]);
+        return Number(rows[0]!.n);
+    } finally {
+        await client.end();
+    }
+}
+
 beforeAll(async () => {
     if (missing !== undefined) return;
     dir = tinyBotDir("rwkv-slack-cluster-");
@@ -220,6 +232,36 @@ describe.runIf(requiredInCi(missing))("three bot processes on one Postgres and o
         const deployed = await logs(deployment.url);
         for (const [key, turns] of deployed) expect({key, turns}).toEqual({key, turns: single.get(key)?.slice(0, 6)});
         expect(deployed.size).toBe(channels.length);
+    }, 180_000);
+
+    it("answer a turn whose owner was killed after logging it with the logged reply, never a second one, and log it once", async () => {
+        // Two windows, held open by the fake: the owner's final edit not yet shown (killed between logging the turn and
+        // completing its reply), and shown but not acknowledged to it (killed between completing and its done marker).
+        for (const [c, shownBeforeKill] of [[4, false], [5, true]] as const) {
+            const deployment = await startDeployment(2, {LEASE_MS: "3000"}, [{SLACK_BOT_TOKEN: "xoxb-victim"}]);
+            const [victim] = deployment.bots;
+            const channel = channels[c]!;
+            const reply = expected[0]![c]![0]!;
+            const held = fake.hold((call) => call.token === "xoxb-victim" && call.method === "chat.update" && call.args.text === reply, shownBeforeKill);
+            const {eventId, ts} = await mention(victim!.eventsUrl, `6${c}`, channel, 0);
+            await fake.waitFor(() => held.length > 0, 60_000);
+            // The held edit may be a streamed one: the owner logs the turn meanwhile, then waits on it to complete.
+            while (await loggedIds(deployment.url, eventId) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+            const killedAt = Date.now();
+            victim!.kill();
+            await victim!.exited;
+            // The other process claims the turn after LEASE_MS and delivers the reply the log holds.
+            const shown = await fake.waitFor(() => fake.calls.some((call) => call.at >= killedAt && call.args.channel === channel && call.args.text === reply) && threadTexts(channel, ts), 60_000);
+            await deployment.bots[1]!.stop();
+            // Generated once and logged once: the log is the single process's.
+            expect((await logs(deployment.url)).get(`slack:T1:${channel}`)).toEqual((await logs(databases[0]!.url)).get(`slack:T1:${channel}`)?.slice(0, 2));
+            expect(await loggedIds(deployment.url, eventId)).toBe(1);
+            // Cut before it was shown: the cut message, then the reply. Shown before the kill: the same words again (what is
+            // left of this window: the claimant cannot know the user saw them), never another reply.
+            expect(shown).toHaveLength(2);
+            expect(shown[1]).toBe(reply);
+            expect(shown[0] === reply).toBe(shownBeforeKill);
+        }
     }, 180_000);
 
     it("keep serving their own conversations while Redis is down, refuse a forward clearly, and forward again once it is back", async () => {
