@@ -150,7 +150,11 @@ export async function createApp(config: BotConfig, options: AppOptions): Promise
                 load: () => ({slots, resident: scheduler.residentConversations, queueDepth: scheduler.queueDepth.waitingTurns}),
             });
         }
-        const handler = cluster?.handler ?? router;
+        // Without a cluster nothing outlives this process: a turn is as safe as it will be once it is here.
+        const handler: TurnHandler = cluster?.handler ?? ((turn, sink, accepted) => {
+            accepted?.();
+            return router(turn, sink);
+        });
         log.info(`model ${info.path} (${info.modelId.slice(0, 12)}…) on ${info.backend}, ${slots} slots; database ${database.kind} ${database.description}`);
 
         let stopping: Promise<void> | null = null;

@@ -1,8 +1,14 @@
 import type {ReplySink} from "./ReplySink.ts";
 import type {Platform, ReplyAddress, Turn} from "./Turn.ts";
 
-/** What the core does with a turn; resolves when the turn is finished (answered or failed). */
-export type TurnHandler = (turn: Turn, sink: ReplySink) => Promise<void>;
+/**
+ * What the core does with a turn; resolves when the turn is finished (answered or failed).
+ * `accepted`, when given, is called once the turn would survive this process dying (journaled
+ * where a live process answers it), or as soon as it is clear it cannot be (answered here
+ * only): an adapter that can hold back its platform's acknowledgement until then (Slack) does,
+ * so that an acknowledged event is never lost.
+ */
+export type TurnHandler = (turn: Turn, sink: ReplySink, accepted?: () => void) => Promise<void>;
 
 /** A platform edge (Discord, Slack, console): client lifecycle, `toTurn()`, reply sinks. */
 export interface Adapter {

@@ -264,6 +264,29 @@ describe.runIf(requiredInCi(missing))("three bot processes on one Postgres and o
         }
     }, 180_000);
 
+    it("acknowledge a mention only once its turn is in Redis, over HTTP and Socket Mode: a process killed right after the acknowledgement loses nothing", async () => {
+        for (const [c, victimEnv] of [[6, {}], [7, {SLACK_APP_TOKEN: "xapp-victim"}]] as const) {
+            const socketMode = "SLACK_APP_TOKEN" in victimEnv;
+            const deployment = await startDeployment(2, {LEASE_MS: "3000"}, [{SLACK_BOT_TOKEN: "xoxb-victim", ...victimEnv}]);
+            const [victim, other] = deployment.bots;
+            const channel = channels[c]!;
+            const eventId = `Ev7-${channel}`;
+            const ts = `70.${channel.slice(1).padStart(6, "0")}`;
+            const envelope = appMentionEnvelope({eventId, channel, text: `<@UBOT> round 0 in ${channel}`, ts, user: "UADMIN"});
+            if (socketMode) await fake.sendEnvelope("events_api", envelope);
+            else expect((await signedPost(victim!.eventsUrl, JSON.stringify(envelope), {secret, contentType: "application/json"})).status).toBe(200);
+            // Acknowledged means journaled: killed the moment after, the process leaves the turn to the other one.
+            expect(await journaled(deployment.name, [eventId])).toBe(true);
+            victim!.kill();
+            await victim!.exited;
+            const reply = expected[0]![c]![0]!;
+            await fake.waitFor(() => threadTexts(channel, ts).at(-1) === reply, 60_000);
+            await other!.stop();
+            expect(threadTexts(channel, ts).filter((text) => text !== placeholder)).toEqual([reply]);
+            expect(await loggedIds(deployment.url, eventId)).toBe(1);
+        }
+    }, 180_000);
+
     it("keep serving their own conversations while Redis is down, refuse a forward clearly, and forward again once it is back", async () => {
         const {relay, url: relayedRedis} = await CuttableRelay.to(testRedisUrl);
         try {
