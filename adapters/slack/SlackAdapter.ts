@@ -7,8 +7,8 @@ import type {Logger} from "../../src/core/Logger.ts";
 import {noMetrics} from "../../src/core/Metrics.ts";
 import type {Metrics} from "../../src/core/Metrics.ts";
 import type {ReplySink} from "../../src/core/ReplySink.ts";
-import type {ReplyAddress, TurnAttachment} from "../../src/core/Turn.ts";
-import {asBotError, UserFacingError} from "../../src/errors/BotError.ts";
+import type {AttachmentAddress, ReplyAddress, TurnAttachment} from "../../src/core/Turn.ts";
+import {asBotError, BotError, UserFacingError} from "../../src/errors/BotError.ts";
 import {EditThrottle} from "../shared/EditThrottle.ts";
 import {InFlightTurns} from "../shared/InFlightTurns.ts";
 import {remoteAttachment} from "../shared/remoteAttachment.ts";
@@ -268,8 +268,14 @@ export class SlackAdapter implements Adapter {
 
     /** A file shared with the mention (e.g. a state to import), fetched with the bot token only if a command reads it. */
     #attachment(file: MentionFile, signal: AbortSignal): TurnAttachment {
+        return this.attachment({name: file.name, size: file.size, address: {url: file.url_private_download ?? file.url_private}}, signal);
+    }
+
+    attachment(file: {readonly name: string; readonly size: number; readonly address: AttachmentAddress}, signal: AbortSignal): TurnAttachment {
+        const url = file.address.url;
+        if (url === undefined) throw new BotError("adapter/bad_attachment", "SlackAdapter: an attachment address without a url");
         return remoteAttachment(
-            {name: file.name, size: file.size, url: file.url_private_download ?? file.url_private, headers: {authorization: `Bearer ${this.#config.botToken}`}},
+            {name: file.name, size: file.size, url, headers: {authorization: `Bearer ${this.#config.botToken}`}},
             {maxBytes: this.#maxAttachmentBytes, signal, timeoutMs: 120_000, platform: "Slack"},
         );
     }

@@ -147,6 +147,7 @@ export async function createApp(config: BotConfig, options: AppOptions): Promise
                 redisUrl: config.redisUrl, name: config.clusterName, self: owner, leaseMs: config.storage.leaseMs, local: router, log,
                 holderOf: (key) => store.leaseHolder(key),
                 sinkFor: (platform, address) => adapters.find((adapter) => adapter.platform === platform)?.replySink?.(address) ?? null,
+                attachmentFor: (platform, file, signal) => adapters.find((adapter) => adapter.platform === platform)?.attachment?.(file, signal) ?? null,
                 load: () => ({slots, resident: scheduler.residentConversations, queueDepth: scheduler.queueDepth.waitingTurns}),
             });
         }

@@ -6,6 +6,7 @@ import type {ReplySink} from "../core/ReplySink.ts";
 import type {Platform, ReplyAddress, Turn} from "../core/Turn.ts";
 import {UserFacingError} from "../errors/BotError.ts";
 import {canTravel, decodeTurn, encodeTurn} from "./forwardedTurn.ts";
+import type {AttachmentResolver} from "./forwardedTurn.ts";
 
 /** What a process publishes about its load, for placement. */
 export interface LoadRecord {
@@ -31,6 +32,8 @@ export interface ClusterRouterOptions {
     readonly holderOf: (conversation: string) => Promise<string | null>;
     /** A sink answering through the platform's Web API; null when no adapter of `platform` runs here. */
     readonly sinkFor: (platform: Platform, address: ReplyAddress) => ReplySink | null;
+    /** Makes a forwarded turn's attachment readable here (through the platform's adapter); null when no adapter of `platform` runs here. */
+    readonly attachmentFor?: AttachmentResolver;
     readonly load: () => LoadRecord;
     readonly log: Logger;
 }
@@ -287,7 +290,7 @@ export class ClusterRouter {
         const payload = fields[fields.indexOf("turn") + 1];
         let decoded: {turn: Turn; hops: number};
         try {
-            decoded = decodeTurn(payload ?? "", new AbortController().signal);
+            decoded = decodeTurn(payload ?? "", new AbortController().signal, this.#options.attachmentFor);
         } catch (error) {
             this.#options.log.warn(`dropping entry ${id} of ${stream}`, error);
             void this.#settle(stream, id).catch(() => undefined);

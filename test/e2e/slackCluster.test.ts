@@ -84,6 +84,12 @@ async function answered(round: number, threads: string[]): Promise<void> {
     });
 }
 
+/** Mentions the bot with `text` (and files) in a thread of its own (`ts`). */
+async function mentionWith(eventsUrl: string, channel: string, eventId: string, ts: string, text: string, files?: {name: string; url: string; size: number}[]): Promise<void> {
+    const envelope = appMentionEnvelope({eventId, channel, text, ts, user: "UADMIN", ...(files === undefined ? {} : {files})});
+    expect((await signedPost(eventsUrl, JSON.stringify(envelope), {secret, contentType: "application/json"})).status).toBe(200);
+}
+
 /** Whether every turn of `eventIds` reached Redis: in one of the deployment's streams (journaled by its receiver, or forwarded), or answered. */
 async function journaled(clusterName: string, eventIds: string[]): Promise<boolean> {
     const redis = new Redis(testRedisUrl);
@@ -285,6 +291,28 @@ describe.runIf(requiredInCi(missing))("three bot processes on one Postgres and o
             expect(threadTexts(channel, ts).filter((text) => text !== placeholder)).toEqual([reply]);
             expect(await loggedIds(deployment.url, eventId)).toBe(1);
         }
+    }, 180_000);
+
+    it("forward an import with its file to the process serving the conversation, which fetches the file itself", async () => {
+        const {bots: [owner, other]} = await startDeployment(2, {LEASE_MS: "120000"}, [{SLACK_BOT_TOKEN: "xoxb-owner"}]);
+        const channel = channels[8]!;
+        const {ts} = await mention(owner!.eventsUrl, "8", channel, 0);
+        await fake.waitFor(() => threadTexts(channel, ts).at(-1) === expected[0]![8]![0], 60_000);
+        const uploads = fake.uploads.length;
+        await mentionWith(owner!.eventsUrl, channel, "Ev8-export", "80.5", "<@UBOT> /export");
+        const exported = await fake.waitFor(() => fake.uploads.slice(uploads).find((upload) => upload.channel === channel && upload.bytes !== null), 60_000);
+        const file = {name: exported.filename, url: fake.hostFile(exported.filename, exported.bytes!), size: exported.bytes!.length};
+        const downloads = fake.downloads;
+        // Sent to the process that does not serve the conversation: the file travels by its URL, the owner downloads and imports it.
+        await mentionWith(other!.eventsUrl, channel, "Ev8-import", "80.6", "<@UBOT> /import", [file]);
+        const shown = await fake.waitFor(() => threadTexts(channel, "80.6").find((text) => /^(Imported |:warning:)/.test(text)), 60_000).catch((error: unknown) => {
+            throw new Error(`${String(error)}\n${JSON.stringify(fake.calls.filter((call) => call.args.channel === channel))}\n${owner!.stderr}\n${other!.stderr}`);
+        });
+        expect(shown).toMatch(/^Imported /);
+        // Answered by the owner (its token), not by the process the event reached.
+        expect(fake.callsOf("chat.postMessage").filter((call) => call.args.thread_ts === "80.6").map((call) => call.token)).toEqual(["xoxb-owner"]);
+        expect(fake.downloads).toBe(downloads + 1);
+        await Promise.all([owner!, other!].map((bot) => bot.stop()));
     }, 180_000);
 
     it("keep serving their own conversations while Redis is down, refuse a forward clearly, and forward again once it is back", async () => {
