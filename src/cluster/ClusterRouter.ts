@@ -4,7 +4,7 @@ import type {TurnHandler} from "../core/Adapter.ts";
 import type {Logger} from "../core/Logger.ts";
 import type {ReplySink} from "../core/ReplySink.ts";
 import type {Platform, ReplyAddress, Turn} from "../core/Turn.ts";
-import {UserFacingError} from "../errors/BotError.ts";
+import {BotError, UserFacingError} from "../errors/BotError.ts";
 import {canTravel, decodeTurn, encodeTurn} from "./forwardedTurn.ts";
 import type {AttachmentResolver} from "./forwardedTurn.ts";
 
@@ -51,6 +51,8 @@ const DONE_TTL_MS = 3_600_000;
 // What one read takes at most.
 const BATCH = 32;
 
+const cancelledElsewhere = () => new BotError("turn/aborted", "cancelled by the process that received it (the message was deleted)");
+
 const unreachable = () => new UserFacingError(
     "cluster/unreachable",
     "Another instance of the bot serves this conversation and cannot be reached right now (its message bus is down); try again shortly.",
@@ -69,9 +71,14 @@ const unreachable = () => new UserFacingError(
  */
 export class ClusterRouter {
     readonly #options: ClusterRouterOptions;
-    // Commands; and a connection of its own for the blocking reads.
+    // Commands; a connection of its own for the blocking reads, and one for the notices (pub/sub).
     readonly #redis: Redis;
     readonly #reader: Redis;
+    readonly #subscriber: Redis;
+    // Entries from other processes being answered here, by turn id: a cancel from the receiving process aborts them.
+    readonly #answering = new Map<string, AbortController>();
+    // Turns this process passed on and their adapters still follow, by id: released once their owner answered them.
+    readonly #awaitingAnswer = new Map<string, () => void>();
     // Turns this process received and journaled in its own stream, answered with their own sink.
     readonly #own = new Map<string, {turn: Turn; sink: ReplySink; answered: () => void}>();
     readonly #hops = new WeakMap<Turn, number>();
@@ -98,8 +105,10 @@ export class ClusterRouter {
         const connection = {enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true};
         this.#redis = new Redis(options.redisUrl, connection);
         this.#reader = new Redis(options.redisUrl, connection);
+        this.#subscriber = new Redis(options.redisUrl, connection);
         // Failures are answered where they happen; the log says when the bus is back.
-        for (const client of [this.#redis, this.#reader]) client.on("error", () => {});
+        for (const client of [this.#redis, this.#reader, this.#subscriber]) client.on("error", () => {});
+        this.#subscriber.on("message", (channel: string, id: string) => this.#notice(channel, id));
         this.#redis.on("close", () => {
             if (this.#state !== "closed") this.#busDown = true;
         });
@@ -120,6 +129,8 @@ export class ClusterRouter {
             this.#routing.delete(routing);
             accepted?.();
         }
+        // Answered by another process: the adapter keeps following the turn until then, so that deleting the message still cancels it.
+        if (this.#passedOn.has(turn) && this.#state !== "closed") await this.#answeredElsewhere(turn);
     };
 
     /**
@@ -138,6 +149,8 @@ export class ClusterRouter {
     async start(): Promise<void> {
         await this.#redis.connect();
         await this.#reader.connect();
+        await this.#subscriber.connect();
+        await this.#subscriber.subscribe(this.#key("cancels"), this.#key("answered"));
         await this.#ensureGroup(this.#options.self);
         await this.#publish();
         this.#heartbeat = setInterval(() => void this.#tick(), Math.max(50, Math.floor(this.#options.leaseMs / 3)));
@@ -161,6 +174,8 @@ export class ClusterRouter {
     /** The last step: once the turns given to the core are answered, the presence goes, so the live processes take what is left in the stream. */
     async close(): Promise<void> {
         await this.leave();
+        // Turns passed on are their owners' now: the adapters stop following them, and their shutdown cancels none.
+        for (const release of this.#awaitingAnswer.values()) release();
         while (this.#running.size > 0) await Promise.all(this.#running);
         // Turns journaled but never read are answered by whoever claims them.
         for (const own of this.#own.values()) own.answered();
@@ -171,6 +186,7 @@ export class ClusterRouter {
         if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
         await this.#redis.del(this.#key(`live:${this.#options.self}`)).catch(() => undefined);
         this.#redis.disconnect();
+        this.#subscriber.disconnect();
     }
 
     // `answering`: the turn is an entry this process is answering already (the scheduler or the router handed it back).
@@ -288,9 +304,10 @@ export class ClusterRouter {
 
     #accept(stream: string, id: string, fields: string[]): void {
         const payload = fields[fields.indexOf("turn") + 1];
+        const controller = new AbortController();
         let decoded: {turn: Turn; hops: number};
         try {
-            decoded = decodeTurn(payload ?? "", new AbortController().signal, this.#options.attachmentFor);
+            decoded = decodeTurn(payload ?? "", controller.signal, this.#options.attachmentFor);
         } catch (error) {
             this.#options.log.warn(`dropping entry ${id} of ${stream}`, error);
             void this.#settle(stream, id).catch(() => undefined);
@@ -298,17 +315,20 @@ export class ClusterRouter {
         }
         const {turn: received, hops} = decoded;
         const key = received.conversation;
-        const run = (this.#chains.get(key) ?? Promise.resolve()).then(() => this.#answer(stream, id, received, hops));
+        // From the moment it is read: a turn waiting behind others of its conversation can be cancelled too.
+        if (!this.#own.has(received.id)) this.#answering.set(received.id, controller);
+        const run = (this.#chains.get(key) ?? Promise.resolve()).then(() => this.#answer(stream, id, received, hops, controller));
         const chained = run.catch((error: unknown) => this.#options.log.warn(`answering ${received.id} from ${stream} failed`, error));
         this.#chains.set(key, chained);
         this.#running.add(chained);
         void chained.finally(() => {
             this.#running.delete(chained);
             if (this.#chains.get(key) === chained) this.#chains.delete(key);
+            if (this.#answering.get(received.id) === controller) this.#answering.delete(received.id);
         });
     }
 
-    async #answer(stream: string, id: string, received: Turn, hops: number): Promise<void> {
+    async #answer(stream: string, id: string, received: Turn, hops: number, controller: AbortController): Promise<void> {
         const own = this.#own.get(received.id);
         this.#own.delete(received.id);
         const done = this.#key(`done:${received.id}`);
@@ -317,6 +337,8 @@ export class ClusterRouter {
                 await this.#settle(stream, id);
                 return;
             }
+            // Cancelled before it was read here (or while its first owner held it): answered as cancelled, never generated.
+            if (own === undefined && await this.#redis.exists(this.#key(`cancel:${received.id}`)) === 1) controller.abort(cancelledElsewhere());
             const turn = own?.turn ?? received;
             const sink = own?.sink ?? this.#options.sinkFor(received.platform, received.replyAddress ?? {});
             if (sink === null) {
@@ -325,11 +347,37 @@ export class ClusterRouter {
                 this.#hops.set(turn, hops);
                 await this.#options.local(turn, sink);
             }
-            if (!this.#passedOn.has(turn)) await this.#redis.set(done, "1", "PX", DONE_TTL_MS);
+            // The receiving process, if it still follows the turn, learns that it is answered.
+            if (!this.#passedOn.has(turn)) await this.#redis.multi().set(done, "1", "PX", DONE_TTL_MS).publish(this.#key("answered"), received.id).exec();
             await this.#settle(stream, id);
         } finally {
             own?.answered();
         }
+    }
+
+    // Follows a turn passed on to its owner until the owner says it answered it; an abort meanwhile (the message deleted) is sent on.
+    async #answeredElsewhere(turn: Turn): Promise<void> {
+        const cancel = () => {
+            // Kept as a key too: the owner may read the entry only later, or die and leave it to a claimant.
+            void this.#redis.multi().set(this.#key(`cancel:${turn.id}`), "1", "PX", DONE_TTL_MS).publish(this.#key("cancels"), turn.id).exec()
+                .catch((error: unknown) => this.#options.log.warn(`sending the cancel of ${turn.id} failed`, error));
+        };
+        const answered = new Promise<void>((resolve) => this.#awaitingAnswer.set(turn.id, resolve));
+        turn.signal.addEventListener("abort", cancel, {once: true});
+        try {
+            if (turn.signal.aborted) cancel();
+            // Answered before this process listened for it: the marker says so (the bus down: the turn is not followed).
+            if (await this.#redis.exists(this.#key(`done:${turn.id}`)).catch(() => 1) === 1) return;
+            await answered;
+        } finally {
+            turn.signal.removeEventListener("abort", cancel);
+            this.#awaitingAnswer.delete(turn.id);
+        }
+    }
+
+    #notice(channel: string, id: string): void {
+        if (channel === this.#key("cancels")) this.#answering.get(id)?.abort(cancelledElsewhere());
+        else if (channel === this.#key("answered")) this.#awaitingAnswer.get(id)?.();
     }
 
     // Acknowledged entries are deleted too: the streams hold only turns still to answer.

@@ -1,5 +1,6 @@
 import {randomBytes} from "node:crypto";
 import {rmSync} from "node:fs";
+import {Redis} from "ioredis";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {App} from "../../src/app/createApp.ts";
 import type {Adapter} from "../../src/core/Adapter.ts";
@@ -109,6 +110,44 @@ describe.runIf(requiredInCi(missing))("a Discord turn that reaches the process n
         expect(String(filled.at(-1)?.body?.content)).toContain(`served by: ${holder}`);
         expect(refusals()).toEqual([]);
     });
+
+    it("is cancelled on its owner when the message is deleted where it arrived: never generated, never logged", async () => {
+        const a = bots[0]!;
+        const holder = (await a.app.store.leaseHolder(conversation))!;
+        // A's own turn holds the conversation (its reply held before completing): B's forwarded turn waits behind it on A.
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let holding!: () => void;
+        const held = new Promise<void>((resolve) => (holding = resolve));
+        a.observer.beforeComplete = async () => {
+            holding();
+            await released;
+        };
+        const first = guildMessage(users.member, "tell me about lamps");
+        fake.dispatch("MESSAGE_CREATE", first);
+        await held;
+        const second: Record<string, unknown> = {...guildMessage(users.member, "never answer this one"), guild_id: secondGuild};
+        fake.dispatch("MESSAGE_CREATE", second);
+        const redis = new Redis(testRedisUrl);
+        const until = async (done: () => Promise<boolean>) => {
+            while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 10));
+        };
+        try {
+            // Read by A, and waiting behind the held turn.
+            await until(async () => (await redis.xrange(`${clusterName}:turns:${holder}`, "-", "+")).some(([, fields]) => fields[1]?.includes(`"id":"${String(second.id)}"`) === true));
+            // Deleted through the second guild: B, which received it, sends the cancel on.
+            fake.dispatch("MESSAGE_DELETE", {id: second.id, channel_id: channel, guild_id: secondGuild});
+            await until(async () => await redis.exists(`${clusterName}:cancel:${String(second.id)}`) === 1);
+        } finally {
+            redis.disconnect();
+        }
+        release();
+        await fake.waitFor(() => a.observer.answeredForOthers.some((address) => address.message === second.id), 15_000, "A answering the deleted turn");
+        expect(repliesTo(second.id as string).join("\n")).toContain("cancelled");
+        const logged = (await a.app.store.transcript(conversation)).map((turn) => turn.text);
+        expect(logged).toContain("tell me about lamps");
+        expect(logged).not.toContain("never answer this one");
+    }, 60_000);
 
     it("is answered in a channel whose guild the owner's shard never saw, fetched through REST", async () => {
         const answered = snowflake();
