@@ -1,6 +1,7 @@
 import type {Logger} from "../../src/core/Logger.ts";
 import type {BotError} from "../../src/errors/BotError.ts";
 import type {ReplyFile, ReplySink} from "../../src/core/ReplySink.ts";
+import type {ReplyAddress} from "../../src/core/Turn.ts";
 import type {EditThrottle, ThrottledEditor} from "./EditThrottle.ts";
 import {splitMessage} from "./splitMessage.ts";
 
@@ -38,6 +39,8 @@ export interface MessageSurface<Message> {
     readonly failure: "inline" | "own message";
     /** A note only the requester sees, when the platform offers one: the sink's own lines go there. */
     readonly notice?: (text: string) => Promise<void>;
+    /** What identifies a posted message in the platform's reply address (see `ReplySink.onPosted`); absent: replies are not resumable. */
+    readonly addressOf?: (message: Message) => ReplyAddress;
 }
 
 interface PostedMessage<Message> {
@@ -68,12 +71,28 @@ export class StreamingReplySink<Message> implements ReplySink {
     #hasText = false;
     #done = false;
     #postFailed = false;
+    readonly #postedListeners: ((at: ReplyAddress) => void)[] = [];
 
-    /** `log` gets the sink's own delivery failures (never shown as is). */
-    constructor(surface: MessageSurface<Message>, throttle: EditThrottle, log: Logger) {
+    /**
+     * `log` gets the sink's own delivery failures (never shown as is). `resume`: a message another
+     * sink posted for this reply (a process that died mid-reply), edited into this one's text.
+     */
+    constructor(surface: MessageSurface<Message>, throttle: EditThrottle, log: Logger, resume?: Message) {
         this.#surface = surface;
         this.#throttle = throttle;
         this.#log = log;
+        if (resume !== undefined) {
+            // Shown: unknown, so the final delivery edits it whatever it holds.
+            this.#messages.push({message: resume, editor: throttle.editor((next) => surface.edit(resume, next), ""), shown: "\u0000"});
+        }
+    }
+
+    onPosted(listener: (at: ReplyAddress) => void): void {
+        const {addressOf} = this.#surface;
+        if (addressOf === undefined) return;
+        const first = this.#messages[0];
+        if (first !== undefined) listener(addressOf(first.message));
+        else this.#postedListeners.push(listener);
     }
 
     async typing(): Promise<void> {
@@ -195,6 +214,10 @@ export class StreamingReplySink<Message> implements ReplySink {
             const message = await this.#surface.post(text, this.#messages.length === 0, file);
             const editor = this.#throttle.editor((next) => this.#surface.edit(message, next), text);
             this.#messages.push({message, editor, shown: text});
+            if (this.#messages.length === 1 && this.#surface.addressOf !== undefined) {
+                const at = this.#surface.addressOf(message);
+                for (const listener of this.#postedListeners.splice(0)) listener(at);
+            }
             return true;
         } catch (error) {
             // Streaming stops: the final delivery tries once more.

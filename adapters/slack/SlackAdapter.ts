@@ -194,12 +194,13 @@ export class SlackAdapter implements Adapter {
 
     // One way to answer, whichever process received the event: everything the sink needs is in the address.
     #sinkAt(client: webApi.WebClient, address: ReplyAddress): SlackReplySink {
-        const {channel, thread, responseUrl} = address;
+        const {channel, thread, responseUrl, resume} = address;
         if (channel === undefined) throw new Error("SlackAdapter: a reply address without a channel");
         const notice = responseUrl === undefined ? {} : {notice: (text: string) => this.#respond(responseUrl, text)};
         return new SlackReplySink({...this.#messaging(client, channel, thread), ...notice}, this.#throttle, {
             // A slash command's reply is not awaited in a thread: no placeholder.
             ...(responseUrl === undefined ? {} : {placeholder: null}),
+            ...(resume === undefined ? {} : {resume}),
             log: this.#logger,
         });
     }

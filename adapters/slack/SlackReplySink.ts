@@ -27,6 +27,8 @@ export interface SlackReplySinkOptions {
     readonly placeholder?: string | null;
     /** Delivery failures, for the log (never shown as is). */
     readonly log: Logger;
+    /** The `ts` of a message posted for this reply by a process that died: edited into the answer instead of a new one. */
+    readonly resume?: string;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface SlackReplySinkOptions {
  */
 export class SlackReplySink extends StreamingReplySink<string> {
     constructor(messaging: SlackMessaging, throttle: EditThrottle, options: SlackReplySinkOptions) {
-        super(slackSurface(messaging, options), throttle, options.log);
+        super(slackSurface(messaging, options), throttle, options.log, options.resume);
     }
 }
 
@@ -68,6 +70,7 @@ function slackSurface(messaging: SlackMessaging, options: SlackReplySinkOptions)
         failureLine: (error) => `:warning: ${escapeMrkdwn(error instanceof UserFacingError ? error.message : `Sorry, something went wrong (${error.code}).`)}`,
         failure: "own message",
         ...(messaging.notice !== undefined && {notice: messaging.notice}),
+        addressOf: (ts) => ({resume: ts}),
     };
 }
 

@@ -340,19 +340,45 @@ export class ClusterRouter {
             // Cancelled before it was read here (or while its first owner held it): answered as cancelled, never generated.
             if (own === undefined && await this.#redis.exists(this.#key(`cancel:${received.id}`)) === 1) controller.abort(cancelledElsewhere());
             const turn = own?.turn ?? received;
-            const sink = own?.sink ?? this.#options.sinkFor(received.platform, received.replyAddress ?? {});
+            // A reply a process that died had begun is finished in place (its first message edited), not posted again.
+            const begun = own === undefined ? parseAddress(await this.#redis.get(this.#key(`reply:${received.id}`))) : null;
+            const sink = own?.sink ?? this.#options.sinkFor(received.platform, {...received.replyAddress, ...begun});
             if (sink === null) {
                 this.#options.log.warn(`no ${received.platform} adapter here to answer ${received.id}; dropping it`);
             } else {
                 this.#hops.set(turn, hops);
-                await this.#options.local(turn, sink);
+                await this.#options.local(turn, this.#resumable(received.id, sink));
             }
             // The receiving process, if it still follows the turn, learns that it is answered.
-            if (!this.#passedOn.has(turn)) await this.#redis.multi().set(done, "1", "PX", DONE_TTL_MS).publish(this.#key("answered"), received.id).exec();
+            if (!this.#passedOn.has(turn)) {
+                await this.#redis.multi().set(done, "1", "PX", DONE_TTL_MS).del(this.#key(`reply:${received.id}`)).publish(this.#key("answered"), received.id).exec();
+            }
             await this.#settle(stream, id);
         } finally {
             own?.answered();
         }
+    }
+
+    // Records where the reply's first message is (for a claimant, should this process die) before the final text can show.
+    #resumable(id: string, sink: ReplySink): ReplySink {
+        if (sink.onPosted === undefined) return sink;
+        let recorded: Promise<unknown> = Promise.resolve();
+        sink.onPosted((at) => {
+            recorded = this.#redis.set(this.#key(`reply:${id}`), JSON.stringify(at), "PX", DONE_TTL_MS)
+                .catch((error: unknown) => this.#options.log.warn(`recording where the reply to ${id} is failed`, error));
+        });
+        return {
+            typing: () => sink.typing(),
+            update: (text) => sink.update(text),
+            complete: async (text, file) => {
+                await recorded;
+                await sink.complete(text, file);
+            },
+            fail: async (error) => {
+                await recorded;
+                await sink.fail(error);
+            },
+        };
     }
 
     // Follows a turn passed on to its owner until the owner says it answered it; an abort meanwhile (the message deleted) is sent on.
@@ -448,6 +474,16 @@ export class ClusterRouter {
 function entriesOf(read: unknown): [string, string[]][] {
     if (!Array.isArray(read)) return [];
     return (read as [string, [string, string[]][]][]).flatMap(([, entries]) => entries);
+}
+
+function parseAddress(value: string | null): ReplyAddress | null {
+    if (value === null) return null;
+    try {
+        const parsed = JSON.parse(value) as unknown;
+        return typeof parsed === "object" && parsed !== null && Object.values(parsed).every((v) => typeof v === "string") ? parsed as ReplyAddress : null;
+    } catch {
+        return null;
+    }
 }
 
 function parsePresence(value: string | null): Presence | null {

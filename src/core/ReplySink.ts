@@ -1,4 +1,5 @@
 import type {BotError} from "../errors/BotError.ts";
+import type {ReplyAddress} from "./Turn.ts";
 
 /** A file the bot posts (e.g. an exported state). */
 export interface ReplyFile {
@@ -24,4 +25,11 @@ export interface ReplySink {
      * `UserFacingError` as is, and a short generic line for anything else.
      */
     fail(error: BotError): Promise<void>;
+    /**
+     * Calls `listener` once the reply's first message is posted (at once if it is already), with
+     * what identifies that message as reply-address fields (Slack: `resume`, its `ts`): the same
+     * platform's `Adapter.replySink` given the turn's address plus these finishes this reply in
+     * place, from another process, instead of posting a second one. Absent: a reply is never resumed.
+     */
+    onPosted?(listener: (at: ReplyAddress) => void): void;
 }

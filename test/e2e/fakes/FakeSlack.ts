@@ -18,6 +18,8 @@ export interface FakeSlackMessage {
     readonly channel: string;
     readonly ts: string;
     readonly threadTs: string | undefined;
+    /** The token that posted it (which app, or which process of a deployment when they differ). */
+    readonly by: string | undefined;
     text: string;
     deleted: boolean;
 }
@@ -223,7 +225,7 @@ export class FakeSlack {
         this.calls.push(call);
         const hold = this.#holds.find((candidate) => candidate.matches(call));
         if (hold !== undefined) {
-            if (hold.apply) this.#answer(method, args);
+            if (hold.apply) this.#answer(method, args, token);
             hold.held.push(call);
             return;
         }
@@ -233,10 +235,10 @@ export class FakeSlack {
             response.setHeader("retry-after", String(limit.retryAfterSec));
             return sendJson(response, 429, {ok: false, error: "ratelimited"});
         }
-        sendJson(response, 200, this.#answer(method, args));
+        sendJson(response, 200, this.#answer(method, args, token));
     }
 
-    #answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    #answer(method: string, args: Record<string, unknown>, token: string | undefined): Record<string, unknown> {
         const channel = String(args.channel ?? args.channel_id ?? "");
         switch (method) {
             case "auth.test":
@@ -249,7 +251,7 @@ export class FakeSlack {
                 if (text.length > this.messageLimit) return {ok: false, error: "msg_too_long"};
                 const ts = `1700000000.${String(this.#nextTs++).padStart(6, "0")}`;
                 const threadTs = args.thread_ts === undefined ? undefined : String(args.thread_ts);
-                this.messages.push({channel, ts, threadTs, text, deleted: false});
+                this.messages.push({channel, ts, threadTs, by: token, text, deleted: false});
                 return {ok: true, channel, ts, message: {text, ts, user: "UBOT", bot_id: "BBOT"}};
             }
             case "chat.update":

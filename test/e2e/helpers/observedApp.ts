@@ -80,6 +80,7 @@ export class TurnObserver {
                         await sink.complete(text, file);
                     },
                     fail: (error) => sink.fail(error),
+                    ...(sink.onPosted === undefined ? {} : {onPosted: (listener) => sink.onPosted!(listener)}),
                 }, accepted);
                 this.finished.add(turn.id);
             }),
@@ -102,6 +103,7 @@ export class TurnObserver {
                 await sink.fail(error);
                 this.answeredForOthers.push(address);
             },
+            ...(sink.onPosted === undefined ? {} : {onPosted: (listener) => sink.onPosted!(listener)}),
         };
     }
 }

@@ -99,6 +99,27 @@ describe("StreamingReplySink", () => {
         expect(calls).toEqual(["post0!:hello"]);
     });
 
+    it("says where its first message is once posted, and a sink resuming that message finishes the reply in it", async () => {
+        const {surface, messages, calls} = recordingSurface({placeholder: "…", addressOf: (index) => ({resume: String(index)})});
+        const {sink} = sinkOn(surface);
+        const seen: unknown[] = [];
+        sink.onPosted((at) => seen.push(at));
+        expect(seen).toEqual([]);
+        await sink.typing();
+        await sink.update("half");
+        await advance(20);
+        expect(seen).toEqual([{resume: "0"}]);
+        // Another process (this one died) finishes the same reply: no placeholder, no new message, the text edited in.
+        const resumed = new StreamingReplySink(surface, throttle, warningsTo(() => {}), 0);
+        const late: unknown[] = [];
+        resumed.onPosted((at) => late.push(at));
+        expect(late).toEqual([{resume: "0"}]);
+        await resumed.typing();
+        await settled(resumed.complete("the whole"));
+        expect(messages).toEqual(["the whole"]);
+        expect(calls).toEqual(["post0!:…", "edit0:half", "edit0:the whole"]);
+    });
+
     it("replaces a placeholder with the answer and removes parts the final text no longer needs", async () => {
         const {surface, messages, calls} = recordingSurface({placeholder: "…"});
         const {sink} = sinkOn(surface);
