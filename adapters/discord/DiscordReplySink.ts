@@ -28,7 +28,7 @@ const NO_MENTIONS = {parse: []} as const satisfies ReplyPayload["allowedMentions
  */
 export class DiscordReplySink extends StreamingReplySink<EditMessage> {
     constructor(target: ReplyTarget, options: DiscordReplySinkOptions) {
-        super(discordSurface(target, options.typingIntervalMs ?? 8000), options.throttle, options.log);
+        super(discordSurface(target, options.typingIntervalMs ?? 8000), options.throttle, options.log, target.resumed);
     }
 }
 
@@ -45,6 +45,8 @@ function discordSurface(target: ReplyTarget, typingIntervalMs: number): MessageS
         sendFile: async (file) => void (await target.post({files: attachments(file), allowedMentions: NO_MENTIONS}, false)),
         failureLine: (error) => `⚠️ ${error instanceof UserFacingError ? error.message : "Something went wrong; the details are in the bot's log."}`,
         failure: "inline",
+        // A channel message is resumable by its id; an interaction's first part is its "@original" reply, which any process's first post edits anyway.
+        addressOf: (edit): Record<string, string> => (edit.messageId === undefined ? {} : {resume: edit.messageId}),
     };
 }
 

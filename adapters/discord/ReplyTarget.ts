@@ -7,8 +7,8 @@ export interface ReplyPayload {
     readonly allowedMentions: {readonly parse: []};
 }
 
-/** Edits one message the target posted. */
-export type EditMessage = (payload: ReplyPayload) => Promise<void>;
+/** Edits one message the target posted; `messageId` names a channel message another process can edit too. */
+export type EditMessage = ((payload: ReplyPayload) => Promise<void>) & {readonly messageId?: string};
 
 /**
  * Where a {@link DiscordReplySink} posts: a channel (answering a mention) or an interaction
@@ -20,4 +20,6 @@ export interface ReplyTarget {
     typing(): Promise<void>;
     /** Posts one message: the first answers the event, later ones continue it. */
     post(payload: ReplyPayload, first: boolean): Promise<EditMessage>;
+    /** The first message of this reply, posted by a process that died: edited instead of posting another. */
+    readonly resumed?: EditMessage;
 }

@@ -12,11 +12,11 @@ import type {ReplyTarget} from "./ReplyTarget.ts";
  * go through REST only, so this process need not see the guild on its gateway shard.
  */
 export function addressedReplyTarget(client: Client<true>, address: ReplyAddress): ReplyTarget {
-    const {channel, message, application, token} = address;
+    const {channel, message, application, token, resume} = address;
     if (application !== undefined && token !== undefined) return interactionReplyTarget(new InteractionWebhook(client, application, token));
     if (channel === undefined || message === undefined) throw new BotError("adapter/bad_reply_address", `a Discord reply address needs a channel and a message, or an application and a token (got ${Object.keys(address).join(", ") || "nothing"})`);
     let fetched: Promise<SendableChannels> | undefined;
-    return messageReplyTarget(() => (fetched ??= sendableChannel(client, channel)), message);
+    return messageReplyTarget(() => (fetched ??= sendableChannel(client, channel)), message, resume);
 }
 
 async function sendableChannel(client: Client, id: string): Promise<SendableChannels> {

@@ -149,6 +149,22 @@ describe.runIf(requiredInCi(missing))("a Discord turn that reaches the process n
         expect(logged).not.toContain("never answer this one");
     }, 60_000);
 
+    it("finishes a reply another process began in that reply's own message, given where it is", async () => {
+        const question = snowflake();
+        // B begins a reply (its first message posted, a part streamed) and goes no further, as if killed.
+        const begun = bots[1]!.discord.replySink!({channel, message: question});
+        const at = new Promise<Record<string, string>>((resolve) => begun.onPosted!(resolve));
+        await begun.update("the first half");
+        const where = await at;
+        expect(where).toEqual({resume: expect.any(String)});
+        // A, claiming the turn, gets the address plus where the reply is: it edits that message, posts none.
+        const posts = () => fake.calls.filter((call) => call.method === "POST" && (call.body?.message_reference as {message_id?: string} | undefined)?.message_id === question);
+        expect(posts()).toHaveLength(1);
+        await bots[0]!.discord.replySink!({channel, message: question, ...where}).complete("the first half and the second");
+        expect(posts()).toHaveLength(1);
+        expect(repliesTo(question)).toEqual(["the first half and the second"]);
+    });
+
     it("is answered in a channel whose guild the owner's shard never saw, fetched through REST", async () => {
         const answered = snowflake();
         const sink = bots[0]!.discord.replySink!({channel: unseenChannel, message: answered});
