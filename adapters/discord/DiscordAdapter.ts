@@ -5,7 +5,7 @@ import type {Logger} from "../../src/core/Logger.ts";
 import {noMetrics} from "../../src/core/Metrics.ts";
 import type {Metrics} from "../../src/core/Metrics.ts";
 import type {ReplySink} from "../../src/core/ReplySink.ts";
-import type {ReplyAddress, Turn} from "../../src/core/Turn.ts";
+import type {AttachmentAddress, ReplyAddress, Turn, TurnAttachment} from "../../src/core/Turn.ts";
 import {BotError, ConfigError, UserFacingError, asBotError} from "../../src/errors/BotError.ts";
 import type {EditThrottle} from "../shared/EditThrottle.ts";
 import {InFlightTurns} from "../shared/InFlightTurns.ts";
@@ -215,6 +215,13 @@ export class DiscordAdapter implements Adapter {
     }
 
     /** Answers a turn another process received, through REST only (see {@link addressedReplyTarget}). */
+    // Discord's attachment URLs need no credentials: the file is fetched as where it arrived.
+    attachment(file: {readonly name: string; readonly size: number; readonly address: AttachmentAddress}, signal: AbortSignal): TurnAttachment {
+        const url = file.address.url;
+        if (url === undefined) throw new BotError("adapter/bad_attachment", "DiscordAdapter: an attachment address without a url");
+        return remoteAttachment({name: file.name, size: file.size, url}, {maxBytes: this.#config.maxAttachmentBytes, signal, platform: "Discord"});
+    }
+
     replySink(address: ReplyAddress): ReplySink {
         const client = this.#client;
         if (client === null || !client.isReady()) throw new BotError("adapter/not_started", "DiscordAdapter.replySink: the adapter is not started");

@@ -35,6 +35,8 @@ export function remoteAttachment(file: RemoteFile, options: RemoteAttachmentOpti
     return {
         name: file.name,
         size: file.size,
+        // The URL only: credentials (`headers`) are added again by the adapter of the process that reads it.
+        address: {url: file.url},
         async read() {
             if (file.size > maxBytes) throw fileTooLarge(maxBytes);
             const signal = timeoutMs === undefined ? options.signal : AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);

@@ -7,12 +7,14 @@ import type {Logger} from "../../src/core/Logger.ts";
 import {noMetrics} from "../../src/core/Metrics.ts";
 import type {Metrics} from "../../src/core/Metrics.ts";
 import type {ReplySink} from "../../src/core/ReplySink.ts";
-import type {ReplyAddress, TurnAttachment} from "../../src/core/Turn.ts";
-import {asBotError, UserFacingError} from "../../src/errors/BotError.ts";
+import type {AttachmentAddress, ReplyAddress, TurnAttachment} from "../../src/core/Turn.ts";
+import {asBotError, BotError, UserFacingError} from "../../src/errors/BotError.ts";
 import {EditThrottle} from "../shared/EditThrottle.ts";
 import {InFlightTurns} from "../shared/InFlightTurns.ts";
 import {remoteAttachment} from "../shared/remoteAttachment.ts";
 import {boltLogger} from "./boltLogger.ts";
+import {HeldAcks} from "./HeldAcks.ts";
+import type {Ack} from "./HeldAcks.ts";
 import {RecentIds} from "./RecentIds.ts";
 import {slackClientOptions} from "./slackClientOptions.ts";
 import type {SlackConfig} from "./slackConfig.ts";
@@ -36,6 +38,10 @@ export interface SlackAdapterOptions {
     readonly maxAttachmentBytes?: number;
 }
 
+// How long an event's acknowledgement waits for its turn to be journaled: Slack redelivers what it
+// has not seen acknowledged within 3 s, and the author's lookup and the routing come first.
+const ACK_BUDGET_MS = 2_000;
+
 type MentionArgs = SlackEventMiddlewareArgs<"app_mention"> & AllMiddlewareArgs;
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 type MentionFile = NonNullable<MentionArgs["event"]["files"]>[number];
@@ -58,6 +64,7 @@ export class SlackAdapter implements Adapter {
     readonly #users: SlackUsers;
     readonly #recentEvents = new RecentIds();
     readonly #inFlight = new InFlightTurns();
+    readonly #heldAcks = new HeldAcks(ACK_BUDGET_MS);
     #app: App | null = null;
     #server: Server | null = null;
     #socketOpen = false;
@@ -82,6 +89,16 @@ export class SlackAdapter implements Adapter {
     #socketReceiver(appToken: string, clientOptions: webApi.WebClientOptions, logger: ReturnType<typeof boltLogger>): SocketModeReceiver {
         // The Socket Mode client has its own WebClient: App.clientOptions does not reach it.
         const receiver = new SocketModeReceiver({appToken, logger, logLevel: this.#boltLogLevel, installerOptions: {clientOptions}});
+        // Bolt acknowledges an event before any listener runs: the ack it is given for a mention or a command is held
+        // until the listener has journaled the turn (the receiver gives Bolt what the client emits).
+        const {client} = receiver;
+        const emit = client.emit.bind(client) as (name: string | symbol, ...args: unknown[]) => boolean;
+        client.emit = ((name: string | symbol, ...args: unknown[]): boolean => {
+            const event = args[0] as {ack: Ack; body?: {event?: {type?: string}; command?: string}} | undefined;
+            if (name !== "slack_event" || event?.body === undefined || (event.body.event?.type !== "app_mention" && event.body.command === undefined)) return emit(name, ...args);
+            const ack = this.#heldAcks.hold(event.body, event.ack, (error) => this.#logger.warn("slack: acknowledging an envelope failed", error));
+            return emit(name, {...event, ack});
+        }) as typeof client.emit;
         receiver.client.on("connected", () => (this.#socketOpen = true));
         for (const lost of ["reconnecting", "disconnected"]) receiver.client.on(lost, () => (this.#socketOpen = false));
         return receiver;
@@ -106,7 +123,8 @@ export class SlackAdapter implements Adapter {
         };
         const logger = boltLogger(this.#logger, this.#boltLogLevel);
         const app = config.mode.kind === "http"
-            ? new App({token: config.botToken, signingSecret: config.mode.signingSecret, clientOptions, logger, logLevel: this.#boltLogLevel, ...ids})
+            // processBeforeResponse: the HTTP response (Slack's acknowledgement) waits for the listener, which returns once the turn is journaled.
+            ? new App({token: config.botToken, signingSecret: config.mode.signingSecret, clientOptions, logger, logLevel: this.#boltLogLevel, processBeforeResponse: true, ...ids})
             : new App({token: config.botToken, receiver: this.#socketReceiver(config.mode.appToken, clientOptions, logger), clientOptions, logger, logLevel: this.#boltLogLevel, ...ids});
         app.event("app_mention", (args) => this.#onMention(args, onTurn));
         app.command(config.command, (args) => this.#onCommand(args, onTurn));
@@ -132,31 +150,41 @@ export class SlackAdapter implements Adapter {
         if (this.#ownsThrottle) await this.#throttle.stop();
     }
 
+    // Returns once the turn is journaled (or ACK_BUDGET_MS passed): Slack gets its acknowledgement then (HTTP: the response; Socket Mode: the held ack).
     async #onMention({event, body, context, client}: MentionArgs, onTurn: TurnHandler): Promise<void> {
-        if (this.#recentEvents.checkAndAdd(body.event_id)) return;
-        const teamId = body.team_id ?? event.team ?? context.teamId ?? "";
-        const source: SlackSource = {kind: "mention", eventId: body.event_id, teamId, event, botUserId: context.botUserId};
-        const authorId = slackAuthorId(source);
-        if (authorId === null) return;
-        const sink = this.#sinkAt(client, slackReplyAddress(source));
-        this.#track(async (signal) => {
-            // The delivering workspace, never the author's own `event.team`: roles count only there.
-            const author = await this.#users.author((args) => client.users.info(args), body.team_id ?? context.teamId ?? "", authorId);
-            const file = event.files?.[0];
-            const attachment = file === undefined ? undefined : this.#attachment(file, signal);
-            return {source, context: {author, receivedAt: Date.now(), signal, ...(attachment === undefined ? {} : {attachment})}};
-        }, onTurn, sink);
+        try {
+            if (this.#recentEvents.checkAndAdd(body.event_id)) return;
+            const teamId = body.team_id ?? event.team ?? context.teamId ?? "";
+            const source: SlackSource = {kind: "mention", eventId: body.event_id, teamId, event, botUserId: context.botUserId};
+            const authorId = slackAuthorId(source);
+            if (authorId === null) return;
+            const sink = this.#sinkAt(client, slackReplyAddress(source));
+            await this.#track(async (signal) => {
+                // The delivering workspace, never the author's own `event.team`: roles count only there.
+                const author = await this.#users.author((args) => client.users.info(args), body.team_id ?? context.teamId ?? "", authorId);
+                const file = event.files?.[0];
+                const attachment = file === undefined ? undefined : this.#attachment(file, signal);
+                return {source, context: {author, receivedAt: Date.now(), signal, ...(attachment === undefined ? {} : {attachment})}};
+            }, onTurn, sink);
+        } finally {
+            this.#heldAcks.release(body);
+        }
     }
 
-    async #onCommand({command, ack, client}: CommandArgs, onTurn: TurnHandler): Promise<void> {
-        // Slack shows an error unless the command is acknowledged within 3 s: ack before any work.
-        await ack();
-        const source: SlackSource = {kind: "command", command};
-        const sink = this.#sinkAt(client, slackReplyAddress(source));
-        this.#track(async (signal) => {
-            const author = await this.#users.author((args) => client.users.info(args), command.team_id, command.user_id);
-            return {source, context: {author, receivedAt: Date.now(), signal}};
-        }, onTurn, sink);
+    async #onCommand({command, ack, body, client}: CommandArgs, onTurn: TurnHandler): Promise<void> {
+        try {
+            // Slack shows an error unless the command is acknowledged within 3 s. In HTTP mode this only stores the
+            // response and in Socket Mode the ack is held: either goes out once the turn is journaled, well within that.
+            await ack();
+            const source: SlackSource = {kind: "command", command};
+            const sink = this.#sinkAt(client, slackReplyAddress(source));
+            await this.#track(async (signal) => {
+                const author = await this.#users.author((args) => client.users.info(args), command.team_id, command.user_id);
+                return {source, context: {author, receivedAt: Date.now(), signal}};
+            }, onTurn, sink);
+        } finally {
+            this.#heldAcks.release(body);
+        }
     }
 
     replySink(address: ReplyAddress): ReplySink {
@@ -185,26 +213,36 @@ export class SlackAdapter implements Adapter {
         if (!response.ok) throw new Error(`response_url answered ${response.status}`);
     }
 
-    /** Runs one turn in the background (the event is already acknowledged); failures are answered. */
-    #track(
+    /**
+     * Runs one turn in the background; failures are answered. Resolves once the core accepted it
+     * (journaled, see `TurnHandler`), once it ended, or after ACK_BUDGET_MS, whichever comes first.
+     */
+    async #track(
         resolve: (signal: AbortSignal) => Promise<{source: SlackSource; context: SlackTurnContext}>,
         onTurn: TurnHandler,
         sink: SlackReplySink,
-    ): void {
+    ): Promise<void> {
         const controller = new AbortController();
+        let accept!: () => void;
+        const accepted = new Promise<void>((resolve) => (accept = resolve));
         const run = (async () => {
             try {
                 const {source, context} = await resolve(controller.signal);
                 const turn = toTurn(source, context);
-                if (turn !== null) await onTurn(turn, sink);
+                if (turn !== null) await onTurn(turn, sink, accept);
             } catch (error) {
                 const botError = asBotError(error);
                 if (botError instanceof UserFacingError) this.#logger.warn("slack: turn refused", botError);
                 else this.#logger.error("slack: turn failed", botError);
                 await sink.fail(botError);
+            } finally {
+                accept();
             }
         })();
         this.#inFlight.track(undefined, controller, run);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([accepted, new Promise<void>((resolve) => (timer = setTimeout(resolve, ACK_BUDGET_MS)))]);
+        clearTimeout(timer);
     }
 
     #messaging(client: webApi.WebClient, channel: string, threadTs: string | undefined): SlackMessaging {
@@ -230,8 +268,14 @@ export class SlackAdapter implements Adapter {
 
     /** A file shared with the mention (e.g. a state to import), fetched with the bot token only if a command reads it. */
     #attachment(file: MentionFile, signal: AbortSignal): TurnAttachment {
+        return this.attachment({name: file.name, size: file.size, address: {url: file.url_private_download ?? file.url_private}}, signal);
+    }
+
+    attachment(file: {readonly name: string; readonly size: number; readonly address: AttachmentAddress}, signal: AbortSignal): TurnAttachment {
+        const url = file.address.url;
+        if (url === undefined) throw new BotError("adapter/bad_attachment", "SlackAdapter: an attachment address without a url");
         return remoteAttachment(
-            {name: file.name, size: file.size, url: file.url_private_download ?? file.url_private, headers: {authorization: `Bearer ${this.#config.botToken}`}},
+            {name: file.name, size: file.size, url, headers: {authorization: `Bearer ${this.#config.botToken}`}},
             {maxBytes: this.#maxAttachmentBytes, signal, timeoutMs: 120_000, platform: "Slack"},
         );
     }

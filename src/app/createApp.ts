@@ -149,10 +149,15 @@ export async function createApp(config: BotConfig, options: AppOptions): Promise
                 redisUrl: config.redisUrl, name: config.clusterName, self: owner, leaseMs: config.storage.leaseMs, local: router, log,
                 holderOf: (key) => store.leaseHolder(key),
                 sinkFor: (platform, address) => adapters.find((adapter) => adapter.platform === platform)?.replySink?.(address) ?? null,
+                attachmentFor: (platform, file, signal) => adapters.find((adapter) => adapter.platform === platform)?.attachment?.(file, signal) ?? null,
                 load: () => ({slots, resident: scheduler.residentConversations, queueDepth: scheduler.queueDepth.waitingTurns}),
             });
         }
-        const handler = cluster?.handler ?? router;
+        // Without a cluster nothing outlives this process: a turn is as safe as it will be once it is here.
+        const handler: TurnHandler = cluster?.handler ?? ((turn, sink, accepted) => {
+            accepted?.();
+            return router(turn, sink);
+        });
         log.info(`model ${info.path} (${info.modelId.slice(0, 12)}…) on ${info.backend}, ${describeLoadedPrecision(config.model.precision, info)}, ${slots} slots; database ${database.kind} ${database.description}`, {
             precision: info.precision, weightBytes: info.weightBytes, memoryBudget: info.memoryBudget,
         });

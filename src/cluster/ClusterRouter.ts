@@ -6,6 +6,7 @@ import type {ReplySink} from "../core/ReplySink.ts";
 import type {Platform, ReplyAddress, Turn} from "../core/Turn.ts";
 import {UserFacingError} from "../errors/BotError.ts";
 import {canTravel, decodeTurn, encodeTurn} from "./forwardedTurn.ts";
+import type {AttachmentResolver} from "./forwardedTurn.ts";
 
 /** What a process publishes about its load, for placement. */
 export interface LoadRecord {
@@ -31,6 +32,8 @@ export interface ClusterRouterOptions {
     readonly holderOf: (conversation: string) => Promise<string | null>;
     /** A sink answering through the platform's Web API; null when no adapter of `platform` runs here. */
     readonly sinkFor: (platform: Platform, address: ReplyAddress) => ReplySink | null;
+    /** Makes a forwarded turn's attachment readable here (through the platform's adapter); null when no adapter of `platform` runs here. */
+    readonly attachmentFor?: AttachmentResolver;
     readonly load: () => LoadRecord;
     readonly log: Logger;
 }
@@ -108,13 +111,14 @@ export class ClusterRouter {
     }
 
     /** What adapters deliver turns to. */
-    readonly handler: TurnHandler = async (turn, sink) => {
-        const routing = this.#route(turn, sink);
+    readonly handler: TurnHandler = async (turn, sink, accepted) => {
+        const routing = this.#route(turn, sink, false, accepted);
         this.#routing.add(routing);
         try {
             await routing;
         } finally {
             this.#routing.delete(routing);
+            accepted?.();
         }
     };
 
@@ -170,8 +174,13 @@ export class ClusterRouter {
     }
 
     // `answering`: the turn is an entry this process is answering already (the scheduler or the router handed it back).
-    async #route(turn: Turn, sink: ReplySink, answering = false): Promise<void> {
-        const {self, local} = this.#options;
+    // `accepted`: called once the turn is in a stream (or can only be answered here).
+    async #route(turn: Turn, sink: ReplySink, answering = false, accepted: () => void = () => {}): Promise<void> {
+        const {self} = this.#options;
+        const local = (turn: Turn, sink: ReplySink) => {
+            accepted();
+            return this.#options.local(turn, sink);
+        };
         if (!canTravel(turn) || this.#state === "closed") return local(turn, sink);
         const hops = this.#hops.get(turn) ?? 0;
         const deadline = Date.now() + this.#options.leaseMs;
@@ -182,7 +191,9 @@ export class ClusterRouter {
             } catch (error) {
                 // Redis is down: a first try is answered here (the database decides whether this process may); a forward cannot be.
                 this.#options.log.warn(`routing ${turn.id} in ${turn.conversation} without the message bus`, error);
-                return hops === 0 ? local(turn, sink) : sink.fail(unreachable());
+                if (hops === 0) return local(turn, sink);
+                accepted();
+                return sink.fail(unreachable());
             }
             if (target === "wait") {
                 if (Date.now() < deadline) {
@@ -195,13 +206,15 @@ export class ClusterRouter {
                 try {
                     await this.#redis.xadd(this.#key(`turns:${target}`), "*", "turn", encodeTurn(turn, hops));
                     this.#passedOn.add(turn);
+                    accepted();
                 } catch (error) {
                     this.#options.log.warn(`forwarding ${turn.id} to ${target} failed`, error);
+                    accepted();
                     await sink.fail(unreachable());
                 }
                 return;
             }
-            if (!answering) return this.#journal(turn, sink, hops);
+            if (!answering) return this.#journal(turn, sink, hops, accepted);
             // Journaling it again would wait behind itself. Its conversation was just taken by a process that has
             // not recorded it yet (the lease is claimed before the row names its holder): a moment later, here again.
             await sleep(HAND_OFF_POLL_MS);
@@ -210,15 +223,17 @@ export class ClusterRouter {
     }
 
     // A turn this process answers goes through its own stream too: if the process dies mid-reply, a live one claims and answers it.
-    async #journal(turn: Turn & {readonly replyAddress: ReplyAddress}, sink: ReplySink, hops: number): Promise<void> {
+    async #journal(turn: Turn & {readonly replyAddress: ReplyAddress}, sink: ReplySink, hops: number, accepted: () => void): Promise<void> {
         const answered = new Promise<void>((resolve) => this.#own.set(turn.id, {turn, sink, answered: resolve}));
         try {
             await this.#redis.xadd(this.#key(`turns:${this.#options.self}`), "*", "turn", encodeTurn(turn, hops));
         } catch (error) {
             this.#own.delete(turn.id);
             this.#options.log.warn(`journaling ${turn.id} failed; answering it without the message bus`, error);
+            accepted();
             return this.#options.local(turn, sink);
         }
+        accepted();
         await answered;
     }
 
@@ -275,7 +290,7 @@ export class ClusterRouter {
         const payload = fields[fields.indexOf("turn") + 1];
         let decoded: {turn: Turn; hops: number};
         try {
-            decoded = decodeTurn(payload ?? "", new AbortController().signal);
+            decoded = decodeTurn(payload ?? "", new AbortController().signal, this.#options.attachmentFor);
         } catch (error) {
             this.#options.log.warn(`dropping entry ${id} of ${stream}`, error);
             void this.#settle(stream, id).catch(() => undefined);

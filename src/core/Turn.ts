@@ -38,11 +38,20 @@ export interface TurnAttachment {
     /** In bytes, as the platform declares it. */
     readonly size: number;
     /**
+     * Where the platform hosts the file, as plain strings without credentials (e.g. its URL): the
+     * same platform's adapter in another process fetches it with its own (`Adapter.attachment`).
+     * Absent: the file can be read only in the process it reached.
+     */
+    readonly address?: AttachmentAddress;
+    /**
      * Fetches the bytes. Rejects with a UserFacingError when the file is over the adapter's
      * limit (declared or actual, checked while reading) or cannot be read.
      */
     read(): Promise<Uint8Array>;
 }
+
+/** Where a platform hosts an attachment, as plain strings (see {@link TurnAttachment.address}). */
+export type AttachmentAddress = Readonly<Record<string, string>>;
 
 /**
  * An admin command already parsed by the platform (a slash command); mention and console

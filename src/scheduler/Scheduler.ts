@@ -123,7 +123,7 @@ export class Scheduler {
                 const stepper = this.dispatcher.stepper(signal);
                 try {
                     await this.#withSlot(turn, signal, async (conversation, slot) => {
-                        await conversation.reply(slot, turn.text, timing.sink, stepper, signal);
+                        await conversation.reply(slot, turn.text, timing.sink, stepper, signal, loggedTurnId(turn));
                         const due = conversation.dueCheckpoint;
                         // The reply is delivered: a failed checkpoint is for the log only (the turn log restores the state).
                         if (due !== null) {
@@ -348,6 +348,12 @@ export class Scheduler {
         this.#options.log.warn(`${turn.id} in ${turn.conversation} refused (${error.code})`, error);
         return new UserFacingError(error.code, reply, {cause: error});
     }
+}
+
+// A turn that can travel between processes has the platform's unique id (a console's line numbers
+// start again with each run): logged with it, it is answered once even if its first owner died.
+function loggedTurnId(turn: Turn): string | undefined {
+    return turn.replyAddress === undefined ? undefined : turn.id;
 }
 
 function round(ms: number | null): number | null {

@@ -124,9 +124,13 @@ export class Conversation {
      * `sink.complete` (a checkpoint by policy, see {@link dueCheckpoint}, is the caller's: the
      * reply is delivered by then, so its failure must not reach the sink). Rejects (with the slot restored to its pre-turn state) when `signal`
      * aborts or the engine fails. A reply the database could not log waits in the outbox (see {@link settle}); rejects with a {@link CommitError} when neither took it.
+     * With `turnId` (the platform's unique id of the message) the message is logged with it, and a
+     * message found logged already is not answered again: its logged reply is delivered instead.
      */
-    async reply(slot: number, text: string, sink: ReplySink, stepper: Stepper, signal: AbortSignal): Promise<void> {
+    async reply(slot: number, text: string, sink: ReplySink, stepper: Stepper, signal: AbortSignal, turnId?: string): Promise<void> {
         const {engine, tokenizer, maxTokens, prefillChunkTokens} = this.#services;
+        // A process that died after logging this turn (before or after its reply reached the user): the log says what it answered.
+        if (turnId !== undefined && await this.#redeliver(turnId, sink)) return;
         const epoch = this.#record.epoch;
         const format = this.format;
         const message = sanitizeUserText(text, format);
@@ -155,8 +159,20 @@ export class Conversation {
             await engine.importState(slot, before);
             throw error;
         }
-        await this.#commit(epoch, message, prompt, replyText, replyTokens);
+        await this.#commit(epoch, message, prompt, replyText, replyTokens, turnId);
         await sink.complete(replyText === "" ? "…" : replyText);
+    }
+
+    // Delivers the logged reply of a message logged already; false when it is not in the log.
+    async #redeliver(turnId: string, sink: ReplySink): Promise<boolean> {
+        const answered = await this.#services.store.loggedAnswer(this.key, turnId);
+        if (answered === null) return false;
+        if (answered.reply === null) {
+            await sink.fail(new UserFacingError("turn/answered_elsewhere", "That message was answered already, but its reply could not be shown again."));
+        } else {
+            await sink.complete(answered.reply === "" ? "…" : answered.reply);
+        }
+        return true;
     }
 
     /** The reason a checkpoint is due by token count after a turn, or null (quiet ones are the scheduler's). */
@@ -257,10 +273,10 @@ export class Conversation {
         this.#advance(logged.seq, tokens.length);
     }
 
-    async #commit(epoch: number, message: string, prompt: number[], replyText: string, replyTokens: number[]): Promise<void> {
+    async #commit(epoch: number, message: string, prompt: number[], replyText: string, replyTokens: number[], turnId: string | undefined): Promise<void> {
         const {store, outbox} = this.#services;
         const exchange: HeldExchange = {epoch, turns: [
-            {epoch, role: "user", text: loggableText(message), tokens: prompt, appendId: randomUUID()},
+            {epoch, role: "user", text: loggableText(message), tokens: prompt, appendId: randomUUID(), ...(turnId === undefined ? {} : {turnId})},
             {epoch, role: "assistant", text: loggableText(replyText), tokens: replyTokens, appendId: randomUUID()},
         ]};
         try {
@@ -269,6 +285,9 @@ export class Conversation {
             const logged = await store.appendTurns(this.key, exchange.turns);
             this.#advance(logged.at(-1)?.seq ?? this.#record.logLength, prompt.length + replyTokens.length);
         } catch (error) {
+            if (error instanceof StoreError && error.code === "store/already_logged") {
+                throw new CommitError("turn/answered_elsewhere", "That message was answered already.", {cause: error});
+            }
             if (!(error instanceof StoreError && error.code === "store/unavailable")) {
                 throw new CommitError("turn/not_saved", "That reply could not be saved, try again.", {cause: error});
             }

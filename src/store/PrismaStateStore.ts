@@ -15,7 +15,7 @@ import type {SnapshotDtype} from "./snapshotCodec.ts";
 import {stateElementCount} from "./StateDescriptor.ts";
 import type {StateDescriptor} from "./StateDescriptor.ts";
 import type {
-    CheckpointInput, CheckpointRefusal, ConversationRecord, ConversationSettings, LoggedTurn, RestorePlan, SettingsUpdate, StateStore, TurnInput, TurnRole,
+    CheckpointInput, CheckpointRefusal, ConversationRecord, ConversationSettings, LoggedAnswer, LoggedTurn, RestorePlan, SettingsUpdate, StateStore, TurnInput, TurnRole,
 } from "./StateStore.ts";
 
 /** Options of {@link PrismaStateStore}. */
@@ -118,7 +118,7 @@ export class PrismaStateStore implements StateStore {
             }
             // The claim decides; the row records the owner, which every write checks (lockForWrite).
             const taken = await this.prisma.$executeRaw`
-                UPDATE conversation SET "leaseOwner" = ${owner}, "leaseExpiresAt" = NULL
+                UPDATE conversation SET "leaseOwner" = ${owner}
                 WHERE id = ${row.id} AND ("leaseOwner" = ${owner} OR NOT ${renewing}::boolean)`;
             if (taken === 1) {
                 this.held.set(key, row.id);
@@ -178,13 +178,17 @@ export class PrismaStateStore implements StateStore {
                         tokenCount += tokens.length;
                         logged.push(toTurn(await tx.turn.create({data: {
                             conversationId: conversation.id, epoch: turn.epoch, seq: ++seq,
-                            role: turn.role, text: turn.text, tokens, appendId: appendIds[i] as string,
+                            role: turn.role, text: turn.text, tokens, appendId: appendIds[i] as string, turnId: turn.turnId ?? null,
                         }})));
                     }
                     await tx.conversation.update({where: {id: conversation.id}, data: {logLength: seq, tokenCount: {increment: tokenCount}}});
                     return logged;
                 });
             } catch (error) {
+                // The unique (conversation, turnId): another append logged this message first; this one must not be logged at all.
+                if (isUniqueViolation(error, "turnId")) {
+                    throw new StoreError("store/already_logged", `A turn of ${key} with this message id is logged already; not logging it twice`, {cause: error});
+                }
                 if (!(error instanceof StoreError)) this.metrics.databaseError();
                 // Only a lost connection may pass on a later try; a refused write would fail the same way again.
                 if (!isConnectionError(error)) throw asStoreError(error, `logging a turn of ${key}`);
@@ -195,6 +199,18 @@ export class PrismaStateStore implements StateStore {
                 delay *= 2;
             }
         }
+    }
+
+    async loggedAnswer(key: string, turnId: string): Promise<LoggedAnswer | null> {
+        return this.guard(`looking up ${turnId} in ${key}`, async () => {
+            const asked = await this.prisma.turn.findFirst({where: {turnId, conversation: {key}}, select: {conversationId: true, epoch: true, seq: true}});
+            if (asked === null) return null;
+            const reply = await this.prisma.turn.findUnique({
+                where: {conversationId_epoch_seq: {conversationId: asked.conversationId, epoch: asked.epoch, seq: asked.seq + 1}},
+                select: {role: true, text: true},
+            });
+            return {epoch: asked.epoch, reply: reply?.role === "assistant" ? reply.text : null};
+        });
     }
 
     async checkpoint(key: string, input: CheckpointInput): Promise<string> {
@@ -378,4 +394,11 @@ function toRecord(row: {key: string, platform: string, platformIds: unknown, cha
 
 function toTurn(row: {epoch: number, seq: number, role: string, text: string, tokens: number[], createdAt: Date}): LoggedTurn {
     return {epoch: row.epoch, seq: row.seq, role: row.role as TurnRole, text: row.text, tokens: row.tokens, createdAt: row.createdAt};
+}
+
+// Prisma's P2002 names the columns of the unique constraint that refused the row (its `target`, or the driver adapter's `constraint.fields`).
+function isUniqueViolation(error: unknown, column: string): boolean {
+    const {code, meta} = error as {code?: unknown; meta?: Record<string, unknown>};
+    if (code !== "P2002") return false;
+    return JSON.stringify(meta ?? {}).includes(column);
 }

@@ -42,6 +42,19 @@ export interface TurnInput {
     readonly tokens: ArrayLike<number>;
     /** Chosen once per turn: a second append with the same id finds the first instead of logging it again. Random when absent. */
     readonly appendId?: string;
+    /**
+     * The platform's id of the message a user turn answers, when it is unique on the platform: a
+     * conversation logs it once (a second append is refused with `store/already_logged`), and
+     * {@link StateStore.loggedAnswer} finds it.
+     */
+    readonly turnId?: string;
+}
+
+/** A message found in the log with its answer: the turn was answered (and logged) before. */
+export interface LoggedAnswer {
+    readonly epoch: number;
+    /** The assistant turn logged after it; null when none follows (it was logged alone). */
+    readonly reply: string | null;
 }
 
 /** A logged turn. */
@@ -110,6 +123,8 @@ export interface StateStore {
     appendTurn(key: string, turn: TurnInput): Promise<LoggedTurn>;
     /** Logs several turns (of one epoch) in one transaction: all durable, or none logged. */
     appendTurns(key: string, turns: readonly TurnInput[]): Promise<LoggedTurn[]>;
+    /** The message logged with `turnId` in the conversation (any epoch) and the reply logged after it, or null when it never was. */
+    loggedAnswer(key: string, turnId: string): Promise<LoggedAnswer | null>;
     /** Stores a checkpoint and applies retention; returns its id. */
     checkpoint(key: string, input: CheckpointInput): Promise<string>;
     /** The latest usable checkpoint of the current epoch plus the tokens to replay after it. */

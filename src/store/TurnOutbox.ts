@@ -67,7 +67,8 @@ export class TurnOutbox {
             try {
                 for (const turn of exchange.turns) logged.push(await store.appendTurn(key, turn));
             } catch (error) {
-                if (!(error instanceof StoreError && error.code === "store/stale_epoch")) throw error;
+                // A closed epoch, or a message another process logged meanwhile: kept aside, never logged twice.
+                if (!(error instanceof StoreError && (error.code === "store/stale_epoch" || error.code === "store/already_logged"))) throw error;
                 setAside.push(exchange);
             }
         }

@@ -84,6 +84,12 @@ async function answered(round: number, threads: string[]): Promise<void> {
     });
 }
 
+/** Mentions the bot with `text` (and files) in a thread of its own (`ts`). */
+async function mentionWith(eventsUrl: string, channel: string, eventId: string, ts: string, text: string, files?: {name: string; url: string; size: number}[]): Promise<void> {
+    const envelope = appMentionEnvelope({eventId, channel, text, ts, user: "UADMIN", ...(files === undefined ? {} : {files})});
+    expect((await signedPost(eventsUrl, JSON.stringify(envelope), {secret, contentType: "application/json"})).status).toBe(200);
+}
+
 /** Whether every turn of `eventIds` reached Redis: in one of the deployment's streams (journaled by its receiver, or forwarded), or answered. */
 async function journaled(clusterName: string, eventIds: string[]): Promise<boolean> {
     const redis = new Redis(testRedisUrl);
@@ -109,6 +115,18 @@ async function logs(url: string): Promise<Map<string, string[]>> {
         const byKey = new Map<string, string[]>();
         for (const row of rows) byKey.set(row.key, [...byKey.get(row.key) ?? [], `${row.role}: ${row.text}`]);
         return byKey;
+    } finally {
+        await client.end();
+    }
+}
+
+/** How many turns of the database at `url` are logged with the platform id `turnId`. */
+async function loggedIds(url: string, turnId: string): Promise<number> {
+    const client = new pg.Client({connectionString: url});
+    await client.connect();
+    try {
+        const {rows} = await client.query<{n: string}>(`SELECT count(*) AS n FROM turn WHERE "turnId" = $1`, [turnId]);
+        return Number(rows[0]!.n);
     } finally {
         await client.end();
     }
@@ -220,6 +238,81 @@ describe.runIf(requiredInCi(missing))("three bot processes on one Postgres and o
         const deployed = await logs(deployment.url);
         for (const [key, turns] of deployed) expect({key, turns}).toEqual({key, turns: single.get(key)?.slice(0, 6)});
         expect(deployed.size).toBe(channels.length);
+    }, 180_000);
+
+    it("answer a turn whose owner was killed after logging it with the logged reply, never a second one, and log it once", async () => {
+        // Two windows, held open by the fake: the owner's final edit not yet shown (killed between logging the turn and
+        // completing its reply), and shown but not acknowledged to it (killed between completing and its done marker).
+        for (const [c, shownBeforeKill] of [[4, false], [5, true]] as const) {
+            const deployment = await startDeployment(2, {LEASE_MS: "3000"}, [{SLACK_BOT_TOKEN: "xoxb-victim"}]);
+            const [victim] = deployment.bots;
+            const channel = channels[c]!;
+            const reply = expected[0]![c]![0]!;
+            const held = fake.hold((call) => call.token === "xoxb-victim" && call.method === "chat.update" && call.args.text === reply, shownBeforeKill);
+            const {eventId, ts} = await mention(victim!.eventsUrl, `6${c}`, channel, 0);
+            await fake.waitFor(() => held.length > 0, 60_000);
+            // The held edit may be a streamed one: the owner logs the turn meanwhile, then waits on it to complete.
+            while (await loggedIds(deployment.url, eventId) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+            const killedAt = Date.now();
+            victim!.kill();
+            await victim!.exited;
+            // The other process claims the turn after LEASE_MS and delivers the reply the log holds.
+            const shown = await fake.waitFor(() => fake.calls.some((call) => call.at >= killedAt && call.args.channel === channel && call.args.text === reply) && threadTexts(channel, ts), 60_000);
+            await deployment.bots[1]!.stop();
+            // Generated once and logged once: the log is the single process's.
+            expect((await logs(deployment.url)).get(`slack:T1:${channel}`)).toEqual((await logs(databases[0]!.url)).get(`slack:T1:${channel}`)?.slice(0, 2));
+            expect(await loggedIds(deployment.url, eventId)).toBe(1);
+            // Cut before it was shown: the cut message, then the reply. Shown before the kill: the same words again (what is
+            // left of this window: the claimant cannot know the user saw them), never another reply.
+            expect(shown).toHaveLength(2);
+            expect(shown[1]).toBe(reply);
+            expect(shown[0] === reply).toBe(shownBeforeKill);
+        }
+    }, 180_000);
+
+    it("acknowledge a mention only once its turn is in Redis, over HTTP and Socket Mode: a process killed right after the acknowledgement loses nothing", async () => {
+        for (const [c, victimEnv] of [[6, {}], [7, {SLACK_APP_TOKEN: "xapp-victim"}]] as const) {
+            const socketMode = "SLACK_APP_TOKEN" in victimEnv;
+            const deployment = await startDeployment(2, {LEASE_MS: "3000"}, [{SLACK_BOT_TOKEN: "xoxb-victim", ...victimEnv}]);
+            const [victim, other] = deployment.bots;
+            const channel = channels[c]!;
+            const eventId = `Ev7-${channel}`;
+            const ts = `70.${channel.slice(1).padStart(6, "0")}`;
+            const envelope = appMentionEnvelope({eventId, channel, text: `<@UBOT> round 0 in ${channel}`, ts, user: "UADMIN"});
+            if (socketMode) await fake.sendEnvelope("events_api", envelope);
+            else expect((await signedPost(victim!.eventsUrl, JSON.stringify(envelope), {secret, contentType: "application/json"})).status).toBe(200);
+            // Acknowledged means journaled: killed the moment after, the process leaves the turn to the other one.
+            expect(await journaled(deployment.name, [eventId])).toBe(true);
+            victim!.kill();
+            await victim!.exited;
+            const reply = expected[0]![c]![0]!;
+            await fake.waitFor(() => threadTexts(channel, ts).at(-1) === reply, 60_000);
+            await other!.stop();
+            expect(threadTexts(channel, ts).filter((text) => text !== placeholder)).toEqual([reply]);
+            expect(await loggedIds(deployment.url, eventId)).toBe(1);
+        }
+    }, 180_000);
+
+    it("forward an import with its file to the process serving the conversation, which fetches the file itself", async () => {
+        const {bots: [owner, other]} = await startDeployment(2, {LEASE_MS: "120000"}, [{SLACK_BOT_TOKEN: "xoxb-owner"}]);
+        const channel = channels[8]!;
+        const {ts} = await mention(owner!.eventsUrl, "8", channel, 0);
+        await fake.waitFor(() => threadTexts(channel, ts).at(-1) === expected[0]![8]![0], 60_000);
+        const uploads = fake.uploads.length;
+        await mentionWith(owner!.eventsUrl, channel, "Ev8-export", "80.5", "<@UBOT> /export");
+        const exported = await fake.waitFor(() => fake.uploads.slice(uploads).find((upload) => upload.channel === channel && upload.bytes !== null), 60_000);
+        const file = {name: exported.filename, url: fake.hostFile(exported.filename, exported.bytes!), size: exported.bytes!.length};
+        const downloads = fake.downloads;
+        // Sent to the process that does not serve the conversation: the file travels by its URL, the owner downloads and imports it.
+        await mentionWith(other!.eventsUrl, channel, "Ev8-import", "80.6", "<@UBOT> /import", [file]);
+        const shown = await fake.waitFor(() => threadTexts(channel, "80.6").find((text) => /^(Imported |:warning:)/.test(text)), 60_000).catch((error: unknown) => {
+            throw new Error(`${String(error)}\n${JSON.stringify(fake.calls.filter((call) => call.args.channel === channel))}\n${owner!.stderr}\n${other!.stderr}`);
+        });
+        expect(shown).toMatch(/^Imported /);
+        // Answered by the owner (its token), not by the process the event reached.
+        expect(fake.callsOf("chat.postMessage").filter((call) => call.args.thread_ts === "80.6").map((call) => call.token)).toEqual(["xoxb-owner"]);
+        expect(fake.downloads).toBe(downloads + 1);
+        await Promise.all([owner!, other!].map((bot) => bot.stop()));
     }, 180_000);
 
     it("keep serving their own conversations while Redis is down, refuse a forward clearly, and forward again once it is back", async () => {

@@ -64,8 +64,8 @@ describe.each(databaseKinds)("PrismaStateStore on %s", (kind) => {
         if (target !== null) expect(await deployMigrations(target)).toEqual([]);
         const tables = await db.prisma.$queryRaw<{name: string}[]>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`;
         expect(tables.map((t) => t.name)).toEqual(["_prisma_migrations", "checkpoint", "conversation", "turn"]);
-        const applied = await db.prisma.$queryRaw<{migration_name: string, finished: boolean}[]>`SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations`;
-        expect(applied).toEqual([{migration_name: expect.stringMatching(/^\d{14}_init$/), finished: true}]);
+        const applied = await db.prisma.$queryRaw<{migration_name: string, finished: boolean}[]>`SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY migration_name`;
+        expect(applied).toEqual(["init", "turn_id", "drop_lease_expiry"].map((name) => ({migration_name: expect.stringMatching(new RegExp(`^\\d{14}_${name}$`)), finished: true})));
     });
 
     it("restores the latest checkpoint plus replay to exactly the live state", async () => {
@@ -144,14 +144,43 @@ describe.each(databaseKinds)("PrismaStateStore on %s", (kind) => {
         expect(await store.openConversation(key, settings)).toEqual(cleared);
     });
 
+    it("logs a message's platform id once per conversation and finds its logged reply by it, in a later epoch too", async () => {
+        const key = newKey();
+        const {epoch} = await store.openConversation(key, settings);
+        await store.acquireLease(key);
+        expect(await store.loggedAnswer(key, "Ev1")).toBeNull();
+        await store.appendTurns(key, [
+            {epoch, role: "user", text: "hello", tokens: [1], turnId: "Ev1"},
+            {epoch, role: "assistant", text: "hi there", tokens: [2]},
+        ]);
+        expect(await store.loggedAnswer(key, "Ev1")).toEqual({epoch, reply: "hi there"});
+        // The same message again (a claimant that did not look first): refused whole, the log unchanged.
+        const again = await refusal(store.appendTurns(key, [
+            {epoch, role: "user", text: "hello", tokens: [1], turnId: "Ev1"},
+            {epoch, role: "assistant", text: "another reply", tokens: [3]},
+        ]));
+        expect(again.code).toBe("store/already_logged");
+        expect((await store.transcript(key)).map((turn) => turn.text)).toEqual(["hello", "hi there"]);
+        // Another conversation may log the same id (ids are unique per platform, the constraint per conversation).
+        const other = newKey();
+        const second = await store.openConversation(other, settings);
+        await store.acquireLease(other);
+        await store.appendTurn(other, {epoch: second.epoch, role: "user", text: "alone", tokens: [4], turnId: "Ev1"});
+        expect(await store.loggedAnswer(other, "Ev1")).toEqual({epoch: second.epoch, reply: null});
+        await store.reset(key);
+        expect(await store.loggedAnswer(key, "Ev1")).toEqual({epoch, reply: "hi there"});
+        await store.releaseLease(key);
+        await store.releaseLease(other);
+    });
+
     it("keeps a live holder's lease however long it goes unrenewed, and frees it the moment the holder dies", async () => {
         const key = newKey();
         await store.openConversation(key, settings);
         const holder = new PrismaStateStore(db, {owner: "process-dying"});
         await holder.acquireLease(key);
         const other = new PrismaStateStore(db, {owner: "process-b"});
-        // Past the 30 s a lease used to last: only the holder's death frees it, not a clock.
-        await db.prisma.$executeRaw`UPDATE conversation SET "leaseExpiresAt" = now() - interval '1 hour' WHERE key = ${key}`;
+        // The row has no expiry any more (dropped by a migration): only the holder's death frees the lease, not a clock.
+        expect(Object.keys((await db.prisma.conversation.findUnique({where: {key}}))!)).not.toContain("leaseExpiresAt");
         expect((await refusal(other.acquireLease(key))).message).toContain("another live process (process-dying)");
         await holder.close();
         await other.acquireLease(key);

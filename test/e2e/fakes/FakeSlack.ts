@@ -56,6 +56,7 @@ export class FakeSlack {
     /** Longest text `chat.postMessage`/`chat.update` accept. */
     messageLimit = 4000;
     readonly #rateLimits = new Map<string, {count: number; retryAfterSec: number}>();
+    readonly #holds: {matches: (call: RecordedSlackCall) => boolean; apply: boolean; held: RecordedSlackCall[]}[] = [];
     readonly #hostedFiles = new Map<string, Uint8Array>();
     readonly #sockets = new Set<WebSocket>();
     readonly #acks = new Map<string, (payload: unknown) => void>();
@@ -106,6 +107,17 @@ export class FakeSlack {
     /** The next `count` calls of `method` get a 429 with `Retry-After: retryAfterSec`. */
     injectRateLimit(method: string, count = 1, retryAfterSec = 1): void {
         this.#rateLimits.set(method, {count, retryAfterSec});
+    }
+
+    /**
+     * Web API calls matching `matches` are never answered (the caller waits until it dies): with
+     * `apply`, after Slack has done what they ask (a reply shown, its caller not told so), else
+     * before. Returns the calls held, as they arrive.
+     */
+    hold(matches: (call: RecordedSlackCall) => boolean, apply: boolean): readonly RecordedSlackCall[] {
+        const held: RecordedSlackCall[] = [];
+        this.#holds.push({matches, apply, held});
+        return held;
     }
 
     /** The calls of one method, in order. */
@@ -207,7 +219,14 @@ export class FakeSlack {
     #api(method: string, request: IncomingMessage, raw: Buffer, response: ServerResponse): void {
         const args = decodeArgs(request.headers["content-type"], raw);
         const token = request.headers.authorization?.replace(/^Bearer /, "");
-        this.calls.push({method, args, token, at: Date.now()});
+        const call = {method, args, token, at: Date.now()};
+        this.calls.push(call);
+        const hold = this.#holds.find((candidate) => candidate.matches(call));
+        if (hold !== undefined) {
+            if (hold.apply) this.#answer(method, args);
+            hold.held.push(call);
+            return;
+        }
         const limit = this.#rateLimits.get(method);
         if (limit !== undefined && limit.count > 0) {
             limit.count -= 1;

@@ -64,7 +64,7 @@ export class TurnObserver {
             get connected() {
                 return adapter.connected;
             },
-            start: (handler) => adapter.start(async (turn, sink) => {
+            start: (handler) => adapter.start(async (turn, sink, accepted) => {
                 const streamed: string[] = [];
                 this.updates.set(turn.id, streamed);
                 await handler(turn, {
@@ -80,12 +80,13 @@ export class TurnObserver {
                         await sink.complete(text, file);
                     },
                     fail: (error) => sink.fail(error),
-                });
+                }, accepted);
                 this.finished.add(turn.id);
             }),
             stop: () => adapter.stop(),
             // Turns another process received are answered through the adapter; only their end is recorded.
             ...(adapter.replySink === undefined ? {} : {replySink: (address) => this.#answering(adapter.replySink!(address), address)}),
+            ...(adapter.attachment === undefined ? {} : {attachment: adapter.attachment.bind(adapter)}),
         };
     }
 
