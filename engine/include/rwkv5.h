@@ -88,8 +88,12 @@ typedef enum rwkv5_weight_type {
      * scale per block of 64 columns of a row (round to nearest, scale =
      * max |w| / 127), fp32 accumulation; everything else as the 16-bit path.
      * About half the memory of the 16-bit path and faster decode where decode
-     * is bound by reading the weights. CPU backend only. */
-    RWKV5_WEIGHTS_INT8 = 2
+     * is bound by reading the weights. CPU and CUDA backends. */
+    RWKV5_WEIGHTS_INT8 = 2,
+    /* A request, never a loaded model's type: RWKV5_WEIGHTS_16BIT when its
+     * weights fit the memory budget (rwkv5_model_params.memory_budget), else
+     * RWKV5_WEIGHTS_INT8. rwkv5_model_info.weight_type says which. */
+    RWKV5_WEIGHTS_AUTO = 3
 } rwkv5_weight_type;
 
 typedef enum rwkv5_backend {
@@ -120,6 +124,13 @@ typedef struct rwkv5_model_params {
     void *progress_user_data;
     bool verify_crc;                   /* check every ZIP record's CRC-32 while loading;
                                           default true (false only to measure its cost) */
+    uint64_t memory_budget;            /* bytes the weights may occupy on the backend they
+                                          load to; 0 (default) = what is free there: host
+                                          memory (MemAvailable, within the cgroup's limit)
+                                          or the device's free memory, less a 512 MiB
+                                          reserve for contexts. A load whose weights exceed
+                                          it fails with RWKV5_ERR_OUT_OF_MEMORY before
+                                          allocating anything; RWKV5_WEIGHTS_AUTO picks by it. */
 } rwkv5_model_params;
 
 typedef struct rwkv5_model_info {
@@ -139,6 +150,9 @@ typedef struct rwkv5_model_info {
     uint64_t decode_bytes_per_step;/* weight bytes one decode step must read (all
                                       matrices + head + one embedding row): the
                                       numerator of the bandwidth roof */
+    uint64_t memory_budget;        /* the budget the load was held to (the caller's, or
+                                      the measured free memory less the reserve); 0 when
+                                      nothing could be measured (no limit) */
     char model_id[65];             /* hex SHA-256 of the tensor directory (names,
                                       dtypes, shapes) and sampled tensor bytes:
                                       identifies the weights, not the file name */

@@ -8,7 +8,9 @@
 
 #include "Error.h"
 #include "ForwardDims.h"
+#include "MemoryBudget.h"
 #include "ThreadPool.h"
+#include "WeightBytes.h"
 #include "cpu/half.h"
 #include "cpu/quantize.h"
 #include "pth/RecordChecksums.h"
@@ -334,20 +336,29 @@ private:
     std::atomic<uint8_t> sink_{0};
 };
 
-std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_params &params) {
+std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_params &params_in) {
 #ifndef RWKV5_WITH_CUDA
-    if (params.backend == RWKV5_BACKEND_CUDA)
+    if (params_in.backend == RWKV5_BACKEND_CUDA)
         throw Error(RWKV5_ERR_BACKEND, "the CUDA backend is not available in this build (configure with -DRWKV5_CUDA=ON)");
 #endif
-    if (params.weight_type != RWKV5_WEIGHTS_FP32 && params.weight_type != RWKV5_WEIGHTS_16BIT &&
-        params.weight_type != RWKV5_WEIGHTS_INT8)
-        throw Error(RWKV5_ERR_INVALID_ARGUMENT, "unknown weight_type " + std::to_string(int(params.weight_type)));
+    if (params_in.weight_type != RWKV5_WEIGHTS_FP32 && params_in.weight_type != RWKV5_WEIGHTS_16BIT &&
+        params_in.weight_type != RWKV5_WEIGHTS_INT8 && params_in.weight_type != RWKV5_WEIGHTS_AUTO)
+        throw Error(RWKV5_ERR_INVALID_ARGUMENT, "unknown weight_type " + std::to_string(int(params_in.weight_type)));
     std::unique_ptr<Model> m(new Model());
     m->archive_ = PthArchive::open(path);
     m->shape_ = inspect_model(*m->archive_);
     const std::string id = compute_model_id(*m->archive_);
+    // The budget of the memory the weights go to (the device's or the host's),
+    // and the weight type it allows, before anything is allocated.
+    rwkv5_model_params params = params_in;
+    MemoryBudget budget{};
 #ifdef RWKV5_WITH_CUDA
-    if (cuda::selected(params, m->shape_.head_size)) {
+    const bool on_device = cuda::selected(params, m->shape_.head_size);
+    if (on_device) {
+        budget = load_budget(params.memory_budget, cuda::free_memory(params.device));
+        params.weight_type = choose_weight_type(path, params.weight_type, budget, [&](rwkv5_weight_type t) {
+            return cuda::device_weight_bytes(m->shape_, t == RWKV5_WEIGHTS_INT8);
+        });
         const cuda::HostLoad host(params, m->shape_.file_dtype);
         WeightLoader(*m, host.host_params()).run();
         m->device_weights_ = cuda::upload_weights(*m, params.device, host.upload_progress(),
@@ -355,7 +366,13 @@ std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_pa
         host.finish();
     } else
 #endif
-    WeightLoader(*m, params, WeightLoader::Layout::kCpuForward).run();
+    {
+        budget = load_budget(params.memory_budget, host_free_memory());
+        params.weight_type = choose_weight_type(path, params.weight_type, budget, [&](rwkv5_weight_type t) {
+            return host_weight_bytes(m->shape_, t);
+        });
+        WeightLoader(*m, params, WeightLoader::Layout::kCpuForward).run();
+    }
 
     const ModelShape &s = m->shape_;
     rwkv5_model_info &info = m->info_;
@@ -383,6 +400,7 @@ std::unique_ptr<Model> Model::load(const std::string &path, const rwkv5_model_pa
     per_step += cpu::matrix_bytes(m->head_);
     info.weight_bytes = per_step + cpu::matrix_bytes(m->emb_) + vectors + 8ull * uint64_t(s.n_embd);
     info.decode_bytes_per_step = per_step + uint64_t(s.n_embd) * cpu::weight_type_size(m->emb_.type);
+    info.memory_budget = budget.source.empty() ? 0 : budget.bytes;  // 0: nothing measured, no limit
     std::snprintf(info.model_id, sizeof info.model_id, "%s", id.c_str());
 #ifdef RWKV5_WITH_CUDA
     if (m->device_weights_) cuda::describe(*m, info);

@@ -78,7 +78,7 @@ std::string build_system_info() {
 extern "C" {
 
 rwkv5_model_params rwkv5_model_default_params(void) {
-    rwkv5_model_params p;
+    rwkv5_model_params p{};  // a field added later starts at zero
     p.weight_type = RWKV5_WEIGHTS_16BIT;
     p.backend = RWKV5_BACKEND_AUTO;
     p.device = 0;
@@ -86,6 +86,7 @@ rwkv5_model_params rwkv5_model_default_params(void) {
     p.progress_callback = nullptr;
     p.progress_user_data = nullptr;
     p.verify_crc = true;
+    p.memory_budget = 0;
     return p;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ModelShape.h"
 #include "rwkv5.h"
 #include "test_util.h"
 
@@ -160,6 +161,19 @@ inline const char *precision_name(rwkv5_weight_type type) {
         case RWKV5_WEIGHTS_INT8: return "int8";
     }
     return "?";
+}
+
+// The dimensions of a loaded model as the engine's ModelShape (what the memory plan reads).
+inline rwkv5::ModelShape shape_of(const rwkv5_model_info &i) {
+    rwkv5::ModelShape s{};
+    s.n_vocab = i.n_vocab;
+    s.n_embd = i.n_embd;
+    s.n_layer = i.n_layer;
+    s.n_head = i.n_head;
+    s.head_size = i.head_size;
+    s.dim_att = i.dim_att;
+    s.dim_ffn = i.dim_ffn;
+    return s;
 }
 
 inline rwkv5_model *load(const std::string &path, rwkv5_weight_type type,

@@ -8,21 +8,23 @@
 
 namespace {
 
-// The precision words of src/inference/Precision.ts, one per rwkv5_weight_type.
+// The precision words of src/inference/Precision.ts, one per rwkv5_weight_type
+// ("auto" is only ever asked for: a loaded model reports what it chose).
 const char *weightTypeName(rwkv5_weight_type type) {
     switch (type) {
     case RWKV5_WEIGHTS_FP32: return "fp32";
     case RWKV5_WEIGHTS_16BIT: return "16bit";
     case RWKV5_WEIGHTS_INT8: return "int8";
+    case RWKV5_WEIGHTS_AUTO: return "auto";
     }
     return "unknown";
 }
 
 rwkv5_weight_type parseWeightType(Napi::Env env, const Napi::Value &value) {
     const std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
-    for (rwkv5_weight_type type : {RWKV5_WEIGHTS_FP32, RWKV5_WEIGHTS_16BIT, RWKV5_WEIGHTS_INT8})
+    for (rwkv5_weight_type type : {RWKV5_WEIGHTS_FP32, RWKV5_WEIGHTS_16BIT, RWKV5_WEIGHTS_INT8, RWKV5_WEIGHTS_AUTO})
         if (name == weightTypeName(type)) return type;
-    throw engineError(env, "engine/invalid_argument", "weightType must be \"fp32\", \"16bit\" or \"int8\"");
+    throw engineError(env, "engine/invalid_argument", "weightType must be \"fp32\", \"16bit\", \"int8\" or \"auto\"");
 }
 
 rwkv5_backend parseBackend(Napi::Env env, const Napi::Value &value) {
@@ -156,6 +158,14 @@ AddonModel::AddonModel(const Napi::CallbackInfo &info)
     params_.backend = parseBackend(env, params.Get("backend"));
     const Napi::Value threads = params.Get("threads");
     params_.n_threads = threads.IsNumber() ? threads.As<Napi::Number>().Int32Value() : 0;
+    const Napi::Value budget = params.Get("memoryBudget");
+    if (!budget.IsUndefined()) {
+        const double bytes = budget.IsNumber() ? budget.As<Napi::Number>().DoubleValue() : -1;
+        if (!(bytes >= 0 && bytes <= 9007199254740991.0)) {
+            throw engineError(env, "engine/invalid_argument", "memoryBudget must be a number of bytes (0 = the free memory)");
+        }
+        params_.memory_budget = static_cast<uint64_t>(bytes);
+    }
 }
 
 std::shared_ptr<rwkv5_model> AddonModel::SharedModel(Napi::Env env) const {
@@ -210,6 +220,7 @@ Napi::Value AddonModel::Info(const Napi::CallbackInfo &info) {
     out.Set("stateSize", static_cast<double>(info_.state_size));
     out.Set("weightBytes", static_cast<double>(info_.weight_bytes));
     out.Set("decodeBytesPerStep", static_cast<double>(info_.decode_bytes_per_step));
+    out.Set("memoryBudget", static_cast<double>(info_.memory_budget));
     out.Set("modelId", info_.model_id);
     return out;
 }

@@ -9,6 +9,7 @@ import {RwkvModel} from "../inference/RwkvModel.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
 import {Tokenizer} from "../inference/Tokenizer.ts";
 import {checkWorldVocab} from "../inference/worldVocab.ts";
+import {describeLoadedPrecision} from "../inference/Precision.ts";
 import type {AdapterContext} from "../../adapters/shared/AdapterModule.ts";
 import {BatchDispatcher} from "../scheduler/BatchDispatcher.ts";
 import {batchStrategies} from "../scheduler/strategies/batchStrategies.ts";
@@ -84,6 +85,7 @@ export async function createApp(config: BotConfig, options: AppOptions): Promise
         const [loadedModel, loadedTokenizer] = await Promise.allSettled([
             RwkvModel.load(config.model.path, {
                 precision: config.model.precision, backend: config.model.backend, threads: config.model.threads,
+                ...(config.model.memoryBudget > 0 ? {memoryBudget: config.model.memoryBudget} : {}),
                 ...(options.onLoadProgress === undefined ? {} : {onProgress: options.onLoadProgress}),
                 ...(options.signal === undefined ? {} : {signal: options.signal}),
             }),
@@ -156,7 +158,9 @@ export async function createApp(config: BotConfig, options: AppOptions): Promise
             accepted?.();
             return router(turn, sink);
         });
-        log.info(`model ${info.path} (${info.modelId.slice(0, 12)}…) on ${info.backend}, ${slots} slots; database ${database.kind} ${database.description}`);
+        log.info(`model ${info.path} (${info.modelId.slice(0, 12)}…) on ${info.backend}, ${describeLoadedPrecision(config.model.precision, info)}, ${slots} slots; database ${database.kind} ${database.description}`, {
+            precision: info.precision, weightBytes: info.weightBytes, memoryBudget: info.memoryBudget,
+        });
 
         let stopping: Promise<void> | null = null;
         const stop = async (): Promise<void> => {

@@ -5,14 +5,16 @@
  * Nothing outside src/bindings and src/inference uses these types.
  */
 
-import type {Precision} from "../core/Precision.ts";
+import type {Precision, PrecisionRequest} from "../core/Precision.ts";
 
 /** Constructor parameters of {@link AddonModel}. */
 export interface AddonModelParams {
-    weightType: Precision;
+    weightType: PrecisionRequest;
     backend: "auto" | "cpu" | "cuda";
     /** Threads used by the load; 0 = all cores. */
     threads: number;
+    /** Bytes the weights may occupy; 0 or absent = the free memory less a reserve. Over it, the load fails with `engine/out_of_memory`. */
+    memoryBudget?: number;
 }
 
 /** `rwkv5_model_info`, field for field. Sizes are bytes. */
@@ -31,6 +33,8 @@ export interface AddonModelInfo {
     stateSize: number;
     weightBytes: number;
     decodeBytesPerStep: number;
+    /** The budget the load was held to; 0 when none could be measured. */
+    memoryBudget: number;
     /** Hex SHA-256 identity of the weights. */
     modelId: string;
 }

@@ -1,5 +1,5 @@
-import {describePrecision, parsePrecision, precisions, precisionWords} from "../inference/Precision.ts";
-import type {Precision} from "../core/Precision.ts";
+import {describePrecision, parsePrecision, precisionRequests, precisionWords} from "../inference/Precision.ts";
+import type {Precision, PrecisionRequest} from "../core/Precision.ts";
 import type {ParsedArgs} from "./CliCommand.ts";
 import {UsageError} from "./UsageError.ts";
 
@@ -10,10 +10,10 @@ export interface LegacyPrecisionFlag {
 }
 
 /** The usage lines of `--precision` (and of a command's older spelling), `fallback` being the default. */
-export function precisionUsage(fallback: Precision, legacy?: LegacyPrecisionFlag): string {
+export function precisionUsage(fallback: PrecisionRequest, legacy?: LegacyPrecisionFlag): string {
     const lines = [
         `  --precision P  how the weights are held (default ${fallback}):`,
-        ...precisions.map((precision) => `                   ${precision.padEnd(6)} ${describePrecision(precision)}`),
+        ...precisionRequests.map((precision) => `                   ${precision.padEnd(6)} ${describePrecision(precision)}`),
         `                 (fast is accepted for 16bit)`,
     ];
     if (legacy) lines.push(`  --${legacy.flag.padEnd(12)} the same as --precision ${legacy.precision}`);
@@ -21,7 +21,7 @@ export function precisionUsage(fallback: Precision, legacy?: LegacyPrecisionFlag
 }
 
 /** The precision asked for by `--precision` or the command's older flag; `fallback` when neither is given. */
-export function precisionFlag(args: ParsedArgs, fallback: Precision, legacy?: LegacyPrecisionFlag): Precision {
+export function precisionFlag(args: ParsedArgs, fallback: PrecisionRequest, legacy?: LegacyPrecisionFlag): PrecisionRequest {
     const word = args.string("precision");
     const legacyGiven = legacy !== undefined && args.flag(legacy.flag);
     if (word === undefined) return legacyGiven ? legacy.precision : fallback;

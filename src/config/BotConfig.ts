@@ -1,5 +1,5 @@
 import type {EnabledAdapter} from "../../adapters/shared/AdapterModule.ts";
-import type {Precision} from "../core/Precision.ts";
+import type {PrecisionRequest} from "../core/Precision.ts";
 import type {LogFormat, LogLevel} from "../ops/createLogger.ts";
 import type {SamplingOptions} from "../inference/SamplingOptions.ts";
 import type {BatchStrategyName} from "../scheduler/strategies/batchStrategies.ts";
@@ -14,8 +14,10 @@ export interface ModelConfig {
     readonly vocabPath: string;
     /** `RWKV_VOCAB_CUSTOM`: a vocabulary that looks like the World one but differs is meant (see worldVocab.ts). Defaults to false. */
     readonly vocabCustom: boolean;
-    /** `ENGINE_PRECISION` (`fast` is read as `16bit`). Defaults to `"16bit"`. */
-    readonly precision: Precision;
+    /** `ENGINE_PRECISION` (`fast` is read as `16bit`). Defaults to `"auto"`: 16bit when it fits, else int8. */
+    readonly precision: PrecisionRequest;
+    /** `ENGINE_MEMORY_BUDGET` in bytes: what the weights may occupy; 0 (unset) = the free memory less a reserve. */
+    readonly memoryBudget: number;
     /** `ENGINE_BACKEND`. Defaults to `"auto"`. */
     readonly backend: "auto" | "cpu" | "cuda";
     /** `ENGINE_THREADS`; 0 = all cores. */

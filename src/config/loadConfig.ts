@@ -28,9 +28,9 @@ export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = ad
     const prefillChunkTokens = read.integer("PREFILL_CHUNK_TOKENS", 128, 1, 65536);
     if (maxBatchTokens < slots) read.problems.push(`ENGINE_MAX_BATCH_TOKENS (${maxBatchTokens}) must be at least ENGINE_SLOTS (${slots}): every slot needs room for its decode token`);
     const sampling = readSampling(read);
-    const precision = parsePrecision(read.oneOf("ENGINE_PRECISION", precisionWords, "16bit")) ?? "16bit";
+    const precision = parsePrecision(read.oneOf("ENGINE_PRECISION", precisionWords, "auto")) ?? "auto";
     const backend = read.oneOf("ENGINE_BACKEND", ["auto", "cpu", "cuda"], "auto");
-    if (backend === "cuda" && precision !== "16bit") read.problems.push(`ENGINE_PRECISION=${precision} runs on the CPU backend only: set ENGINE_BACKEND=cpu or auto, or ENGINE_PRECISION=16bit for CUDA`);
+    if (backend === "cuda" && precision === "fp32") read.problems.push("ENGINE_PRECISION=fp32 runs on the CPU backend only: set ENGINE_BACKEND=cpu or auto, or ENGINE_PRECISION=16bit, int8 or auto for CUDA");
     // Each platform adapter reads its own section; a platform whose token is unset is off.
     const adapters: EnabledAdapter[] = [];
     for (const platform of registry) {
@@ -44,6 +44,7 @@ export function loadConfig(env: Env, registry: readonly RegisteredAdapter[] = ad
             vocabPath: read.string("RWKV_VOCAB") ?? worldVocabPath,
             vocabCustom: read.boolean("RWKV_VOCAB_CUSTOM", false),
             precision,
+            memoryBudget: read.byteSize("ENGINE_MEMORY_BUDGET") ?? 0,
             backend,
             threads: read.integer("ENGINE_THREADS", 0, 0, 1024),
         },

@@ -1,3 +1,8 @@
+/** Bytes per unit of {@link EnvReader.byteSize} (`kB` is read as `KB`). */
+const byteUnits: Readonly<Record<string, number>> = {
+    B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40,
+};
+
 /** The process environment, or any map of variables like it. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -51,6 +56,24 @@ export class EnvReader {
             return undefined;
         }
         return value;
+    }
+
+    /**
+     * A size in bytes: a number with an optional unit, decimal (`kB`, `MB`, `GB`, `TB`) or binary
+     * (`KiB`, `MiB`, `GiB`, `TiB`), e.g. `14GB`, `12.5 GiB`, `900MB`; undefined when unset (or
+     * invalid, after recording the problem).
+     */
+    byteSize(name: string): number | undefined {
+        const text = this.string(name);
+        if (text === undefined) return undefined;
+        const match = /^(\d+(?:\.\d+)?)\s*([kKMGT]i?B|B)?$/.exec(text);
+        const unit = match?.[2] ?? "B";
+        const factor = byteUnits[unit.replace(/^k/, "K")];
+        if (match === null || factor === undefined) {
+            this.problems.push(`${name} must be a size such as 14GB, 12.5GiB or 900MB, got "${text}"`);
+            return undefined;
+        }
+        return Math.round(Number(match[1]) * factor);
     }
 
     /** One of `choices`; `fallback` when unset or invalid. */

@@ -27,4 +27,6 @@ export interface ModelInfo {
     weightBytes: number;
     /** Weight bytes one decode step reads: the numerator of the bandwidth roof. */
     decodeBytesPerStep: number;
+    /** The memory budget the load was held to (bytes; 0 when none could be measured): `auto` chose by it. */
+    memoryBudget: number;
 }

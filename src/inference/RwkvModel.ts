@@ -3,13 +3,18 @@ import {asEngineError} from "../bindings/asEngineError.ts";
 import {getAddon} from "../bindings/getAddon.ts";
 import type {ModelInfo} from "../core/ModelInfo.ts";
 import {EngineError} from "../errors/BotError.ts";
-import type {Precision} from "../core/Precision.ts";
+import type {PrecisionRequest} from "../core/Precision.ts";
 import {RwkvEngine, type RwkvEngineOptions} from "./RwkvEngine.ts";
 
 /** Options of {@link RwkvModel.load}. */
 export interface RwkvModelLoadOptions {
-    /** How the weights are held (see {@link Precision}). Defaults to `"16bit"`. */
-    precision?: Precision;
+    /** How the weights are held (see {@link PrecisionRequest}). Defaults to `"16bit"`. */
+    precision?: PrecisionRequest;
+    /**
+     * Bytes the weights may occupy where they load to. Defaults to the free memory there less a
+     * 512 MiB reserve; a load over it fails with `engine/out_of_memory` before allocating.
+     */
+    memoryBudget?: number;
     /** `"auto"` picks CUDA when built and usable, else CPU. Defaults to `"auto"`. */
     backend?: "auto" | "cpu" | "cuda";
     /** Threads used by the load (conversion, hashing). Defaults to all cores. */
@@ -42,6 +47,7 @@ function toModelInfo(path: string, info: AddonModelInfo): ModelInfo {
         stateByteLength: info.stateSize,
         weightBytes: info.weightBytes,
         decodeBytesPerStep: info.decodeBytesPerStep,
+        memoryBudget: info.memoryBudget,
     };
 }
 
@@ -64,6 +70,7 @@ export class RwkvModel {
      * Loads a checkpoint without blocking the event loop.
      *
      * @throws EngineError `engine/io`, `engine/bad_archive`, `engine/checksum_mismatch`, `engine/unsupported_model`, … for a bad file,
+     * `engine/out_of_memory` when the weights exceed the memory budget (the message says what would fit),
      * `engine/aborted` when `signal` aborts (at once if it already has), `engine/no_binary` without the addon.
      */
     static async load(path: string, options: RwkvModelLoadOptions = {}): Promise<RwkvModel> {
@@ -75,6 +82,7 @@ export class RwkvModel {
                 weightType: options.precision ?? "16bit",
                 backend: options.backend ?? "auto",
                 threads: options.threads ?? 0,
+                ...(options.memoryBudget === undefined ? {} : {memoryBudget: options.memoryBudget}),
             });
         } catch (error) {
             throw asEngineError(error);

@@ -69,6 +69,30 @@ describe("npm start with no platform configured: the console", () => {
         expect(logged.filter((line) => line.msg === "turn").map((line) => line.outcome)).toEqual(["answered", "answered", "answered", "answered"]);
     }, 180_000);
 
+    it("takes int8 weights under the default ENGINE_PRECISION=auto when 16-bit ones exceed ENGINE_MEMORY_BUDGET, and says so", async () => {
+        const {ENGINE_PRECISION: _, ...auto} = env;
+        const half = modelPath("tiny-L3-C128-V1024.bf16.pth");
+        const result = await runBot(dir, {...auto, RWKV_MODEL_PATH: half, CONSOLE_CONVERSATION: "budget", ENGINE_MEMORY_BUDGET: "1.8MB"}, "hello there\n/status\n");
+        expect(result.code).toBe(0);
+        expect(result.stdout.split("\n").filter((line) => line.startsWith("bot: ")).length).toBeGreaterThanOrEqual(2);
+        expect(result.stdout).toMatch(/^bot: model: tiny-L3-C128-V1024\.bf16\.pth \(.*, int8\), backend cpu$/m);
+        const logged = result.stderr.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as {msg: string; precision?: string; memoryBudget?: number});
+        const start = logged.find((line) => line.precision !== undefined);
+        expect(start?.msg).toMatch(/on cpu, int8 weights \(1\.\d MB; auto: 16bit did not fit the 1\.8 MB budget\)/);
+        expect(start).toMatchObject({precision: "int8", memoryBudget: 1.8e6});
+    });
+
+    it("refuses weights over ENGINE_MEMORY_BUDGET before loading them, saying what they need and what would fit", async () => {
+        const half = modelPath("tiny-L3-C128-V1024.bf16.pth");
+        const over16 = await runBot(dir, {...env, RWKV_MODEL_PATH: half, ENGINE_PRECISION: "16bit", ENGINE_MEMORY_BUDGET: "1.8MB"}, "hello\n");
+        expect(over16.code).toBe(1);
+        expect(over16.stderr).toMatch(/^error: .*tiny-L3-C128-V1024\.bf16\.pth: its 16-bit weights need 1\.8 MB, more than the memory budget of 1\.8 MB \(the memory budget asked for\); as int8 weights they need 1\.\d MB and fit \(engine\/out_of_memory\)$/m);
+        const overAll = await runBot(dir, {...env, RWKV_MODEL_PATH: half, ENGINE_PRECISION: "auto", ENGINE_MEMORY_BUDGET: "500kB"}, "hello\n");
+        expect(overAll.code).toBe(1);
+        expect(overAll.stderr).toMatch(/its int8 weights need 1\.\d MB, more than the memory budget of 0\.5 MB .*free some memory or run a smaller model \(engine\/out_of_memory\)$/m);
+        expect(`${over16.stdout}${overAll.stdout}`).not.toContain("bot: ");
+    });
+
     it("lists every configuration problem and exits non-zero without a model", async () => {
         const result = await runBot(dir, {ENGINE_SLOTS: "many", QUEUE_MAX: "-3"}, "");
         expect(result.code).toBe(1);

@@ -61,6 +61,44 @@ describe("RwkvModel.load", () => {
     });
 });
 
+describe("RwkvModel.load within a memory budget", () => {
+    it("takes 16bit under auto when it fits, int8 when only that fits, and refuses what fits neither, saying what would", async () => {
+        const sizes = await Promise.all((["16bit", "int8"] as const).map(async (precision) => {
+            const model = await RwkvModel.load(path, {precision});
+            await model.dispose();
+            return model.info.weightBytes;
+        }));
+        const [half, int8] = sizes as [number, number];
+        const loaded = async (precision: "auto" | "16bit", memoryBudget: number) => {
+            const model = await RwkvModel.load(path, {precision, memoryBudget});
+            await model.dispose();
+            return model.info;
+        };
+        expect(await loaded("auto", half)).toMatchObject({precision: "16bit", weightBytes: half, memoryBudget: half});
+        expect(await loaded("auto", half - 1)).toMatchObject({precision: "int8", weightBytes: int8, memoryBudget: half - 1});
+        // With no budget given, the host's free memory: a fixture fits in 16 bits.
+        const measured = await RwkvModel.load(path, {precision: "auto"});
+        await measured.dispose();
+        expect(measured.info.precision).toBe("16bit");
+        expect(measured.info.memoryBudget).toBeGreaterThan(half);
+
+        const over16 = await rejection(loaded("16bit", half - 1));
+        expect(over16?.code).toBe("engine/out_of_memory");
+        expect(over16?.message).toContain("tiny-L3-C128-V1024.bf16.pth: its 16-bit weights need 1.8 MB, more than the memory budget of 1.8 MB");
+        expect(over16?.message).toContain("as int8 weights they need");
+        const overBoth = await rejection(loaded("auto", int8 - 1));
+        expect(overBoth?.code).toBe("engine/out_of_memory");
+        expect(overBoth?.message).toContain("its int8 weights need");
+    });
+
+    it("refuses a budget that is not a byte count", async () => {
+        for (const memoryBudget of [-1, Number.NaN, 2 ** 60]) {
+            const error = await rejection(RwkvModel.load(path, {precision: "auto", memoryBudget}));
+            expect(error?.code).toBe("engine/invalid_argument");
+        }
+    });
+});
+
 describe("ModelInfo", () => {
     it("describes the fixture's dimensions, dtype, state size and identity", async () => {
         const model = await RwkvModel.load(path, {precision: "fp32"});

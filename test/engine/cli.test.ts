@@ -85,7 +85,7 @@ describe("cli logits", () => {
     it("refuses an unknown --precision, or one that contradicts --fast, with exit 2", async () => {
         const unknown = await cli("logits", "--model", model, "--tokens", "1", "--out", out("x.f32"), "--precision", "int4");
         expect(unknown.code).toBe(2);
-        expect(unknown.stderr).toContain('--precision must be one of fp32, 16bit, int8, fast, not "int4"');
+        expect(unknown.stderr).toContain('--precision must be one of fp32, 16bit, int8, auto, fast, not "int4"');
         const contradiction = await cli("logits", "--model", model, "--tokens", "1", "--out", out("x.f32"), "--fast", "--precision", "int8");
         expect(contradiction.code).toBe(2);
         expect(contradiction.stderr).toContain("--fast means --precision 16bit");
@@ -117,12 +117,14 @@ describe("cli info", () => {
         expect(lines["state floats per layer"]).toBe(String(101376 / 4 / 3));
         expect(lines["model id"]).toMatch(/^[0-9a-f]{64}$/);
         expect(lines.backend).toBe("cpu");
+        // The host's free memory less the reserve: what auto and the refusal of oversized weights go by.
+        expect(Number(lines["memory budget"])).toBeGreaterThan(Number(lines["weight bytes"]));
         // The table this host's engine dispatches to (a VNNI one where the CPU has it).
         expect(lines.kernel).toMatch(/^(avx512vnni|avx512|avx2vnni|avx2|scalar)$/);
         expect(lines.kernel).toBe(engineCapabilities().cpuKernel);
     });
 
-    it("--precision names the precision loaded, and int8 holds fewer weight bytes than 16bit (the default)", async () => {
+    it("--precision names the precision loaded, and int8 holds fewer weight bytes than 16bit (what the default, auto, takes where it fits)", async () => {
         const weightBytes = async (...flags: string[]) => {
             const result = await cli("info", "--model", model, "--json", ...flags);
             expect(result.code, result.stderr).toBe(0);

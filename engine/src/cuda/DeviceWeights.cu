@@ -8,6 +8,7 @@
 
 #include "DeviceWeights.cuh"
 #include "Model.h"
+#include "WeightBytes.h"
 #include "cpu/kernels.h"
 
 namespace rwkv5::cuda {
@@ -143,10 +144,12 @@ private:
 uint64_t elements(const cpu::MatView &m) { return uint64_t(m.rows) * uint64_t(m.cols); }
 
 // Every matrix starts on a 128-byte boundary (16-byte vector loads, cuBLAS).
-uint64_t padded(const cpu::MatView &m) { return (elements(m) + 63) / 64 * 64; }
+uint64_t padded(int64_t rows, int64_t cols) { return (uint64_t(rows) * uint64_t(cols) + 63) / 64 * 64; }
+uint64_t padded(const cpu::MatView &m) { return padded(m.rows, m.cols); }
 
 // The int8 scales of a matrix: one per block of each row.
-uint64_t scale_count(const cpu::MatView &m) { return uint64_t(m.rows) * uint64_t(cpu::quant_blocks(m.cols)); }
+uint64_t scale_count(int64_t rows, int64_t cols) { return uint64_t(rows) * uint64_t(cpu::quant_blocks(cols)); }
+uint64_t scale_count(const cpu::MatView &m) { return scale_count(m.rows, m.cols); }
 
 }  // namespace
 
@@ -204,7 +207,6 @@ std::shared_ptr<DeviceWeights> upload_weights(const Model &model, int device,
     check_usable(device, model.shape().head_size);
     check(cudaSetDevice(device), "cudaSetDevice");
     const ModelShape &s = model.shape();
-    const int64_t C = s.n_embd, A = s.dim_att;
     auto w = std::make_shared<DeviceWeights>();
     w->device = device;
     w->int8 = int8;
@@ -222,7 +224,7 @@ std::shared_ptr<DeviceWeights> upload_weights(const Model &model, int device,
         source_bytes += elements(*m) * cpu::weight_type_size(m->type);
     }
     w->matrix_bytes = int8 ? cells + blocks * 4 : cells * 2;
-    floats = uint64_t(model.layers().size()) * (10 * uint64_t(C) + 4 * uint64_t(A)) + 2 * uint64_t(C);
+    floats = vector_floats(s);
     w->matrices = DeviceBuffer(size_t(cells) * (int8 ? 1 : 2));
     if (int8) w->scales = DeviceBuffer(size_t(blocks) * 4);
     w->vectors = DeviceBuffer(size_t(floats) * 4);
@@ -284,6 +286,22 @@ std::shared_ptr<DeviceWeights> upload_weights(const Model &model, int device,
     w->head = put_mat(model.head(), 1.0f);
     up.finish();
     return w;
+}
+
+MemoryBudget free_memory(int device) {
+    check(cudaSetDevice(device), "cudaSetDevice");
+    size_t free = 0, total = 0;
+    check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+    return {uint64_t(free), "device " + std::to_string(device) + " has " + human_bytes(free) + " free of " + human_bytes(total)};
+}
+
+uint64_t device_weight_bytes(const ModelShape &shape, bool int8) {
+    uint64_t cells = 0, blocks = 0;
+    for_each_matrix(shape, [&](int64_t rows, int64_t cols) {
+        cells += padded(rows, cols);
+        blocks += scale_count(rows, cols);
+    });
+    return (int8 ? cells + blocks * 4 : cells * 2) + vector_floats(shape) * 4;
 }
 
 uint64_t matrix_bytes(const DeviceWeights &weights) { return weights.matrix_bytes; }

@@ -7,11 +7,12 @@
 namespace rwkv5::cuda {
 
 bool selected(const rwkv5_model_params &params, int32_t head_size) {
-    const bool device_precision = params.weight_type == RWKV5_WEIGHTS_16BIT || params.weight_type == RWKV5_WEIGHTS_INT8;
+    const bool device_precision = params.weight_type == RWKV5_WEIGHTS_16BIT || params.weight_type == RWKV5_WEIGHTS_INT8 ||
+                                  params.weight_type == RWKV5_WEIGHTS_AUTO;
     if (params.backend == RWKV5_BACKEND_CUDA) {
         if (!device_precision)
-            throw Error(RWKV5_ERR_BACKEND, "the CUDA backend runs fp16 or int8 weights: ask for RWKV5_WEIGHTS_16BIT or "
-                                           "RWKV5_WEIGHTS_INT8, or the CPU backend for fp32");
+            throw Error(RWKV5_ERR_BACKEND, "the CUDA backend runs fp16 or int8 weights: ask for RWKV5_WEIGHTS_16BIT, "
+                                           "RWKV5_WEIGHTS_INT8 or RWKV5_WEIGHTS_AUTO, or the CPU backend for fp32");
         check_usable(params.device, head_size);
         return true;
     }

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "Backend.h"
+#include "MemoryBudget.h"
+#include "ModelShape.h"
 
 namespace rwkv5 {
 
@@ -39,6 +41,13 @@ std::string system_info();
 // RWKV5_ERR_BACKEND, RWKV5_ERR_ABORTED).
 std::shared_ptr<DeviceWeights> upload_weights(const Model &model, int device,
                                               const std::function<bool(float)> &progress, bool int8);
+
+// The free memory of `device` (cudaMemGetInfo), for the load's budget.
+MemoryBudget free_memory(int device);
+
+// The bytes resident_bytes() will report after upload_weights() of a model of
+// this shape: its matrices in fp16, or int8 with their scales, and its vectors.
+uint64_t device_weight_bytes(const ModelShape &shape, bool int8);
 
 // Bytes of the resident matrices read by one decode step (every matrix + head).
 uint64_t matrix_bytes(const DeviceWeights &weights);

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "ForwardFixture.h"
+#include "cuda/cuda.h"
 
 namespace {
 
@@ -276,6 +277,40 @@ void check_int8_matches_cpu(const fx::Golden &g) {
     rwkv5_model_free(cpu);
 }
 
+// The device bytes planned from the shape alone (what the load's budget is
+// checked against) are what the upload allocates, at fp16 and int8; and AUTO
+// takes int8 on the device when fp16 exceeds the budget.
+void check_device_budget(const std::string &path) {
+    std::printf("%s (device memory plan)\n", path.c_str());
+    uint64_t fp16_bytes = 0;
+    for (bool int8 : {false, true}) {
+        rwkv5_model *m = load(path, RWKV5_BACKEND_CUDA, int8);
+        if (!m) continue;
+        rwkv5_model_info info{};
+        rwkv5_model_get_info(m, &info);
+        // weight_bytes counts the embedding too, which stays on the host (16-bit for this file).
+        const uint64_t device = info.weight_bytes - uint64_t(info.n_vocab) * uint64_t(info.n_embd) * 2;
+        const uint64_t planned = rwkv5::cuda::device_weight_bytes(fx::shape_of(info), int8);
+        CHECK_MSG(planned == device, fx::fmt("planned %llu device bytes, uploaded %llu (int8 %d)",
+                                             (unsigned long long)planned, (unsigned long long)device, int(int8)));
+        CHECK(info.memory_budget > 0);
+        if (!int8) fp16_bytes = planned;
+        rwkv5_model_free(m);
+    }
+    rwkv5_model_params p = rwkv5_model_default_params();
+    p.weight_type = RWKV5_WEIGHTS_AUTO;
+    p.backend = RWKV5_BACKEND_CUDA;
+    p.memory_budget = fp16_bytes - 1;
+    rwkv5_error err{};
+    rwkv5_model *m = rwkv5_model_load(path.c_str(), &p, &err);
+    CHECK_MSG(m != nullptr, err.message);
+    if (!m) return;
+    rwkv5_model_info info{};
+    rwkv5_model_get_info(m, &info);
+    CHECK(info.weight_type == RWKV5_WEIGHTS_INT8 && info.backend == RWKV5_BACKEND_CUDA);
+    rwkv5_model_free(m);
+}
+
 }  // namespace
 
 int main() {
@@ -302,5 +337,6 @@ int main() {
     for (const fx::Golden &g : models) check_int8_matches_cpu(g);
     check_batch_equals_single(models[0].model_path, tol, true);
     check_state_crosses_backends(models[1].model_path, tokens, tol, true);
+    check_device_budget(models[1].model_path);
     return test::finish("test_gpu_forward");
 }

@@ -28,7 +28,7 @@ export const command: CliCommand = {
         `  --top-p P           defaults to ${chatSamplingDefaults.topP}`,
         "  --top-k K           defaults to 0 (off)",
         "  --seed S            seed of the random draw, for a reproducible reply",
-        precisionUsage("16bit"),
+        precisionUsage("auto"),
         "",
         "The reply ends at a blank line (not printed), at --max-tokens, or on Ctrl-C.",
     ].join("\n"),
@@ -48,7 +48,7 @@ export const command: CliCommand = {
         const modelPath = args.requireString("model");
         const formatName = args.string("format") ?? "chat";
         if (!isChatFormatName(formatName)) throw new UsageError(`--format must be chat, seed or completion, not "${formatName}"`);
-        const precision = precisionFlag(args, "16bit");
+        const precision = precisionFlag(args, "auto");
         const maxTokens = numberFlag(args, "max-tokens") ?? defaultMaxTokens;
         if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new UsageError("--max-tokens must be an integer ≥ 0");
         const sampling = samplingFlags(args);

@@ -11,7 +11,7 @@ const usage = `usage: npm run -s cli -- info --model FILE [--precision P] [--jso
 Loads the model and prints its dimensions, file dtype, parameter count, state
 size, model id, backend and CPU kernel, as "key: value" lines; the weight
 bytes are those of the precision it was loaded with.
-${precisionUsage("16bit", legacy)}
+${precisionUsage("auto", legacy)}
   --json         one JSON object instead of lines`;
 
 /** `info`: what a checkpoint is and what serving it costs. */
@@ -26,7 +26,7 @@ export const command: CliCommand = {
         json: {type: "boolean", default: false},
     },
     async run(args) {
-        const model = await RwkvModel.load(args.requireString("model"), {precision: precisionFlag(args, "16bit", legacy)});
+        const model = await RwkvModel.load(args.requireString("model"), {precision: precisionFlag(args, "auto", legacy)});
         const {info} = model;
         await model.dispose();
         const report = {
@@ -49,6 +49,7 @@ export const command: CliCommand = {
             ["precision", info.precision],
             ["weight bytes", info.weightBytes],
             ["decode bytes per step", info.decodeBytesPerStep],
+            ["memory budget", info.memoryBudget],
             ["backend", info.backend],
             ["kernel", report.kernel],
         ];

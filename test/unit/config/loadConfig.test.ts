@@ -17,7 +17,7 @@ function problemsOf(env: Record<string, string>): string[] {
 describe("loadConfig", () => {
     it("needs only the model path, and defaults the rest", () => {
         const config = loadConfig({RWKV_MODEL_PATH: "/models/m.pth"});
-        expect(config.model).toEqual({path: "/models/m.pth", vocabPath: worldVocabPath, vocabCustom: false, precision: "16bit", backend: "auto", threads: 0});
+        expect(config.model).toEqual({path: "/models/m.pth", vocabPath: worldVocabPath, vocabCustom: false, precision: "auto", memoryBudget: 0, backend: "auto", threads: 0});
         expect(config.scheduler).toEqual({slots: 8, maxBatchTokens: 512, prefillChunkTokens: 128, strategy: "fairRoundRobin"});
         expect(config.storage.databaseUrl).toBeUndefined();
         expect(config.storage.dataDir).toBe(".data/pglite");
@@ -42,12 +42,12 @@ describe("loadConfig", () => {
     it("lists every problem at once", () => {
         const problems = problemsOf({
             ENGINE_SLOTS: "zero", ENGINE_PRECISION: "fp8", QUEUE_MAX: "-1", REDIS_URL: "http://x", DB_AUTO_MIGRATE: "maybe",
-            SAMPLING_TOP_P: "2", DATABASE_URL: "not a url", BATCH_STRATEGY: "random",
+            SAMPLING_TOP_P: "2", DATABASE_URL: "not a url", BATCH_STRATEGY: "random", ENGINE_MEMORY_BUDGET: "lots",
         });
         expect(problems).toEqual(expect.arrayContaining([
             expect.stringContaining("RWKV_MODEL_PATH is required"),
             expect.stringContaining("ENGINE_SLOTS must be an integer"),
-            expect.stringContaining("ENGINE_PRECISION must be one of fp32, 16bit, int8, fast"),
+            expect.stringContaining("ENGINE_PRECISION must be one of fp32, 16bit, int8, auto, fast"),
             // No range up to 2^53 - 1: an integer with no upper bound is "≥ min".
             'QUEUE_MAX must be an integer ≥ 0, got "-1"',
             expect.stringContaining("REDIS_URL must start with redis:// or rediss://"),
@@ -56,20 +56,31 @@ describe("loadConfig", () => {
             "SAMPLING_TOP_P must be in [0, 1]",
             "DATABASE_URL is not a valid URL",
             expect.stringContaining("BATCH_STRATEGY must be one of fairRoundRobin, firstInFirstOut"),
+            'ENGINE_MEMORY_BUDGET must be a size such as 14GB, 12.5GiB or 900MB, got "lots"',
         ]));
-        expect(problems).toHaveLength(9);
+        expect(problems).toHaveLength(10);
     });
 
     it("reads ENGINE_PRECISION in the one precision vocabulary, fast being the 16-bit path's older name", () => {
         const precision = (word: string) => loadConfig({RWKV_MODEL_PATH: "m.pth", ENGINE_PRECISION: word}).model.precision;
-        expect(["fp32", "16bit", "int8", "fast"].map(precision)).toEqual(["fp32", "16bit", "int8", "16bit"]);
+        expect(["fp32", "16bit", "int8", "auto", "fast"].map(precision)).toEqual(["fp32", "16bit", "int8", "auto", "16bit"]);
     });
 
-    it("refuses a precision the CUDA backend cannot run when ENGINE_BACKEND=cuda", () => {
-        expect(problemsOf({RWKV_MODEL_PATH: "m.pth", ENGINE_PRECISION: "int8", ENGINE_BACKEND: "cuda"})).toEqual([
-            "ENGINE_PRECISION=int8 runs on the CPU backend only: set ENGINE_BACKEND=cpu or auto, or ENGINE_PRECISION=16bit for CUDA",
+    it("reads ENGINE_MEMORY_BUDGET as a size in decimal or binary units, or plain bytes", () => {
+        const budget = (text: string) => loadConfig({RWKV_MODEL_PATH: "m.pth", ENGINE_MEMORY_BUDGET: text}).model.memoryBudget;
+        expect(["14GB", "12.5 GiB", "900MB", "64kB", "2TiB", "123456"].map(budget)).toEqual([14e9, 12.5 * 2 ** 30, 9e8, 64e3, 2 * 2 ** 40, 123456]);
+        for (const bad of ["-1GB", "14 gigs", "GB", "1e9", "14G"]) {
+            expect(problemsOf({RWKV_MODEL_PATH: "m.pth", ENGINE_MEMORY_BUDGET: bad})).toEqual([`ENGINE_MEMORY_BUDGET must be a size such as 14GB, 12.5GiB or 900MB, got "${bad}"`]);
+        }
+    });
+
+    it("refuses only fp32 on ENGINE_BACKEND=cuda: the CUDA backend runs 16bit and int8, and auto picks between them", () => {
+        expect(problemsOf({RWKV_MODEL_PATH: "m.pth", ENGINE_PRECISION: "fp32", ENGINE_BACKEND: "cuda"})).toEqual([
+            "ENGINE_PRECISION=fp32 runs on the CPU backend only: set ENGINE_BACKEND=cpu or auto, or ENGINE_PRECISION=16bit, int8 or auto for CUDA",
         ]);
-        expect(loadConfig({RWKV_MODEL_PATH: "m.pth", ENGINE_PRECISION: "int8", ENGINE_BACKEND: "auto"}).model).toMatchObject({precision: "int8", backend: "auto"});
+        for (const precision of ["16bit", "int8", "auto"] as const) {
+            expect(loadConfig({RWKV_MODEL_PATH: "m.pth", ENGINE_PRECISION: precision, ENGINE_BACKEND: "cuda"}).model).toMatchObject({precision, backend: "cuda"});
+        }
     });
 
     it("never echoes a secret-bearing URL", () => {
