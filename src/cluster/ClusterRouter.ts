@@ -51,7 +51,7 @@ const DONE_TTL_MS = 3_600_000;
 // What one read takes at most.
 const BATCH = 32;
 
-const cancelledElsewhere = () => new BotError("turn/aborted", "cancelled by the process that received it (the message was deleted)");
+const cancelledElsewhere = () => new BotError("turn/aborted", "cancelled by the process that received it (its message was deleted)");
 
 const unreachable = () => new UserFacingError(
     "cluster/unreachable",
@@ -66,7 +66,10 @@ const unreachable = () => new UserFacingError(
  * another is not. An entry is acknowledged once its turn is answered (a chat turn is logged
  * before its reply completes). Each process keeps a presence key with its load (TTL `leaseMs`);
  * the entries of a process whose presence expired are claimed by the live ones (read if never
- * delivered, XCLAIMed if pending on a dead consumer) and answered once.
+ * delivered, XCLAIMed if pending on a dead consumer) and answered once: the turn log finds a turn
+ * answered before (`Conversation.reply`), and a reply begun by the dead process is finished in its
+ * own message (`reply:<turn>`, `ReplySink.onPosted`). A process that passed a turn on follows it
+ * until its owner publishes it answered, and sends an abort of it on (`cancel:<turn>`, `cancels`).
  * @see README.md § Running several processes
  */
 export class ClusterRouter {
