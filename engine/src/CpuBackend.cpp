@@ -10,6 +10,7 @@
 
 #include "AlignedBuffer.h"
 #include "Backend.h"
+#include "MemoryBudget.h"
 #include "ForwardDims.h"
 #include "Model.h"
 #include "Sampler.h"
@@ -74,24 +75,35 @@ struct MatJob {
     int64_t ldy;
 };
 
+// Floats a batch token takes in each activation buffer of CpuBackend, by member.
+struct RowWidths {
+    int64_t x, a, mix, r, k, v, g, o, out, fk;
+    int64_t total() const { return x + a + 4 * mix + r + k + v + g + o + out + fk; }
+};
+
+RowWidths row_widths(const ForwardDims &d) {
+    const int64_t CA = std::max(d.C, d.A);
+    return {d.C, d.C, d.C, CA, d.A, d.A, d.A, d.A, d.C, d.F};
+}
+
 class CpuBackend final : public Backend {
 public:
     CpuBackend(const Model &m, int32_t n_slots, int32_t n_threads, int32_t max_tokens)
         : m_(m), kern_(cpu::host_kernels()), pool_(n_threads), d_(m.info()), T_(max_tokens) {
         states_ = AlignedBuffer(size_t(n_slots) * size_t(d_.slot_floats) * 4);
         std::memset(states_.data(), 0, states_.size());
-        const int64_t CA = std::max(d_.C, d_.A);
+        const RowWidths w = row_widths(d_);
         auto rows = [&](int64_t width) { return AlignedBuffer(size_t(T_) * size_t(width) * 4); };
-        x_ = rows(d_.C);
-        a_ = rows(d_.C);
-        for (AlignedBuffer &b : mix_) b = rows(d_.C);
-        r_ = rows(CA);
-        k_ = rows(d_.A);
-        v_ = rows(d_.A);
-        g_ = rows(d_.A);
-        o_ = rows(d_.A);
-        out_ = rows(d_.C);
-        fk_ = rows(d_.F);
+        x_ = rows(w.x);
+        a_ = rows(w.a);
+        for (AlignedBuffer &b : mix_) b = rows(w.mix);
+        r_ = rows(w.r);
+        k_ = rows(w.k);
+        v_ = rows(w.v);
+        g_ = rows(w.g);
+        o_ = rows(w.o);
+        out_ = rows(w.out);
+        fk_ = rows(w.fk);
         counts_.resize(size_t(n_slots));
         sampled_.reserve(size_t(n_slots));
         samplers_.reserve(size_t(pool_.size()));
@@ -330,6 +342,10 @@ private:
 
 std::unique_ptr<Backend> make_cpu_backend(const Model &model, int32_t n_slots, int32_t n_threads,
                                           int32_t max_batch_tokens) {
+    const ForwardDims d(model.info());
+    // A batch: its activations, and its logits (the Context's, at most a row a token).
+    const uint64_t batch = uint64_t(max_batch_tokens) * uint64_t(row_widths(d).total() + d.V) * 4;
+    require_context_fits(n_slots, uint64_t(d.slot_floats) * 4, batch, host_free_memory());
     return std::make_unique<CpuBackend>(model, n_slots, n_threads, max_batch_tokens);
 }
 

@@ -147,4 +147,15 @@ rwkv5_weight_type choose_weight_type(const std::string &path, rwkv5_weight_type 
     throw Error(RWKV5_ERR_OUT_OF_MEMORY, message);
 }
 
+void require_context_fits(int32_t n_slots, uint64_t slot_bytes, uint64_t batch_bytes, const MemoryBudget &free) {
+    const uint64_t need = uint64_t(n_slots) * slot_bytes + batch_bytes;
+    if (need <= free.bytes) return;
+    const uint64_t fit = free.bytes > batch_bytes && slot_bytes > 0 ? (free.bytes - batch_bytes) / slot_bytes : 0;
+    throw Error(RWKV5_ERR_OUT_OF_MEMORY,
+                "a context of " + std::to_string(n_slots) + " slots needs " + human_bytes(need) + " (" +
+                    human_bytes(slot_bytes) + " of state a slot, " + human_bytes(batch_bytes) +
+                    " for a batch), more than the " + human_bytes(free.bytes) + " free (" + free.source + "); " +
+                    (fit > 0 ? "at most " + std::to_string(fit) + " slots fit" : "not even one slot fits"));
+}
+
 }  // namespace rwkv5

@@ -39,6 +39,13 @@ MemoryBudget load_budget(uint64_t asked, const MemoryBudget &free);
 rwkv5_weight_type choose_weight_type(const std::string &path, rwkv5_weight_type asked, const MemoryBudget &budget,
                                      const std::function<uint64_t(rwkv5_weight_type)> &bytes_of);
 
+// Throws RWKV5_ERR_OUT_OF_MEMORY, naming how many slots would fit, when a
+// context of `n_slots` states of `slot_bytes` each plus `batch_bytes` (a
+// batch's activations and logits) needs more than `free`: a context zeroes
+// its states at once, so an oversized one would meet the OOM killer at
+// start-up, with no message at all.
+void require_context_fits(int32_t n_slots, uint64_t slot_bytes, uint64_t batch_bytes, const MemoryBudget &free);
+
 // "12.6 GB" (or "1.8 MB" below a gigabyte): decimal units, as disks and the README count them.
 std::string human_bytes(uint64_t bytes);
 

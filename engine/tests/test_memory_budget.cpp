@@ -4,10 +4,12 @@
 // and int8 when only those do; a load over budget is refused before anything
 // is allocated, with a message naming the bytes and what would fit; and the
 // free host memory is read from /proc/meminfo within every memory cgroup's
-// headroom (v1 and v2, ancestors included).
+// headroom (v1 and v2, ancestors included). A context whose slots cannot fit
+// the free memory is refused too, naming how many would.
 #include <filesystem>
 #include <string>
 
+#include "Error.h"
 #include "ForwardFixture.h"
 #include "MemoryBudget.h"
 #include "WeightBytes.h"
@@ -146,6 +148,47 @@ void free_memory_reads_meminfo_and_cgroups() {
     fs::remove_all(root);
 }
 
+
+std::string refusal(int32_t n_slots, uint64_t slot_bytes, uint64_t batch_bytes, uint64_t free) {
+    try {
+        rwkv5::require_context_fits(n_slots, slot_bytes, batch_bytes, {free, "a test budget"});
+    } catch (const rwkv5::Error &e) {
+        CHECK(e.code() == RWKV5_ERR_OUT_OF_MEMORY);
+        return e.what();
+    }
+    return "";
+}
+
+void contexts_over_the_free_memory_are_refused(const std::string &path) {
+    CHECK(refusal(9, 100, 100, 1000).empty());  // exactly full
+    const std::string over = refusal(10, 100, 100, 1000);
+    CHECK_MSG(contains(over.c_str(), "a context of 10 slots needs") && contains(over.c_str(), "at most 9 slots fit") &&
+                  contains(over.c_str(), "a test budget"),
+              over.c_str());
+    CHECK(contains(refusal(1, 100, 1000, 1000).c_str(), "not even one slot fits"));
+
+    // Through the C API, with the host's free memory: a billion slots (terabytes of state) is a
+    // clear error, where zeroing them would have the process killed; a few slots are fine.
+    rwkv5_error err{};
+    rwkv5_model *m = load(path, RWKV5_WEIGHTS_16BIT, 0, err);
+    CHECK_MSG(m != nullptr, err.message);
+    if (!m) return;
+    rwkv5_context_params cp = rwkv5_context_default_params();
+    cp.n_slots = 1 << 30;
+    cp.n_threads = 1;
+    rwkv5_context *ctx = rwkv5_context_init(m, &cp, &err);
+    CHECK(ctx == nullptr && err.code == RWKV5_ERR_OUT_OF_MEMORY);
+    CHECK_MSG(contains(err.message, "a context of 1073741824 slots needs") && contains(err.message, "slots fit") &&
+                  contains(err.message, "MemAvailable"),
+              err.message);
+    rwkv5_context_free(ctx);
+    cp.n_slots = 4;
+    ctx = rwkv5_context_init(m, &cp, &err);
+    CHECK_MSG(ctx != nullptr, err.message);
+    rwkv5_context_free(ctx);
+    rwkv5_model_free(m);
+}
+
 }  // namespace
 
 int main() {
@@ -155,5 +198,6 @@ int main() {
         planned_bytes_match_the_load(test::fixture("models/") + model);
     auto_follows_the_budget(test::fixture("models/tiny-L3-C128-V1024.bf16.pth"));
     free_memory_reads_meminfo_and_cgroups();
+    contexts_over_the_free_memory_are_refused(test::fixture("models/tiny-L3-C128-V1024.bf16.pth"));
     return test::finish("test_memory_budget");
 }
